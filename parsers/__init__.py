@@ -1,0 +1,50 @@
+"""Parsers: a raw log line -> the pull event it reports. No I/O here.
+
+`parse_line` is the one entry point: a cheap keyword test first (most lines of a containerd log
+are not about pulls), then the envelope, then the message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from parsers.envelope import EnvelopeError, LogEntry, decode_envelope
+from parsers.messages import MessageError, decode_message
+from pullwatch.model import RAW_LINE_LIMIT, PullEvent
+
+# Every pull-path message contains one of these; a journald JSON record whose MESSAGE is an
+# array of byte values hides its text, so it is a candidate too.
+KEYWORDS: tuple[str, ...] = (
+    "PullImage",
+    "Pulled image",
+    "pulling image",
+    "progress for image pull",
+    "RunPodSandbox",
+    '"MESSAGE":[',
+)
+KEYWORDS_BYTES: tuple[bytes, ...] = tuple(k.encode() for k in KEYWORDS)
+
+
+class UnparsedLine(ValueError):
+    """A line that looks like a pull line but cannot be decoded; callers count it."""
+
+
+def is_candidate(line: str) -> bool:
+    """Whether the line may report a pull (cheap substring tests, no parsing)."""
+    return any(keyword in line for keyword in KEYWORDS)
+
+
+def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
+    """The pull event in `line`, or None when it reports none; raises UnparsedLine for a
+    candidate that cannot be decoded (bad envelope, cut or unknown pull message)."""
+    text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
+    if not is_candidate(text):
+        return None
+    try:
+        entry = decode_envelope(text, fallback_time)
+        return decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])
+    except (EnvelopeError, MessageError) as error:
+        raise UnparsedLine(str(error)) from None
+
+
+__all__ = ["KEYWORDS", "KEYWORDS_BYTES", "LogEntry", "UnparsedLine", "is_candidate", "parse_line"]

@@ -1,0 +1,147 @@
+"""The log envelope: finds containerd's logrus entry inside a line, whatever wraps it.
+
+Handles logrus text (`time="…" level=info msg="…" key=value`), logrus JSON, the terminal ("TTY")
+layout, journalctl short / short-precise / short-iso / trimmed prefixes, `journalctl -o json`
+records (MESSAGE a string, an array of bytes, or null) and k3s/rke2 `containerd.log` lines.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from parsers.gostrings import QUOTED, unquote
+from parsers.timestamps import from_epoch_micros, parse_timestamp
+
+
+class EnvelopeError(ValueError):
+    """The line holds no decodable log entry."""
+
+
+@dataclass(slots=True)
+class LogEntry:
+    msg: str
+    time: datetime | None = None
+    level: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+# key=value pairs of logrus text; a quoted value may be cut at the end of the line.
+_PAIR = re.compile(r'([^\s="]+)=(' + QUOTED + r'|"(?:[^"\\]|\\.)*\\?$|[^\s"]*)')
+_SYSLOG_TIME = r"(?:[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+)"
+_JOURNAL_PREFIX = re.compile(r"(?:(" + _SYSLOG_TIME + r") \S+ )?[^\s\[\]=\"{]+(?:\[\d+\])?: ")
+_TTY = re.compile(r"(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[([^\]]*)\] ")
+_TTY_LEVELS = {
+    "TRAC": "trace",
+    "DEBU": "debug",
+    "INFO": "info",
+    "WARN": "warning",
+    "ERRO": "error",
+    "FATA": "fatal",
+    "PANI": "panic",
+}
+# The one pull message with `=` in its text; in the TTY layout it would pass for fields.
+_TTY_EQUALS_MSG = re.compile(r"stop pulling image \S+: active requests=\d+, bytes read=\d+")
+_TTY_FIELDS = re.compile(r"\s+((?:[\w.\-]+=(?:" + QUOTED + r"|[^\s\"]*)\s*)+)$")
+
+
+def decode_envelope(line: str, fallback: datetime | None = None) -> LogEntry:
+    """The logrus entry in `line`; raises EnvelopeError when there is none. `fallback` is the
+    time to use when the entry has none (a journal entry's own timestamp, say)."""
+    text = line.rstrip("\r\n")
+    prefix = _JOURNAL_PREFIX.match(text)
+    if prefix is not None and not text.startswith(("time=", "level=", "msg=")):
+        if prefix.group(1) and prefix.group(1)[0].isdigit():
+            fallback = parse_timestamp(prefix.group(1)) or fallback  # short-iso has a full time
+        text = text[prefix.end() :]
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        return _decode_json(stripped, fallback)
+    start = _text_start(text)
+    if start >= 0:
+        return _decode_text(text[start:], fallback)
+    tty = _TTY.search(text)
+    if tty is not None:
+        return _decode_tty(text, tty)
+    raise EnvelopeError("no log entry found")
+
+
+def _text_start(text: str) -> int:
+    """Where the logrus key=value part begins (prefixes of other tools are skipped)."""
+    for key in ('time="', "level=", "msg="):
+        index = text.find(key)
+        if index == 0 or (index > 0 and text[index - 1] == " "):
+            return index
+    return -1
+
+
+def _decode_text(text: str, fallback: datetime | None) -> LogEntry:
+    fields: dict[str, str] = {}
+    for match in _PAIR.finditer(text):
+        key, value = match.group(1), match.group(2)
+        if key not in fields:
+            fields[key] = unquote(value) if value.startswith('"') else value
+    msg = fields.pop("msg", None)
+    if msg is None:
+        raise EnvelopeError("logrus line without msg")
+    time_text = fields.pop("time", None)
+    moment = parse_timestamp(time_text) if time_text else None
+    return LogEntry(msg, moment or fallback, fields.pop("level", None), fields)
+
+
+def _decode_json(text: str, fallback: datetime | None) -> LogEntry:
+    try:
+        record = json.loads(text)
+    except ValueError as error:
+        raise EnvelopeError(f"bad JSON: {error}") from None
+    if not isinstance(record, dict):
+        raise EnvelopeError("JSON that is not an object")
+    if "MESSAGE" in record or "__REALTIME_TIMESTAMP" in record:
+        return _decode_journal_record(record)
+    msg = record.get("msg")
+    if not isinstance(msg, str):
+        raise EnvelopeError("JSON entry without msg")
+    fields = {
+        k: v if isinstance(v, str) else json.dumps(v) for k, v in record.items() if k not in ("msg", "time", "level")
+    }
+    time_value = record.get("time")
+    moment = parse_timestamp(time_value) if isinstance(time_value, str) else None
+    level = record.get("level")
+    return LogEntry(msg, moment or fallback, level if isinstance(level, str) else None, fields)
+
+
+def _decode_journal_record(record: dict[str, object]) -> LogEntry:
+    """A `journalctl -o json` record: the logrus line is in MESSAGE (string or byte array)."""
+    message = record.get("MESSAGE")
+    if isinstance(message, list):
+        try:
+            message = bytes(message).decode("utf-8", "backslashreplace")
+        except (TypeError, ValueError):
+            raise EnvelopeError("MESSAGE byte array is not bytes") from None
+    if not isinstance(message, str):
+        raise EnvelopeError("journal record without MESSAGE (run journalctl with -a)")
+    stamp = record.get("__REALTIME_TIMESTAMP")
+    fallback = from_epoch_micros(stamp) if isinstance(stamp, str) else None
+    inner = message.strip()
+    entry = _decode_json(inner, fallback) if inner.startswith("{") else None
+    if entry is None:
+        start = _text_start(inner)
+        if start < 0:
+            raise EnvelopeError("journal MESSAGE is not a logrus entry")
+        entry = _decode_text(inner[start:], fallback)
+    return entry
+
+
+def _decode_tty(text: str, head: re.Match[str]) -> LogEntry:
+    """`INFO[2019-07-18T08:05:35.462093797Z] msg (padded to 44)  key=value…`; msg is raw."""
+    rest = text[head.end() :].rstrip()
+    fields: dict[str, str] = {}
+    tail = None if _TTY_EQUALS_MSG.fullmatch(rest) else _TTY_FIELDS.search(rest)
+    if tail is not None:
+        for match in _PAIR.finditer(tail.group(1)):
+            value = match.group(2)
+            fields[match.group(1)] = unquote(value) if value.startswith('"') else value
+        rest = rest[: tail.start()]
+    return LogEntry(rest.rstrip(), parse_timestamp(head.group(2)), _TTY_LEVELS[head.group(1)], fields)

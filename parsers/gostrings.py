@@ -1,0 +1,70 @@
+"""Decoding of Go `%q` / `strconv.Quote` string literals, as logrus and containerd write them.
+
+Python's `ast.literal_eval` is close but wrong for `\\xNN` (Go: a raw byte, Python: a code point),
+and `json.loads` rejects `\\x`, `\\a` and `\\v`; so this small decoder is written by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+QUOTED = r'"(?:[^"\\]|\\.)*"'
+_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[0-7]{3}|.)", re.DOTALL)
+_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _replace(match: re.Match[str]) -> str:
+    code = match.group(1)
+    head = code[0]
+    if head == "x":
+        # A raw byte: keep ASCII as is; a lone high byte cannot be valid UTF-8 on its own,
+        # so it is shown the way Go shows it rather than guessed at.
+        value = int(code[1:], 16)
+        return chr(value) if value < 0x80 else f"\\x{code[1:]}"
+    if head in "uU":
+        try:
+            return chr(int(code[1:], 16))
+        except ValueError:
+            return "\ufffd"
+    if head in "01234567" and len(code) == 3:
+        value = int(code, 8)
+        return chr(value) if value < 0x80 else f"\\x{value:02x}"
+    return _SIMPLE.get(head, head)
+
+
+def unquote(token: str) -> str:
+    """Decode one Go string literal, quotes included; a cut literal (no closing quote) is decoded
+    as far as it goes, because journald's LineMax and truncated files cut lines mid-value."""
+    body = token[1:-1] if len(token) >= 2 and token.endswith('"') and not _escaped_end(token) else token[1:]
+    if "\\" not in body:
+        return body
+    return _ESCAPE.sub(_replace, body)
+
+
+def _escaped_end(token: str) -> bool:
+    """True when the final quote is itself escaped (so the literal is unterminated)."""
+    backslashes = len(token) - 1 - len(token[:-1].rstrip("\\"))
+    return backslashes % 2 == 1
+
+
+def quote(text: str) -> str:
+    """Encode like Go's strconv.Quote (used by tests and the fixture generator)."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char in "\a\b\f\n\r\t\v":
+            out.append("\\" + "abfnrtv"["\a\b\f\n\r\t\v".index(char)])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        elif not char.isprintable() and code >= 0x80:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)

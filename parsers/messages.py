@@ -1,0 +1,150 @@
+"""containerd's pull-path messages (1.5 → 2.x) to PullEvents.
+
+Patterns follow the Go format strings exactly (../shared/formats/containerd-pull-logs.md §1, §8):
+image names are `%q`-quoted, so they are matched as Go string literals and decoded, never with a
+greedy `.+` that would also swallow the "returns image reference" line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from parsers.durations import parse_go_duration
+from parsers.envelope import LogEntry
+from parsers.gostrings import QUOTED, unquote
+from parsers.refs import normalize
+from pullwatch.model import EventKind, PullEvent
+
+
+class MessageError(ValueError):
+    """The message names a pull but does not have the shape of any known pull message."""
+
+
+_Q = "(" + QUOTED + ")"
+_START = re.compile(r"PullImage " + _Q)
+_RESULT = re.compile(r"PullImage " + _Q + r" returns image reference " + _Q)
+_FAILED = re.compile(r"PullImage " + _Q + r" failed")
+_SNAPSHOTTER = re.compile(r"PullImage " + _Q + r" with snapshotter (\S*)(?: using (.+))?")
+_PULLED = re.compile(
+    r"Pulled image "
+    + _Q
+    + r" with image id "
+    + _Q
+    + r", repo tag "
+    + _Q
+    + r", repo digest "
+    + _Q
+    + r"(?:, size "
+    + _Q
+    + r" in (\S+))?"
+)
+_STOP = re.compile(r"stop pulling image (\S+): active requests=(\d+), bytes read=(\d+)")
+_CANCEL = re.compile(r"cancel pulling image (\S+) because of no progress in (\S+)")
+_SANDBOX_IMAGE = re.compile(r'failed to pull image "((?:[^"\\]|\\.)*)"')
+# Messages that mention a pull but are not pull events of their own.
+_IGNORED_PREFIXES = ("PullImage using normalized image ref", "experimental: PullImage")
+
+
+def _event(kind: EventKind, image: str, entry: LogEntry, raw: str) -> PullEvent:
+    return PullEvent(kind, image, normalize(image), entry.time, entry.level, raw=raw)
+
+
+def _pull_image(entry: LogEntry, raw: str) -> PullEvent | None:
+    msg = entry.msg
+    if msg.startswith(_IGNORED_PREFIXES):
+        return None
+    if msg.endswith('"') and (match := _START.fullmatch(msg)):
+        return _event(EventKind.START, unquote(match.group(1)), entry, raw)
+    if match := _RESULT.fullmatch(msg):
+        event = _event(EventKind.RESULT, unquote(match.group(1)), entry, raw)
+        event.image_id = unquote(match.group(2))
+        return event
+    if match := _FAILED.fullmatch(msg):
+        event = _event(EventKind.FAILED, unquote(match.group(1)), entry, raw)
+        event.error = entry.fields.get("error")
+        return event
+    if match := _SNAPSHOTTER.fullmatch(msg):
+        event = _event(EventKind.SNAPSHOTTER, unquote(match.group(1)), entry, raw)
+        event.snapshotter = match.group(2)
+        return event
+    raise MessageError(f"unknown PullImage message: {msg[:200]!r}")
+
+
+def _pulled(entry: LogEntry, raw: str) -> PullEvent | None:
+    match = _PULLED.fullmatch(entry.msg)
+    if match is None:
+        raise MessageError(f"unknown Pulled image message: {entry.msg[:200]!r}")
+    image, image_id, repo_tag, repo_digest, size, duration = match.groups()
+    event = _event(EventKind.PULLED, unquote(image), entry, raw)
+    event.image_id = unquote(image_id) or None
+    event.repo_tag = unquote(repo_tag) or None
+    event.repo_digest = unquote(repo_digest) or None
+    if size is not None:
+        size_text = unquote(size)
+        event.size_bytes = int(size_text) if size_text.isdigit() else None
+        event.duration_seconds = parse_go_duration(duration)
+    return event
+
+
+def _stop(entry: LogEntry, raw: str) -> PullEvent | None:
+    match = _STOP.fullmatch(entry.msg)
+    if match is None:
+        raise MessageError(f"unknown stop message: {entry.msg[:200]!r}")
+    event = _event(EventKind.STOP, match.group(1), entry, raw)
+    event.bytes_read = int(match.group(3))
+    return event
+
+
+def _cancel(entry: LogEntry, raw: str) -> PullEvent | None:
+    match = _CANCEL.fullmatch(entry.msg)
+    if match is None:
+        raise MessageError(f"unknown cancel message: {entry.msg[:200]!r}")
+    event = _event(EventKind.CANCEL, match.group(1), entry, raw)
+    event.timeout = match.group(2)
+    event.error = f"cancelled: no progress in {match.group(2)}"
+    return event
+
+
+def _progress(entry: LogEntry, raw: str) -> PullEvent | None:
+    ref = entry.fields.get("ref")
+    if entry.msg != "progress for image pull" or not ref:
+        return None
+    event = _event(EventKind.PROGRESS, ref, entry, raw)
+    total = entry.fields.get("totalBytesRead", "")
+    event.bytes_read = int(total) if total.isdigit() else None
+    return event
+
+
+def _sandbox(entry: LogEntry, raw: str) -> PullEvent | None:
+    if not (entry.msg.startswith("RunPodSandbox for ") and entry.msg.endswith(" failed, error")):
+        return None
+    error = entry.fields.get("error", "")
+    match = _SANDBOX_IMAGE.search(error)
+    if match is None:
+        return None  # the sandbox failed for another reason than its image
+    event = _event(EventKind.SANDBOX_FAILED, unquote('"' + match.group(1) + '"'), entry, raw)
+    event.error = error
+    return event
+
+
+# First word(s) of the message -> its decoder. Checked with str.startswith, cheapest first.
+_DISPATCH: tuple[tuple[str, Callable[[LogEntry, str], PullEvent | None]], ...] = (
+    ("PullImage ", _pull_image),
+    ("experimental: PullImage", _pull_image),
+    ("Pulled image ", _pulled),
+    ("stop pulling image ", _stop),
+    ("cancel pulling image ", _cancel),
+    ("progress for image pull", _progress),
+    ("RunPodSandbox for ", _sandbox),
+)
+
+
+def decode_message(entry: LogEntry, raw: str) -> PullEvent | None:
+    """The pull event this entry reports, None when it reports none; raises MessageError for a
+    pull message of unknown shape (so that it is counted, not silently dropped)."""
+    msg = entry.msg
+    for prefix, decoder in _DISPATCH:
+        if msg.startswith(prefix):
+            return decoder(entry, raw)
+    return None

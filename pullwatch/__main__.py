@@ -1,0 +1,5 @@
+import sys
+
+from pullwatch.cli import main
+
+sys.exit(main())

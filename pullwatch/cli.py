@@ -1,0 +1,192 @@
+"""The `pullwatch` command line: `watch` (the default) and `replay` open the TUI; `report`,
+`count` and `events` are the headless forms for scripts and test suites."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+
+from pullwatch import __version__
+from pullwatch.filtering import FilterError, exact_image_matcher, image_matcher
+from pullwatch.ingest import consume, ingest_batch
+from pullwatch.model import PullStatus
+from pullwatch.sources import LineBatch, SourceError
+from pullwatch.store import PullStore
+
+EXIT_MISMATCH = 1
+EXIT_USAGE = 2
+COMMANDS = ("watch", "replay", "report", "count", "events")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line on stderr and exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"pullwatch: {message} (see pullwatch {self.prog.split()[-1]} --help)\n")
+
+
+def _add_source_options(parser: argparse.ArgumentParser, paths: bool = True) -> None:
+    if paths:
+        parser.add_argument(
+            "paths", nargs="*", metavar="PATH", help="saved log files (.gz too; - for stdin), read in order"
+        )
+    group = parser.add_argument_group("journal")
+    group.add_argument("--journal", action="store_true", help="read containerd's entries from the systemd journal")
+    group.add_argument(
+        "--unit",
+        action="append",
+        metavar="NAME",
+        help="systemd unit (repeatable; default containerd.service; k3s, rke2-server, rke2-agent)",
+    )
+    group.add_argument("--identifier", action="append", metavar="NAME", help="SYSLOG_IDENTIFIER (repeatable)")
+    group.add_argument(
+        "--since", metavar="WHEN", default=None, help="journal start: 1h, 30m, today, boot (default), or an ISO time"
+    )
+    group.add_argument("--directory", metavar="PATH", help="a copied journal directory (another node's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pullwatch",
+        description="Which images are being pulled, how big and how slow, "
+        "and which were pulled more than once: from containerd's log, on any containerd version.",
+    )
+    parser.add_argument("--version", action="version", version=f"pullwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    watch = sub.add_parser("watch", help="live TUI (default): the journal, a followed file, or what it finds")
+    _add_source_options(watch, paths=False)
+    watch.add_argument("--file", metavar="PATH", help="follow this log file (k3s/rke2 containerd.log)")
+    watch.add_argument("--image", metavar="PATTERN", default="", help="pre-fill the image filter")
+
+    replay = sub.add_parser("replay", help="TUI on a saved log, at its own pace or as fast as possible")
+    replay.add_argument("paths", nargs="+", metavar="PATH")
+    replay.add_argument("--speed", default="max", metavar="N|max", help="times faster than the log's clock, or max")
+    replay.add_argument("--image", metavar="PATTERN", default="", help="pre-fill the image filter")
+
+    report = sub.add_parser("report", help="every pull and per-image totals")
+    _add_source_options(report)
+    report.add_argument("--image", metavar="PATTERN", default="", help="substring, glob (*nginx*) or re:REGEX")
+    report.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    count = sub.add_parser("count", help="number of pulls of one image (for test suites)")
+    count.add_argument(
+        "image", metavar="IMAGE", help="image as you would pull it (nginx = docker.io/library/nginx:latest)"
+    )
+    _add_source_options(count)
+    count.add_argument("--status", choices=("any", "completed", "failed"), default="any")
+    count.add_argument("--expect", type=int, metavar="N", help="exit 1 when the count is not N")
+
+    events = sub.add_parser("events", help="one JSON object per pull event, as parsed")
+    _add_source_options(events)
+    events.add_argument("--follow", "-f", action="store_true", help="keep reading as the log grows")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
+        args_list.insert(0, "watch")
+    args = build_parser().parse_args(args_list)
+    try:
+        handler: Callable[[argparse.Namespace], int] = _COMMANDS[args.command]
+        return handler(args)
+    except (SourceError, FilterError) as error:
+        print(f"pullwatch: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (| head): not an error worth a traceback
+        return 0
+
+
+def batches(args: argparse.Namespace, follow: bool) -> Iterator[LineBatch]:
+    """The line batches of the source the options name."""
+    if args.journal or args.directory:
+        from pullwatch.sources.journal import read_journal
+
+        return read_journal(
+            units=args.unit, identifiers=args.identifier, since=args.since, directory=args.directory, follow=follow
+        )
+    paths = args.paths or ["-"]
+    if follow:
+        if len(paths) != 1 or paths[0] == "-":
+            if paths == ["-"]:
+                from pullwatch.sources.saved import read_saved
+
+                return read_saved(paths)  # stdin is followed by reading it to its end
+            raise SourceError("--follow takes one file")
+        from pullwatch.sources.follow import follow_file
+
+        return follow_file(paths[0])
+    from pullwatch.sources.saved import read_saved
+
+    return read_saved(paths)
+
+
+def load(args: argparse.Namespace) -> PullStore:
+    store = PullStore()
+    for batch in batches(args, follow=False):
+        consume(store, batch)
+    return store
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pullwatch import output
+
+    matches = image_matcher(args.image)
+    store = load(args)
+    if args.format == "json":
+        text = output.render_json(output.report_json(store, matches))
+    elif args.format == "csv":
+        text = output.render_csv(store, matches)
+    else:
+        text = output.render_table(store, matches)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_count(args: argparse.Namespace) -> int:
+    matches = exact_image_matcher(args.image)
+    store = load(args)
+    wanted = {"any": None, "completed": PullStatus.COMPLETED, "failed": PullStatus.FAILED}[args.status]
+    number = sum(1 for r in store.pulls if matches(r.image, r.ref) and (wanted is None or r.status is wanted))
+    print(number)
+    if args.expect is not None and number != args.expect:
+        print(f"pullwatch: expected {args.expect} pulls of {args.image}, found {number}", file=sys.stderr)
+        return EXIT_MISMATCH
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    store = PullStore()
+    out = sys.stdout
+    for batch in batches(args, follow=args.follow):
+        for event in ingest_batch(store, batch):
+            out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from tui import run_watch
+
+    return run_watch(args)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from tui import run_replay
+
+    return run_replay(args)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "watch": cmd_watch,
+    "replay": cmd_replay,
+    "report": cmd_report,
+    "count": cmd_count,
+    "events": cmd_events,
+}

@@ -1,0 +1,41 @@
+"""Numbers for people: sizes, durations, times. Shared by the table output and the TUI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def human_bytes(count: int | None) -> str:
+    if count is None:
+        return "-"
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def short_time(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def throughput(size: int | None, seconds: float | None) -> str:
+    """MB/s as containerd's own throughput metric counts it (MiB per second)."""
+    if not size or not seconds:
+        return "-"
+    return f"{size / 1048576 / seconds:.1f} MiB/s"

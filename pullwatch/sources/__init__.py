@@ -1,0 +1,21 @@
+"""Log sources: saved logs (files, .gz, stdin), files followed live, and the journal.
+
+Every source yields LineBatch objects: the candidate pull lines of a stretch of log plus how many
+lines that stretch held, so that a reader may skip non-pull lines without losing the count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class SourceError(Exception):
+    """A source cannot be read; the message says why and what to do (printed without traceback)."""
+
+
+@dataclass(slots=True)
+class LineBatch:
+    lines: list[bytes] = field(default_factory=list)  # candidate lines, newline stripped
+    total: int = 0  # lines read, candidates included
+    times: list[datetime | None] | None = None  # per-line fallback times (journal entries)

@@ -1,0 +1,71 @@
+"""Saved logs read once: plain files, gzip files (k3s/rke2 rotate to .gz), and stdin (`-`).
+
+Reads bytes, never decodes non-candidate lines: most of a containerd log is not about pulls.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from parsers import KEYWORDS_BYTES
+from pullwatch.sources import LineBatch, SourceError
+
+BATCH_LINES = 4096
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_saved(path: str) -> BinaryIO:
+    """A binary stream for `path` (`-` is stdin); gzip is detected by content, not by name."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a directory, not a log file") from None
+    except PermissionError:
+        raise SourceError(f"{path}: permission denied (try sudo, or copy the log somewhere readable)") from None
+    except OSError as error:
+        raise SourceError(f"{path}: {error.strerror or error}") from None
+    if raw.peek(2)[:2] == GZIP_MAGIC:
+        return gzip.open(raw, "rb")  # type: ignore[return-value]
+    return raw
+
+
+def read_saved(paths: Iterable[str]) -> Iterator[LineBatch]:
+    """Candidate lines of each path in turn, in batches."""
+    for path in paths:
+        stream = open_saved(path)
+        try:
+            yield from scan_stream(stream, path)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+
+def scan_stream(stream: BinaryIO, name: str = "-") -> Iterator[LineBatch]:
+    """The straightforward line-by-line scan: keep lines that contain a pull keyword."""
+    batch = LineBatch()
+    try:
+        for line in stream:
+            batch.total += 1
+            if any(keyword in line for keyword in KEYWORDS_BYTES):
+                batch.lines.append(line.rstrip(b"\r\n"))
+                if len(batch.lines) >= BATCH_LINES:
+                    yield batch
+                    batch = LineBatch()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        if batch.total or batch.lines:
+            yield batch
+        raise SourceError(f"{name}: read failed: {error}") from None
+    if batch.total:
+        yield batch
+
+
+def exists_readable(path: str) -> bool:
+    return path == "-" or os.access(path, os.R_OK)

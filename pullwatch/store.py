@@ -1,0 +1,307 @@
+"""The in-memory store: pull events in, pull records and per-image aggregates out.
+
+Fed one event at a time by every source (saved logs, files followed, the journal), so the CLI
+and the TUI see the same answers. It keeps records, never log lines, so memory grows with the
+number of pulls, not with the size of the log. It knows nothing of Textual.
+
+Correlation (see ../shared/formats §8): lines of one pull are matched by normalised reference and
+order, because pulls of different images interleave and the end lines name the image differently
+from the start line (request string vs normalised reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from pullwatch.model import (
+    RAW_LINES_PER_PULL,
+    EventKind,
+    ImageSummary,
+    PullEvent,
+    PullRecord,
+    PullStatus,
+    Stats,
+)
+
+# How long after a pull finished containerd's asynchronous "stop pulling image" line may still come.
+STOP_LINE_GRACE = timedelta(seconds=5)
+
+
+class PullStore:
+    """All pulls seen so far, in order of first sighting."""
+
+    def __init__(self) -> None:
+        self.pulls: list[PullRecord] = []
+        self.stats = Stats()
+        self.revision = 0
+        self._by_ref: dict[str, list[PullRecord]] = {}
+        self._open: dict[str, list[PullRecord]] = {}  # started, no outcome yet, oldest first
+        self._awaiting_result: dict[str, list[PullRecord]] = {}  # "Pulled image" seen, no result line
+        self._pending_stop: dict[str, list[PullEvent]] = {}  # "stop pulling" lines before their outcome
+
+    # ---- feeding -------------------------------------------------------------------------
+    def add(self, event: PullEvent) -> PullRecord | None:
+        """Apply one event; returns the record it changed (None if it matched no pull)."""
+        handler = _HANDLERS[event.kind]
+        record = handler(self, event)
+        if record is not None:
+            self.revision += 1
+            record.revision = self.revision
+            if len(record.lines) < RAW_LINES_PER_PULL:
+                record.lines.append(event.raw)
+            else:
+                record.lines_dropped += 1
+        return record
+
+    def add_all(self, events: Iterable[PullEvent]) -> None:
+        for event in events:
+            self.add(event)
+
+    # ---- reading -------------------------------------------------------------------------
+    def in_progress(self) -> list[PullRecord]:
+        return [r for records in self._open.values() for r in records]
+
+    def pulls_of(self, ref: str) -> list[PullRecord]:
+        return list(self._by_ref.get(ref, ()))
+
+    def changed_since(self, revision: int) -> list[PullRecord]:
+        """Records changed after `revision` (for views that update incrementally)."""
+        return [r for r in self.pulls if r.revision > revision]
+
+    def image_refs(self) -> list[str]:
+        return list(self._by_ref)
+
+    def summary(self, ref: str) -> ImageSummary:
+        records = self._by_ref.get(ref, [])
+        return summarize(ref, records)
+
+    def images(self) -> list[ImageSummary]:
+        """One summary per normalised reference, in order of first pull."""
+        return [summarize(ref, records) for ref, records in self._by_ref.items()]
+
+    def repeated(self) -> list[ImageSummary]:
+        """Images pulled more than once."""
+        return [summarize(ref, records) for ref, records in self._by_ref.items() if len(records) > 1]
+
+    # ---- correlation ---------------------------------------------------------------------
+    def _new(self, event: PullEvent, status: PullStatus = PullStatus.IN_PROGRESS) -> PullRecord:
+        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref, status=status)
+        self.pulls.append(record)
+        self._by_ref.setdefault(event.ref, []).append(record)
+        return record
+
+    def _on_start(self, event: PullEvent) -> PullRecord:
+        record = self._new(event)
+        record.started_at = event.time
+        record.has_start = True
+        self._open.setdefault(event.ref, []).append(record)
+        return record
+
+    def _on_pulled(self, event: PullEvent) -> PullRecord:
+        record = self._take_open_for(event)
+        if record is None:
+            # No start line: a sandbox (pause) image pull, or a pull begun before the log.
+            record = self._new(event)
+        record.status = PullStatus.COMPLETED
+        record.has_details = True
+        record.finished_at = event.time
+        record.image_id = event.image_id or record.image_id
+        record.repo_tag = event.repo_tag
+        record.repo_digest = event.repo_digest
+        if event.size_bytes is not None:
+            record.size_bytes = event.size_bytes
+        if event.duration_seconds is not None:
+            record.duration_seconds = event.duration_seconds
+            if record.started_at is None and event.time is not None:
+                record.started_at = event.time - timedelta(seconds=event.duration_seconds)
+        else:
+            record.duration_seconds = _elapsed(record.started_at, record.finished_at)
+        self._awaiting_result.setdefault(event.ref, []).append(record)
+        self._apply_pending_stop(record)
+        return record
+
+    def _take_open_for(self, event: PullEvent) -> PullRecord | None:
+        """The open pull a "Pulled image … in D" line ends: the one that started D before it
+        (identical concurrent pulls finish in any order); else the oldest."""
+        records = self._open.get(event.ref)
+        if not records:
+            return None
+        index = 0
+        if event.duration_seconds is not None and event.time is not None:
+            began = event.time - timedelta(seconds=event.duration_seconds)
+            timed = [
+                (abs((r.started_at - began).total_seconds()), i)
+                for i, r in enumerate(records)
+                if r.started_at is not None
+            ]
+            if timed:
+                index = min(timed)[1]
+        record = records.pop(index)
+        if not records:
+            del self._open[event.ref]
+        return record
+
+    def _on_result(self, event: PullEvent) -> PullRecord:
+        record = self._take_for_result(event.ref, event.time)
+        if record is None:
+            record = self._new(event)
+        record.status = PullStatus.COMPLETED
+        record.has_result = True
+        record.image_id = event.image_id
+        if record.finished_at is None:
+            record.finished_at = event.time
+        if record.duration_seconds is None:
+            record.duration_seconds = _elapsed(record.started_at, record.finished_at)
+        return record
+
+    def _take_for_result(self, ref: str, moment: datetime | None) -> PullRecord | None:
+        """The pull a "returns image reference" line ends: one that logged its details after a
+        start line first, then one still open (1.5/1.6 log no details at info), then one whose
+        start came before the log began."""
+        waiting = self._awaiting_result.get(ref, [])
+        for index in range(len(waiting) - 1, -1, -1):  # the result follows its details at once
+            if waiting[index].has_start:
+                return waiting.pop(index)
+        record = _pop_first(self._open, ref)
+        if record is not None:
+            return record
+        if not waiting:
+            return None
+        latest = waiting[-1]
+        if moment is None or latest.finished_at is None:
+            fits = latest is self._by_ref[ref][-1]  # no times to compare: only the newest pull
+        else:
+            fits = moment - latest.finished_at <= STOP_LINE_GRACE
+        return waiting.pop() if fits else None
+
+    def _on_failed(self, event: PullEvent) -> PullRecord:
+        record = _pop_first(self._open, event.ref) or self._new(event)
+        self._fail(record, event)
+        self._apply_pending_stop(record)
+        return record
+
+    def _on_sandbox_failed(self, event: PullEvent) -> PullRecord:
+        record = self._new(event)
+        self._fail(record, event)
+        self._apply_pending_stop(record)
+        return record
+
+    @staticmethod
+    def _fail(record: PullRecord, event: PullEvent) -> None:
+        record.status = PullStatus.FAILED
+        record.finished_at = event.time
+        record.error = event.error if not record.error else f"{record.error}; {event.error}"
+        record.duration_seconds = _elapsed(record.started_at, record.finished_at)
+
+    def _on_snapshotter(self, event: PullEvent) -> PullRecord | None:
+        for record in self._open.get(event.ref, ()):
+            if record.snapshotter is None:
+                record.snapshotter = event.snapshotter
+                return record
+        return None
+
+    def _on_progress(self, event: PullEvent) -> PullRecord | None:
+        for record in self._open.get(event.ref, ()):
+            record.progress_bytes = event.bytes_read
+            return record
+        return None
+
+    def _on_cancel(self, event: PullEvent) -> PullRecord | None:
+        for record in self._open.get(event.ref, ()):
+            if record.error is None:
+                record.error = event.error
+                return record
+        return None
+
+    def _on_stop(self, event: PullEvent) -> PullRecord | None:
+        """`stop pulling image` is logged asynchronously, just before or just after the pull's
+        outcome: it belongs to a pull of that image that has just ended without one, else to the
+        next one that ends."""
+        best: PullRecord | None = None
+        for record in self._by_ref.get(event.ref, ()):
+            ended = record.bytes_read is None and record.status is not PullStatus.IN_PROGRESS
+            if ended and _just_ended(record, event.time) and (best is None or _later(record, best)):
+                best = record
+        if best is not None:
+            best.bytes_read = event.bytes_read
+            return best
+        self._pending_stop.setdefault(event.ref, []).append(event)
+        return None
+
+    def _apply_pending_stop(self, record: PullRecord) -> None:
+        pending = self._pending_stop.get(record.ref)
+        while pending:
+            event = pending.pop(0)
+            if record.bytes_read is None and _just_ended(record, event.time, before=True):
+                record.bytes_read = event.bytes_read
+                record.lines.append(event.raw)
+                break
+        if pending is not None and not pending:
+            del self._pending_stop[record.ref]
+
+
+def _just_ended(record: PullRecord, moment: datetime | None, before: bool = False) -> bool:
+    """Whether `moment` lies within STOP_LINE_GRACE after (or, `before`, before) the record's end."""
+    if moment is None or record.finished_at is None:
+        return True
+    gap = (record.finished_at - moment) if before else (moment - record.finished_at)
+    return timedelta(0) <= gap <= STOP_LINE_GRACE
+
+
+def _later(record: PullRecord, other: PullRecord) -> bool:
+    if record.finished_at is None or other.finished_at is None:
+        return record.id > other.id
+    return record.finished_at > other.finished_at
+
+
+def _pop_first(table: dict[str, list[PullRecord]], ref: str) -> PullRecord | None:
+    records = table.get(ref)
+    if not records:
+        return None
+    record = records.pop(0)
+    if not records:
+        del table[ref]
+    return record
+
+
+def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
+    """Aggregate the pulls of one image."""
+    summary = ImageSummary(ref=ref, image=records[0].image if records else ref, pulls=len(records))
+    for index, record in enumerate(records):
+        if record.status is PullStatus.COMPLETED:
+            summary.completed += 1
+            summary.total_size_bytes += record.size_bytes or 0
+        elif record.status is PullStatus.FAILED:
+            summary.failed += 1
+        else:
+            summary.in_progress += 1
+        summary.bytes_read += record.bytes_read or 0
+        if index > 0 and record.bytes_read == 0:
+            summary.cached_repeats += 1
+        moment = record.sort_time
+        if moment is not None:
+            if summary.first_pull_at is None or moment < summary.first_pull_at:
+                summary.first_pull_at = moment
+            if summary.last_pull_at is None or moment > summary.last_pull_at:
+                summary.last_pull_at = moment
+    return summary
+
+
+_HANDLERS = {
+    EventKind.START: PullStore._on_start,
+    EventKind.PULLED: PullStore._on_pulled,
+    EventKind.RESULT: PullStore._on_result,
+    EventKind.FAILED: PullStore._on_failed,
+    EventKind.SANDBOX_FAILED: PullStore._on_sandbox_failed,
+    EventKind.SNAPSHOTTER: PullStore._on_snapshotter,
+    EventKind.PROGRESS: PullStore._on_progress,
+    EventKind.CANCEL: PullStore._on_cancel,
+    EventKind.STOP: PullStore._on_stop,
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a machine that has never seen pullwatch, then run them:
+# Debian packages (tmux for the terminal tests, systemd for a real journald and systemd-cat,
+# libsystemd-dev + pkg-config to build systemd-python), a venv with pullwatch installed, then
+# ruff, mypy and pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+command -v tmux >/dev/null || packages+=(tmux)
+command -v systemd-cat >/dev/null && [ -x /lib/systemd/systemd-journald ] || packages+=(systemd)
+command -v journalctl >/dev/null || packages+=(systemd)
+dpkg -s libsystemd-dev >/dev/null 2>&1 || packages+=(libsystemd-dev)
+command -v pkg-config >/dev/null || packages+=(pkg-config)
+command -v gcc >/dev/null || packages+=(gcc)
+if [ ${#packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing Debian packages: ${packages[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+    else
+        echo "missing Debian packages: ${packages[*]} (install them, or run this as root)" >&2
+        exit 2
+    fi
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q '.[journal,test]'
+
+.venv/bin/ruff check .
+.venv/bin/mypy
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest "$@"
