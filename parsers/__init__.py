@@ -13,7 +13,9 @@ from parsers.messages import MessageError, decode_message
 from pullwatch.model import RAW_LINE_LIMIT, PullEvent
 
 # Every pull-path message contains one of these; a journald JSON record whose MESSAGE is an
-# array of byte values hides its text, so it is a candidate too.
+# array of byte values hides its text, so it is a candidate too, and so is one whose MESSAGE
+# journalctl replaced by null (longer than 4096 bytes without -a: often a failure's error) so
+# that it is counted as unparsed rather than silently lost.
 KEYWORDS: tuple[str, ...] = (
     "PullImage",
     "Pulled image",
@@ -21,6 +23,7 @@ KEYWORDS: tuple[str, ...] = (
     "progress for image pull",
     "RunPodSandbox",
     '"MESSAGE":[',
+    '"MESSAGE":null',
 )
 KEYWORDS_BYTES: tuple[bytes, ...] = tuple(k.encode() for k in KEYWORDS)
 

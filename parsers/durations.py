@@ -1,4 +1,8 @@
-"""Go `time.Duration` strings (`850.5ms`, `2m3.1s`, `950µs`) to seconds."""
+"""Go `time.Duration` strings (`850.5ms`, `2m3.1s`, `950µs`) to seconds.
+
+Accepts what Go's time.ParseDuration accepts: an optional sign, then one or more decimal numbers
+each with a unit (ns, us, µs, μs, ms, s, m, h), or a bare "0".
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ _UNIT_SECONDS = {
     "ns": 1e-9,
     "us": 1e-6,
     "µs": 1e-6,  # U+00B5 MICRO SIGN, what Go prints
-    "μs": 1e-6,  # U+03BC GREEK SMALL LETTER MU, what people paste
+    "μs": 1e-6,  # U+03BC GREEK SMALL LETTER MU, also accepted by Go
     "ms": 1e-3,
     "s": 1.0,
     "m": 60.0,
@@ -19,10 +23,12 @@ _WHOLE = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))
 
 
 def parse_go_duration(text: str) -> float | None:
-    """Seconds for a Go duration string, or None when it is not one (never raises)."""
-    if text == "0":
+    """Seconds for a Go duration string, or None when it is not one (never raises).
+    Rounded to the nanosecond, Go's resolution, so `1m44.96s` is 104.96, not 104.96000000000001."""
+    if text in ("0", "+0", "-0"):
         return 0.0
     if not _WHOLE.fullmatch(text):
         return None
     total = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _PART.findall(text))
+    total = round(total, 9)
     return -total if text.startswith("-") else total

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parsers.gostrings import QUOTED, unquote
+from parsers.gostrings import QUOTED, is_terminated, unquote
 from parsers.timestamps import from_epoch_micros, parse_timestamp
 
 
@@ -82,6 +82,10 @@ def _decode_text(text: str, fallback: datetime | None) -> LogEntry:
     for match in _PAIR.finditer(text):
         key, value = match.group(1), match.group(2)
         if key not in fields:
+            if key == "msg" and value.startswith('"') and not is_terminated(value):
+                # Cut inside msg (truncated file, journald LineMax): the part left may pass
+                # for another message ("PullImage \"x\"" of a cut result line), so refuse it.
+                raise EnvelopeError("line cut inside msg")
             fields[key] = unquote(value) if value.startswith('"') else value
     msg = fields.pop("msg", None)
     if msg is None:

@@ -41,6 +41,11 @@ def unquote(token: str) -> str:
     return _ESCAPE.sub(_replace, body)
 
 
+def is_terminated(token: str) -> bool:
+    """Whether a quoted token has its closing quote (a cut line may end inside the literal)."""
+    return len(token) >= 2 and token.endswith('"') and not _escaped_end(token)
+
+
 def _escaped_end(token: str) -> bool:
     """True when the final quote is itself escaped (so the literal is unterminated)."""
     backslashes = len(token) - 1 - len(token[:-1].rstrip("\\"))

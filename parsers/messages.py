@@ -3,6 +3,26 @@
 Patterns follow the Go format strings exactly (../shared/formats/containerd-pull-logs.md §1, §8):
 image names are `%q`-quoted, so they are matched as Go string literals and decoded, never with a
 greedy `.+` that would also swallow the "returns image reference" line.
+
+Checked against containerd's source (github.com/containerd/containerd, via the code index):
+- start / failed / result: `Infof("PullImage %q", …)`, `WithError(err).Errorf("PullImage %q failed", …)`,
+  `Infof("PullImage %q returns image reference %q", …)` in internal/cri/instrument/
+  instrumented_service.go (2.x, commit 04d0bebd); same strings in pkg/cri/instrument (1.7) and
+  pkg/cri/server/instrumented_service.go (1.5/1.6).
+- `Infof("Pulled image %q with image id %q, repo tag %q, repo digest %q, size %q in %s", name, imageID,
+  repoTag, repoDigest, strconv.FormatInt(size, 10), elapsed)` in internal/cri/server/images/image_pull.go
+  (commits 01e6340e, 27519435-era) and pkg/cri/server/image_pull.go (1.7); the 1.5/1.6 form is
+  `Debugf("Pulled image %q with image id %q, repo tag %q, repo digest %q", …)` (pkg/cri/server/
+  image_pull.go, commit 00d102da).
+- `Debugf("PullImage %q with snapshotter %s", …)` (1.7, 2.0), `… %s using client.Pull()` /
+  `… %s using transfer service` (2.1+), and a development-branch form `… %s, platform %v`: any tail
+  after the snapshotter name is accepted.
+- `Infof("stop pulling image %s: active requests=%v, bytes read=%v", …)` and
+  `Errorf("cancel pulling image %s because of no progress in %v", …)` in both the client.Pull and the
+  transfer-service reporters (image_pull.go, commit 01e6340e); active requests is an int32 counter.
+- `WithError(err).Errorf("RunPodSandbox for %+v failed, error", metadata)` (instrumented_service.go);
+  sandbox-image pulls fail as `failed to pull image %q: %w` inside it (podsandbox ensureImageExists,
+  1.x helpers.go `errors.Wrapf(err, "failed to pull image %q", ref)`).
 """
 
 from __future__ import annotations
@@ -25,7 +45,7 @@ _Q = "(" + QUOTED + ")"
 _START = re.compile(r"PullImage " + _Q)
 _RESULT = re.compile(r"PullImage " + _Q + r" returns image reference " + _Q)
 _FAILED = re.compile(r"PullImage " + _Q + r" failed")
-_SNAPSHOTTER = re.compile(r"PullImage " + _Q + r" with snapshotter (\S*)(?: using (.+))?")
+_SNAPSHOTTER = re.compile(r"PullImage " + _Q + r" with snapshotter ([^\s,]*),?(.*)", re.DOTALL)
 _PULLED = re.compile(
     r"Pulled image "
     + _Q
@@ -39,7 +59,7 @@ _PULLED = re.compile(
     + _Q
     + r" in (\S+))?"
 )
-_STOP = re.compile(r"stop pulling image (\S+): active requests=(\d+), bytes read=(\d+)")
+_STOP = re.compile(r"stop pulling image (\S+): active requests=(-?\d+), bytes read=(\d+)")
 _CANCEL = re.compile(r"cancel pulling image (\S+) because of no progress in (\S+)")
 _SANDBOX_IMAGE = re.compile(r'failed to pull image "((?:[^"\\]|\\.)*)"')
 # Messages that mention a pull but are not pull events of their own.
@@ -82,8 +102,9 @@ def _pulled(entry: LogEntry, raw: str) -> PullEvent | None:
     event.repo_digest = unquote(repo_digest) or None
     if size is not None:
         size_text = unquote(size)
-        event.size_bytes = int(size_text) if size_text.isdigit() else None
-        event.duration_seconds = parse_go_duration(duration)
+        event.size_bytes = int(size_text) if size_text.isascii() and size_text.isdigit() else None
+        seconds = parse_go_duration(duration)
+        event.duration_seconds = seconds if seconds is not None and seconds >= 0 else None
     return event
 
 
@@ -112,7 +133,7 @@ def _progress(entry: LogEntry, raw: str) -> PullEvent | None:
         return None
     event = _event(EventKind.PROGRESS, ref, entry, raw)
     total = entry.fields.get("totalBytesRead", "")
-    event.bytes_read = int(total) if total.isdigit() else None
+    event.bytes_read = int(total) if total.isascii() and total.isdigit() else None
     return event
 
 

@@ -6,7 +6,20 @@ number of pulls, not with the size of the log. It knows nothing of Textual.
 
 Correlation (see ../shared/formats §8): lines of one pull are matched by normalised reference and
 order, because pulls of different images interleave and the end lines name the image differently
-from the start line (request string vs normalised reference).
+from the start line (request string vs normalised reference). Rules, in order of strength:
+
+- "Pulled image … in D" ends the open pull of that image that started D before it (identical
+  concurrent pulls finish in any order); when no open pull started that early, the pull began
+  before the log (or is a sandbox pull, which logs no start) and gets a record of its own.
+- "returns image reference ID" follows its own "Pulled image" line at once and carries the same
+  image id, so it completes that record (no second record); without one (1.5/1.6 log no details
+  at info) it ends the oldest open pull.
+- "failed" carries no duration, so identical concurrent pulls fail oldest first, except that a
+  "context canceled" failure goes to the pull that a "cancel pulling image" line named.
+- "stop pulling image" is asynchronous: it belongs to a pull that ended just before it, else to
+  the next one that ends (STOP_LINE_GRACE either way).
+- Debug lines (snapshotter, progress, cancel) that arrive while no pull of the image is open
+  belong to a pull without a start line (sandbox pulls): they are kept until it ends.
 """
 
 from __future__ import annotations
@@ -26,6 +39,11 @@ from pullwatch.model import (
 
 # How long after a pull finished containerd's asynchronous "stop pulling image" line may still come.
 STOP_LINE_GRACE = timedelta(seconds=5)
+# How much later than "finish - duration" a start line may be and still be that pull's start
+# (containerd starts its clock just after logging the start; timestamps may be whole seconds).
+START_FIT_TOLERANCE = timedelta(seconds=2)
+# Bounds on what is kept while waiting for lines that may never come (sandbox pulls have no result).
+MAX_WAITING_PER_REF = 16
 
 
 class PullStore:
@@ -39,6 +57,7 @@ class PullStore:
         self._open: dict[str, list[PullRecord]] = {}  # started, no outcome yet, oldest first
         self._awaiting_result: dict[str, list[PullRecord]] = {}  # "Pulled image" seen, no result line
         self._pending_stop: dict[str, list[PullEvent]] = {}  # "stop pulling" lines before their outcome
+        self._orphans: dict[str, list[PullEvent]] = {}  # debug lines seen while no pull was open
 
     # ---- feeding -------------------------------------------------------------------------
     def add(self, event: PullEvent) -> PullRecord | None:
@@ -103,6 +122,7 @@ class PullStore:
         if record is None:
             # No start line: a sandbox (pause) image pull, or a pull begun before the log.
             record = self._new(event)
+            self._adopt_orphans(record, event.time)
         record.status = PullStatus.COMPLETED
         record.has_details = True
         record.finished_at = event.time
@@ -117,13 +137,17 @@ class PullStore:
                 record.started_at = event.time - timedelta(seconds=event.duration_seconds)
         else:
             record.duration_seconds = _elapsed(record.started_at, record.finished_at)
-        self._awaiting_result.setdefault(event.ref, []).append(record)
+        waiting = self._awaiting_result.setdefault(event.ref, [])
+        waiting.append(record)
+        del waiting[:-MAX_WAITING_PER_REF]
         self._apply_pending_stop(record)
         return record
 
     def _take_open_for(self, event: PullEvent) -> PullRecord | None:
-        """The open pull a "Pulled image … in D" line ends: the one that started D before it
-        (identical concurrent pulls finish in any order); else the oldest."""
+        """The open pull a "Pulled image … in D" line ends: the one that started closest to D
+        before it (identical concurrent pulls finish in any order), but never one that started
+        after that (the line then ends a pull begun before the log, or a sandbox pull); without
+        a duration or times, the oldest."""
         records = self._open.get(event.ref)
         if not records:
             return None
@@ -133,17 +157,22 @@ class PullStore:
             timed = [
                 (abs((r.started_at - began).total_seconds()), i)
                 for i, r in enumerate(records)
-                if r.started_at is not None
+                if r.started_at is not None and r.started_at <= began + START_FIT_TOLERANCE
             ]
+            untimed = [i for i, r in enumerate(records) if r.started_at is None]
             if timed:
                 index = min(timed)[1]
+            elif untimed:
+                index = untimed[0]
+            else:
+                return None
         record = records.pop(index)
         if not records:
             del self._open[event.ref]
         return record
 
     def _on_result(self, event: PullEvent) -> PullRecord:
-        record = self._take_for_result(event.ref, event.time)
+        record = self._take_for_result(event)
         if record is None:
             record = self._new(event)
         record.status = PullStatus.COMPLETED
@@ -155,34 +184,44 @@ class PullStore:
             record.duration_seconds = _elapsed(record.started_at, record.finished_at)
         return record
 
-    def _take_for_result(self, ref: str, moment: datetime | None) -> PullRecord | None:
-        """The pull a "returns image reference" line ends: one that logged its details after a
-        start line first, then one still open (1.5/1.6 log no details at info), then one whose
-        start came before the log began."""
-        waiting = self._awaiting_result.get(ref, [])
-        for index in range(len(waiting) - 1, -1, -1):  # the result follows its details at once
-            if waiting[index].has_start:
-                return waiting.pop(index)
-        record = _pop_first(self._open, ref)
-        if record is not None:
-            return record
-        if not waiting:
-            return None
-        latest = waiting[-1]
-        if moment is None or latest.finished_at is None:
-            fits = latest is self._by_ref[ref][-1]  # no times to compare: only the newest pull
-        else:
-            fits = moment - latest.finished_at <= STOP_LINE_GRACE
-        return waiting.pop() if fits else None
+    def _take_for_result(self, event: PullEvent) -> PullRecord | None:
+        """The pull a "returns image reference ID" line ends: the newest one whose "Pulled image"
+        line named the same image id (it comes just before), else the oldest still open
+        (1.5/1.6 log no "Pulled image" line at info)."""
+        waiting = self._awaiting_result.get(event.ref, [])
+        for index in range(len(waiting) - 1, -1, -1):
+            if waiting[index].image_id == event.image_id:
+                record = waiting.pop(index)
+                if not waiting:
+                    del self._awaiting_result[event.ref]
+                return record
+        return _pop_first(self._open, event.ref)
 
     def _on_failed(self, event: PullEvent) -> PullRecord:
-        record = _pop_first(self._open, event.ref) or self._new(event)
+        record = self._take_open_for_failure(event)
+        if record is None:
+            record = self._new(event)
+            self._adopt_orphans(record, event.time)
         self._fail(record, event)
         self._apply_pending_stop(record)
         return record
 
+    def _take_open_for_failure(self, event: PullEvent) -> PullRecord | None:
+        """Failures carry no duration: the oldest open pull, except that a cancellation goes to
+        the pull a "cancel pulling image" line marked (and other failures skip that one)."""
+        records = self._open.get(event.ref)
+        if not records:
+            return None
+        cancelled = "context canceled" in (event.error or "")
+        index = next((i for i, r in enumerate(records) if (r.error is not None) == cancelled), 0)
+        record = records.pop(index)
+        if not records:
+            del self._open[event.ref]
+        return record
+
     def _on_sandbox_failed(self, event: PullEvent) -> PullRecord:
         record = self._new(event)
+        self._adopt_orphans(record, event.time)
         self._fail(record, event)
         self._apply_pending_stop(record)
         return record
@@ -197,22 +236,47 @@ class PullStore:
     def _on_snapshotter(self, event: PullEvent) -> PullRecord | None:
         for record in self._open.get(event.ref, ()):
             if record.snapshotter is None:
-                record.snapshotter = event.snapshotter
+                _apply_debug(record, event)
                 return record
+        self._keep_orphan(event)
         return None
 
     def _on_progress(self, event: PullEvent) -> PullRecord | None:
         for record in self._open.get(event.ref, ()):
-            record.progress_bytes = event.bytes_read
+            _apply_debug(record, event)
             return record
+        self._keep_orphan(event)
         return None
 
     def _on_cancel(self, event: PullEvent) -> PullRecord | None:
         for record in self._open.get(event.ref, ()):
             if record.error is None:
-                record.error = event.error
+                _apply_debug(record, event)
                 return record
+        self._keep_orphan(event)
         return None
+
+    def _keep_orphan(self, event: PullEvent) -> None:
+        """A debug line for a pull that has no open record (yet): a sandbox pull logs no start."""
+        orphans = self._orphans.setdefault(event.ref, [])
+        orphans.append(event)
+        del orphans[:-MAX_WAITING_PER_REF]
+
+    def _adopt_orphans(self, record: PullRecord, end: datetime | None) -> None:
+        """Give a pull without a start line the debug lines its image logged before it ended."""
+        orphans = self._orphans.pop(record.ref, None)
+        if not orphans:
+            return
+        kept = []
+        for event in orphans:
+            if end is None or event.time is None or event.time <= end:
+                _apply_debug(record, event)
+                if len(record.lines) < RAW_LINES_PER_PULL:
+                    record.lines.append(event.raw)
+            else:
+                kept.append(event)
+        if kept:
+            self._orphans[record.ref] = kept
 
     def _on_stop(self, event: PullEvent) -> PullRecord | None:
         """`stop pulling image` is logged asynchronously, just before or just after the pull's
@@ -239,6 +303,16 @@ class PullStore:
                 break
         if pending is not None and not pending:
             del self._pending_stop[record.ref]
+
+
+def _apply_debug(record: PullRecord, event: PullEvent) -> None:
+    """What a snapshotter, progress or cancel line tells about its pull."""
+    if event.kind is EventKind.SNAPSHOTTER:
+        record.snapshotter = record.snapshotter or event.snapshotter
+    elif event.kind is EventKind.PROGRESS:
+        record.progress_bytes = event.bytes_read
+    elif event.kind is EventKind.CANCEL and record.error is None:
+        record.error = event.error
 
 
 def _just_ended(record: PullRecord, moment: datetime | None, before: bool = False) -> bool:
@@ -268,7 +342,7 @@ def _pop_first(table: dict[str, list[PullRecord]], ref: str) -> PullRecord | Non
 def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
-    return max((end - start).total_seconds(), 0.0)
+    return round(max((end - start).total_seconds(), 0.0), 6)
 
 
 def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:

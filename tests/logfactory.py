@@ -225,8 +225,9 @@ _SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/@
 
 
 def logrus_value(value: str) -> str:
-    """logrus TextFormatter: bare when every rune is safe (and the value is non-empty), else %q."""
-    return value if value and all(c in _SAFE for c in value) else quote(value)
+    """logrus TextFormatter.needsQuoting: bare when every rune is safe, else %q. The empty string
+    is bare too (`key=`): containerd does not set QuoteEmptyFields."""
+    return value if all(c in _SAFE for c in value) else quote(value)
 
 
 def logrus_time(moment: datetime) -> str:
@@ -248,9 +249,11 @@ def render_json(line: Line) -> str:
 
 
 def render_tty(line: Line) -> str:
-    level = {"warning": "WARN"}.get(line.level, line.level[:4].upper())
+    """logrus printColored without the colour codes: `%s[%s] %-44s ` then ` key=value` per field
+    (so a trailing space when there are no fields, two spaces before the first field)."""
+    level = line.level[:4].upper()
     fields = "".join(f" {key}={logrus_value(value)}" for key, value in sorted(line.fields.items()))
-    return f"{level}[{logrus_time(line.time)}] {line.msg:<44}{fields}".rstrip() + " "
+    return f"{level}[{logrus_time(line.time)}] {line.msg:<44} {fields}"
 
 
 def render(line: Line, envelope: str, host: str = "node-1", pid: int = 812) -> str:
@@ -316,6 +319,9 @@ def make_pulls(
             outcome = "failed"
         elif roll < fail_ratio * 1.3:
             outcome = "cancelled"
+        is_sandbox = sandbox and index % 17 == 5
+        if is_sandbox:
+            image = SANDBOX_IMAGE
         size = image_size(image)
         if not overlap_same_image:
             # kubelet pulls one image at a time per reference unless told otherwise: a repeat
@@ -324,10 +330,9 @@ def make_pulls(
             if busy >= moment:
                 moment = busy + timedelta(seconds=round(rng.uniform(0.5, 5), 3))
         cached = any(p.image == image and p.outcome == "completed" for p in pulls)
-        is_sandbox = sandbox and index % 17 == 5
         pulls.append(
             Pull(
-                image=SANDBOX_IMAGE if is_sandbox else image,
+                image=image,
                 start=moment,
                 seconds=round(rng.uniform(0.05, 180), 3),
                 size=size,
