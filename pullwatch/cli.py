@@ -24,13 +24,18 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but errors are one line on stderr and exit 2 (no usage dump)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"pullwatch: {message} (see pullwatch {self.prog.split()[-1]} --help)\n")
+        self.exit(EXIT_USAGE, f"pullwatch: {message} (see {self.prog} --help)\n")
 
 
 def _add_source_options(parser: argparse.ArgumentParser, paths: bool = True) -> None:
     if paths:
         parser.add_argument(
-            "paths", nargs="*", metavar="PATH", help="saved log files (.gz too; - for stdin), read in order"
+            "paths",
+            nargs="*",
+            default=[],
+            metavar="PATH",
+            help="containerd log files, read in order: journalctl output, k3s/rke2 containerd.log, .gz; "
+            "- (or none) reads stdin",
         )
     group = parser.add_argument_group("journal")
     group.add_argument("--journal", action="store_true", help="read containerd's entries from the systemd journal")
@@ -66,20 +71,62 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--speed", default="max", metavar="N|max", help="times faster than the log's clock, or max")
     replay.add_argument("--image", metavar="PATTERN", default="", help="pre-fill the image filter")
 
-    report = sub.add_parser("report", help="every pull and per-image totals")
+    report = sub.add_parser(
+        "report",
+        help="every pull and per-image totals",
+        description="Every pull in the log (image, status, start, duration, size, bytes fetched, error) "
+        "and per-image totals.",
+        epilog="examples:\n  journalctl -u containerd -a --no-pager | pullwatch report\n"
+        "  pullwatch report /var/lib/rancher/k3s/agent/containerd/containerd.log --image '*nginx*'\n"
+        "  pullwatch report node.log --format json | jq '.images[] | select(.pulls > 1)'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_source_options(report)
-    report.add_argument("--image", metavar="PATTERN", default="", help="substring, glob (*nginx*) or re:REGEX")
-    report.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    report.add_argument(
+        "--image",
+        metavar="PATTERN",
+        default="",
+        help="only these images: substring, glob (*nginx*) or re:REGEX, matched against the name as "
+        "requested and the normalised one, ignoring case",
+    )
+    report.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table for people (default), json (a stable schema for scripts), csv (one row per pull)",
+    )
 
-    count = sub.add_parser("count", help="number of pulls of one image (for test suites)")
+    count = sub.add_parser(
+        "count",
+        help="number of pulls of one image (for test suites)",
+        description="Print how many times IMAGE was pulled. The name is normalised the way containerd does "
+        "it, so nginx, library/nginx and docker.io/library/nginx:latest are the same image.",
+        epilog="exit status: 0, or 1 when --expect N differs from the count, 2 on bad input.\n"
+        "example:\n  pullwatch count registry.k8s.io/pause:3.9 containerd.log --status completed --expect 1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     count.add_argument(
-        "image", metavar="IMAGE", help="image as you would pull it (nginx = docker.io/library/nginx:latest)"
+        "image",
+        metavar="IMAGE",
+        help="image as you would pull it (nginx = docker.io/library/nginx:latest); a glob or re:REGEX counts "
+        "every image it matches",
     )
     _add_source_options(count)
-    count.add_argument("--status", choices=("any", "completed", "failed"), default="any")
-    count.add_argument("--expect", type=int, metavar="N", help="exit 1 when the count is not N")
+    count.add_argument(
+        "--status",
+        choices=("any", "completed", "failed", "in_progress"),
+        default="any",
+        help="count only pulls with this outcome (default any)",
+    )
+    count.add_argument("--expect", type=int, metavar="N", help="exit 1 (with a message) when the count is not N")
 
-    events = sub.add_parser("events", help="one JSON object per pull event, as parsed")
+    events = sub.add_parser(
+        "events",
+        help="one JSON object per pull event, as parsed",
+        description="One JSON object per line for every pull-related log line, in log order: kind (start, "
+        "result, failed, pulled, snapshotter, progress, stop, cancel, sandbox_failed), time, image, ref and "
+        "the details the line carries.",
+    )
     _add_source_options(events)
     events.add_argument("--follow", "-f", action="store_true", help="keep reading as the log grows")
     return parser
@@ -134,34 +181,51 @@ def load(args: argparse.Namespace) -> PullStore:
     return store
 
 
+def _check_source(args: argparse.Namespace) -> None:
+    """Reading a terminal as a log would wait forever: say what to give instead."""
+    if not args.paths and not args.journal and not args.directory and sys.stdin.isatty():
+        raise SourceError("no log to read: give a log file, pipe one in (- is stdin), or use --journal")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    import shutil
+
     from pullwatch import output
 
     matches = image_matcher(args.image)
+    _check_source(args)
     store = load(args)
     if args.format == "json":
         text = output.render_json(output.report_json(store, matches))
     elif args.format == "csv":
         text = output.render_csv(store, matches)
     else:
-        text = output.render_table(store, matches)
+        width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None
+        text = output.render_table(store, matches, width=width)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
 def cmd_count(args: argparse.Namespace) -> int:
+    from parsers.refs import normalize
+
     matches = exact_image_matcher(args.image)
+    _check_source(args)
     store = load(args)
-    wanted = {"any": None, "completed": PullStatus.COMPLETED, "failed": PullStatus.FAILED}[args.status]
+    wanted = None if args.status == "any" else PullStatus(args.status)
     number = sum(1 for r in store.pulls if matches(r.image, r.ref) and (wanted is None or r.status is wanted))
     print(number)
     if args.expect is not None and number != args.expect:
-        print(f"pullwatch: expected {args.expect} pulls of {args.image}, found {number}", file=sys.stderr)
+        normal = normalize(args.image)
+        name = args.image if normal == args.image else f"{args.image} ({normal})"
+        status = "" if wanted is None else f"{args.status.replace('_', ' ')} "
+        print(f"pullwatch: expected {args.expect} {status}pulls of {name}, found {number}", file=sys.stderr)
         return EXIT_MISMATCH
     return 0
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    _check_source(args)
     store = PullStore()
     out = sys.stdout
     for batch in batches(args, follow=args.follow):

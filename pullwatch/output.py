@@ -6,9 +6,10 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from pullwatch.model import PullRecord, Stats
+from pullwatch.model import ImageSummary, PullRecord, Stats
 from pullwatch.store import PullStore, summarize
 
 PULL_FIELDS = (
@@ -37,15 +38,31 @@ def ordered_pulls(store: PullStore, matches: Callable[[str, str], bool]) -> list
 
 
 def report_json(store: PullStore, matches: Callable[[str, str], bool]) -> dict[str, Any]:
+    """The report contract (field names are relied on by scripts; fields may be added, never renamed).
+    Beyond the contract, each image also says how it was first requested (`image`), how many bytes
+    its pulls fetched (`bytes_read`) and how many repeat pulls fetched nothing (`cached_repeats`)."""
     pulls = ordered_pulls(store, matches)
+    return {
+        "pulls": [record.to_json() for record in pulls],
+        "images": [_image_json(summarize(ref, records)) for ref, records in _by_ref(pulls).items()],
+        "stats": store.stats.to_json(),
+    }
+
+
+def _image_json(summary: ImageSummary) -> dict[str, Any]:
+    return {
+        **summary.to_json(),
+        "image": summary.image,
+        "bytes_read": summary.bytes_read,
+        "cached_repeats": summary.cached_repeats,
+    }
+
+
+def _by_ref(pulls: list[PullRecord]) -> dict[str, list[PullRecord]]:
     by_ref: dict[str, list[PullRecord]] = {}
     for record in pulls:
         by_ref.setdefault(record.ref, []).append(record)
-    return {
-        "pulls": [record.to_json() for record in pulls],
-        "images": [summarize(ref, records).to_json() for ref, records in by_ref.items()],
-        "stats": store.stats.to_json(),
-    }
+    return by_ref
 
 
 def render_json(report: dict[str, Any]) -> str:
@@ -62,7 +79,9 @@ def render_csv(store: PullStore, matches: Callable[[str, str], bool]) -> str:
 
 
 def render_table(store: PullStore, matches: Callable[[str, str], bool], width: int | None = None) -> str:
-    """A table for people; image names are shown as text, never as Rich markup."""
+    """Tables for people: the pulls, the errors of failed ones, the per-image totals.
+    Everything that comes from the log is shown as literal text, never as Rich markup, with
+    control characters (terminal escape sequences) made visible."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -70,8 +89,9 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
     from pullwatch.humanize import human_bytes, human_duration, short_time
 
     pulls = ordered_pulls(store, matches)
-    table = Table(title=f"{len(pulls)} pulls", title_justify="left", expand=False)
+    table = Table(title=f"{len(pulls)} pulls", title_justify="left")
     for name, justify in (
+        ("#", "right"),
         ("image", "left"),
         ("status", "left"),
         ("started", "left"),
@@ -81,37 +101,55 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     styles = {"completed": "green", "failed": "red", "in_progress": "yellow"}
-    for record in pulls:
+    errors: list[tuple[int, PullRecord]] = []
+    for number, record in enumerate(pulls, start=1):
+        status = record.status.value
         table.add_row(
+            str(number),
             Text(safe_text(record.image)),
-            Text(record.status.value, style=styles[record.status.value]),
-            short_time(record.started_at),
+            Text(status.replace("_", " "), style=styles[status]),
+            short_time(record.started_at) if record.has_start else _unknown_start(record, short_time),
             human_duration(record.duration_seconds),
             human_bytes(record.size_bytes),
             human_bytes(record.bytes_read),
         )
+        if record.error:
+            errors.append((number, record))
     images = Table(title="images", title_justify="left")
-    for name in ("image", "pulls", "completed", "failed", "in progress", "total size"):
+    for name in ("image", "pulls", "completed", "failed", "in progress", "total size", "fetched"):
         images.add_column(name, justify="left" if name == "image" else "right")
-    by_ref: dict[str, list[PullRecord]] = {}
-    for record in pulls:
-        by_ref.setdefault(record.ref, []).append(record)
-    for ref, records in by_ref.items():
-        s = summarize(ref, records)
+    for ref, records in _by_ref(pulls).items():
+        summary = summarize(ref, records)
         images.add_row(
             Text(safe_text(ref)),
-            str(s.pulls),
-            str(s.completed),
-            str(s.failed),
-            str(s.in_progress),
-            human_bytes(s.total_size_bytes),
+            str(summary.pulls),
+            str(summary.completed),
+            str(summary.failed),
+            str(summary.in_progress),
+            human_bytes(summary.total_size_bytes),
+            human_bytes(summary.bytes_read),
         )
     console = Console(file=io.StringIO(), width=width or 120, force_terminal=False, color_system=None)
     console.print(table)
+    if errors:
+        failures = Table.grid(padding=(0, 2))
+        failures.add_column(justify="right")
+        failures.add_column(overflow="fold")
+        for number, record in errors:
+            failures.add_row(str(number), Text(safe_text(record.error or "")))
+        console.print(Text("errors (by #)"))
+        console.print(failures)
     console.print(images)
-    console.print(stats_line(store.stats))
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    return str(out)
+    console.print(Text(stats_line(store.stats)))
+    out = str(console.file.getvalue())  # type: ignore[attr-defined]
+    return "".join(line.rstrip() + "\n" for line in out.splitlines())  # no padding after the text
+
+
+def _unknown_start(record: PullRecord, short_time: Callable[[datetime | None], str]) -> str:
+    """A pull without a start line: its start is derived from its duration, or unknown."""
+    if record.started_at is None:
+        return "-"
+    return "~" + short_time(record.started_at)
 
 
 def stats_line(stats: Stats) -> str:
