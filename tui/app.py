@@ -1,0 +1,122 @@
+"""PullwatchApp: owns the store, the clock and the feed; the main screen shows them.
+
+Data path: the feed thread parses lines and posts FeedBatch messages; `on_feed_batch` applies
+them to the store on this thread and marks the screen dirty; a 0.25 s timer redraws the panes when
+dirty and a 1 s timer moves elapsed times on. The panes only read the store.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from pullwatch.store import PullStore
+from tui.clock import Clock
+from tui.commands import PullwatchCommands
+from tui.feed import POST_INTERVAL, Feed
+from tui.main_screen import MainScreen
+from tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
+from tui.screens.detail import DetailScreen
+from tui.source import FeedSpec
+from tui.status import FeedState
+from tui.view import StoreView
+
+TICK_SECONDS = 1.0
+
+
+class PullwatchApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "pullwatch"
+    COMMANDS: ClassVar = App.COMMANDS | {PullwatchCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", "quit", show=False, priority=True)]
+
+    def __init__(
+        self,
+        spec: FeedSpec,
+        clock: Clock,
+        image_filter: str = "",
+        store: PullStore | None = None,
+        feed_interval: float = POST_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.clock = clock
+        self.view = StoreView(store if store is not None else PullStore(), clock)
+        self.view.set_filter(image_filter)
+        self.feed_state = FeedState(live=spec.live, speed=spec.speed, note=spec.note)
+        self.feed = Feed(spec, clock, self.post_message, interval=feed_interval)
+        self.main = MainScreen(self.view, image_filter)
+        self.sub_title = spec.description
+        self._dirty = True
+
+    def get_default_screen(self) -> Screen[None]:
+        return self.main
+
+    def on_mount(self) -> None:
+        if self.spec.note:
+            self.notify(self.spec.note, title="source", timeout=12)
+        self.set_interval(POST_INTERVAL, self._refresh_if_dirty)
+        self.set_interval(TICK_SECONDS, self._tick)
+        self.feed.start()
+
+    def on_unmount(self) -> None:
+        self.feed.stop()
+
+    # ---- the feed's messages -------------------------------------------------------------------
+    def on_feed_started(self, message: FeedStarted) -> None:
+        self.feed_state.total_lines = message.total_lines
+
+    def on_feed_batch(self, message: FeedBatch) -> None:
+        self.view.apply(message.events, message.lines, message.unparsed)
+        self._dirty = True
+
+    def on_feed_done(self, message: FeedDone) -> None:
+        self.feed_state.done = True
+        self.clock.finish()
+        self._redraw()
+
+    def on_feed_failed(self, message: FeedFailed) -> None:
+        self.feed_state.error = message.error
+        self.clock.finish()
+        self.notify(message.error, title="source failed", severity="error", timeout=30)
+        self._redraw()
+
+    # ---- drawing -------------------------------------------------------------------------------
+    def _refresh_if_dirty(self) -> None:
+        if self._dirty:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        if not self.main.ready:
+            return
+        self._dirty = False
+        self.main.refresh_panes()
+        if isinstance(self.screen, DetailScreen):
+            self.screen.refresh_content()
+
+    def _tick(self) -> None:
+        if self.main.ready and not self.feed_state.paused:
+            self.main.tick()
+
+    # ---- actions -------------------------------------------------------------------------------
+    def toggle_pause(self) -> None:
+        state = self.feed_state
+        state.paused = not state.paused
+        if state.paused:
+            self.feed.pause()
+            self.clock.pause()
+        else:
+            self.clock.resume()
+            self.feed.resume()
+        self._redraw()
+
+    def set_filter(self, pattern: str) -> None:
+        self.main.set_filter(pattern)
+
+    @property
+    def loaded(self) -> bool:
+        """The feed has ended and its last message has been applied (tests, the benchmark)."""
+        return self.feed_state.done or self.feed_state.error is not None

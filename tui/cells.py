@@ -1,0 +1,35 @@
+"""Cell texts shared by the panes. Names come from logs: they become plain Text (never markup)
+with control characters neutralised, so `[bold]` or an escape sequence in a log shows as written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from pullwatch.humanize import human_bytes, human_duration
+from pullwatch.output import safe_text
+
+TIME_WIDTH = 14
+
+
+def name(text: str) -> Text:
+    return Text(safe_text(text))
+
+
+def moment(value: datetime | None) -> Text:
+    return Text("-" if value is None else value.strftime("%m-%d %H:%M:%S"))
+
+
+def size(value: int | None) -> Text:
+    return Text(human_bytes(value))
+
+
+def duration(seconds: float | None) -> Text:
+    return Text(human_duration(seconds))
+
+
+def mib_per_second(count: int | None, seconds: float | None) -> Text:
+    if not count or not seconds:
+        return Text("-")
+    return Text(f"{count / 1048576 / seconds:.1f}")

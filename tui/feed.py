@@ -1,0 +1,170 @@
+"""The feed: a thread that reads a source, parses its lines and posts events to the app.
+
+Sources block while they wait for new lines, and parsing a large log takes seconds, so neither
+may run on the UI thread. The feed only parses (parsers have no state); the app applies the events
+to the store on its own thread, so the store is never changed while a pane reads it. Events are
+posted in time-batched messages (at most one per `interval`, as toolong does) so that the screen
+is neither flooded nor starved. A replay at --speed N holds each event until the replay clock
+reaches its log time.
+
+It is a daemon thread rather than a Textual worker: a journal or file follower may block forever
+waiting for a line, and quitting must not wait for it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.message import Message
+
+from parsers import UnparsedLine, parse_line
+from pullwatch.model import PullEvent
+from pullwatch.sources import LineBatch, SourceError
+from tui.clock import Clock
+from tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
+from tui.source import FeedSpec
+
+POST_INTERVAL = 0.25  # seconds between messages: at most four screen updates a second
+POLL = 0.05  # how often a paced or paused feed looks at its clock and its stop flag
+
+
+class _Stopped(Exception):
+    """The app is closing: leave the source."""
+
+
+class Feed:
+    """Reads `spec` in a thread and posts FeedStarted, FeedBatch…, then FeedDone or FeedFailed."""
+
+    def __init__(
+        self,
+        spec: FeedSpec,
+        clock: Clock,
+        post: Callable[[Message], object],
+        interval: float = POST_INTERVAL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.spec = spec
+        self.clock = clock
+        self._post = post
+        self._interval = interval
+        self._monotonic = monotonic
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
+        self._stopping = threading.Event()
+        self.done = threading.Event()  # set when the thread has posted its last message
+        self.waiting = threading.Event()  # set while a paced replay waits for its clock (tests)
+        self._thread: threading.Thread | None = None
+        self._events: list[PullEvent] = []
+        self._lines = 0
+        self._unparsed = 0
+        self._last_post = 0.0
+
+    # ---- control (UI thread) ----------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="pullwatch-feed", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._running.set()
+
+    # ---- the thread ---------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._post(FeedStarted(self.spec.count_lines()))
+            self._last_post = self._monotonic()
+            for batch in self.spec.open():
+                self._read(batch)
+                self._gate()
+                if self.spec.live:
+                    self._flush_soon()
+                elif self._due():
+                    self._flush()
+            self._flush()
+            self._post(FeedDone())
+        except _Stopped:
+            pass
+        except SourceError as error:
+            self._flush()
+            self._post(FeedFailed(str(error)))
+        except Exception as error:  # a bug must not leave a traceback over the screen
+            self._flush()
+            self._post(FeedFailed(f"source stopped: {type(error).__name__}: {error}"))
+        finally:
+            self.done.set()
+
+    def _read(self, batch: LineBatch) -> None:
+        times = batch.times
+        count = len(batch.lines)
+        credited = 0  # lines of this batch already counted (a paced replay counts them as it goes)
+        for index, line in enumerate(batch.lines):
+            try:
+                event = parse_line(line, times[index] if times else None)
+            except UnparsedLine:
+                self._unparsed += 1
+                continue
+            if event is None:
+                continue
+            if self.clock.paced and event.time is not None and self.clock.seconds_until(event.time) > 0:
+                share = batch.total * index // count  # about how far into the batch this line is
+                self._lines += share - credited
+                credited = share
+                self._wait_for(event.time)
+            self._events.append(event)
+            if self._stopping.is_set():
+                raise _Stopped
+        self._lines += batch.total - credited
+
+    def _wait_for(self, moment: datetime) -> None:
+        """Hold a paced replay until its clock reaches `moment`."""
+        self._flush()  # show everything before the wait
+        self.waiting.set()
+        try:
+            while (wait := self.clock.seconds_until(moment)) > 0:
+                if self._stopping.wait(min(wait, POLL)):
+                    raise _Stopped
+        finally:
+            self.waiting.clear()
+
+    def _gate(self) -> None:
+        """Block while paused (a replay stops reading; a live source keeps its lines)."""
+        if self._running.is_set():
+            if self._stopping.is_set():
+                raise _Stopped
+            return
+        self._flush()
+        while not self._running.wait(POLL):
+            pass
+        if self._stopping.is_set():
+            raise _Stopped
+
+    def _due(self) -> bool:
+        return self._monotonic() - self._last_post >= self._interval
+
+    def _flush_soon(self) -> None:
+        """Live sources: post now, or when the interval is up (the source may block for long)."""
+        remaining = self._interval - (self._monotonic() - self._last_post)
+        if remaining > 0 and self._stopping.wait(remaining):
+            raise _Stopped
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._events or self._lines or self._unparsed:
+            self._post(FeedBatch(self._events, self._lines, self._unparsed))
+            self._events = []
+            self._lines = 0
+            self._unparsed = 0
+        self._last_post = self._monotonic()

@@ -1,0 +1,196 @@
+"""The main screen: totals, the filter bar, the three panes, the status line and the keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from pullwatch.filtering import FilterError
+from pullwatch.humanize import human_duration
+from pullwatch.model import PullRecord
+from tui.filter_bar import FilterBar
+from tui.panes.completed import CompletedPane
+from tui.panes.in_progress import InProgressPane
+from tui.panes.repeated import RepeatedPane
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen
+from tui.status import StatusLine
+from tui.summary import SummaryLine
+from tui.table import RecordTable
+from tui.view import RepeatedImage, StoreView
+
+if TYPE_CHECKING:
+    from tui.app import PullwatchApp
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "filter"),
+        Binding("escape", "clear_filter", "clear", show=False),
+        Binding("tab", "next_pane", "pane"),
+        Binding("shift+tab", "previous_pane", "previous pane", show=False),
+        Binding("enter", "open_detail", "detail"),
+        Binding("s", "cycle_sort", "sort"),
+        Binding("S", "reverse_sort", "reverse sort", show=False),
+        Binding("p", "toggle_pause", "pause"),
+        Binding("question_mark", "help", "help"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(self, view: StoreView, pattern: str = "") -> None:
+        super().__init__()
+        self.view = view
+        self._pattern = pattern
+        self.in_progress = InProgressPane(view)
+        self.completed = CompletedPane()
+        self.repeated = RepeatedPane()
+        self.panes: list[RecordTable[Any]] = [self.in_progress, self.completed, self.repeated]
+        self._last_pane: RecordTable[Any] = self.completed
+        self.ready = False  # composed and mounted: the panes may be drawn
+
+    @property
+    def _app(self) -> PullwatchApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◆")
+        yield SummaryLine(id="summary")
+        yield FilterBar(self._pattern)
+        yield from self.panes
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.ready = True
+        self.filter_bar.update_visibility()
+        self.completed.focus()
+        self.refresh_panes()
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    # ---- drawing -------------------------------------------------------------------------------
+    def refresh_panes(self) -> None:
+        """Rebuild every pane from the store (at most a few times a second)."""
+        snap = self.view.snapshot()
+        self.in_progress.set_items(snap.in_progress)
+        self.completed.set_items(snap.finished)
+        self.repeated.set_items(snap.repeated)
+        filtered = bool(self.view.pattern)
+        timeout = self.view.timeout_text or human_duration(self.view.timeout_seconds)
+        source = "from the log" if self.view.timeout_text else "default"
+        self.in_progress.border_title = f"In progress · {len(snap.in_progress)}"
+        self.in_progress.border_subtitle = (
+            f"no-progress timeout {timeout} ({source}) · sort {self.in_progress.sort_label}"
+        )
+        every = len(self.view.store.pulls) - len(self.view.store.in_progress())
+        self.completed.border_title = f"Completed · {len(snap.finished)}" + (f" of {every}" if filtered else "")
+        self.completed.border_subtitle = f"sort {self.completed.sort_label}"
+        self.repeated.border_title = f"Pulled more than once · {len(snap.repeated)}"
+        self.repeated.border_subtitle = f"sort {self.repeated.sort_label}"
+        self.query_one(SummaryLine).show(snap, self.view.store.stats, self.view.pattern)
+        self.refresh_status()
+
+    def tick(self) -> None:
+        """Every second: elapsed times move on (the rows are formatted when drawn)."""
+        self.in_progress.set_items(self.in_progress.items)
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        app = self._app
+        log_time = app.clock.now() if app.clock.paced else self.view.position
+        self.query_one(StatusLine).show(app.feed_state, self.view.store.stats.lines, log_time)
+
+    # ---- filter --------------------------------------------------------------------------------
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self._last_pane.focus()
+
+    def apply_filter(self, pattern: str) -> None:
+        try:
+            self.view.set_filter(pattern)
+        except FilterError as error:
+            self.filter_bar.show_error(str(error))
+            return
+        self.filter_bar.show_error(None)
+        self.refresh_panes()
+
+    def set_filter(self, pattern: str) -> None:
+        field = self.filter_bar.input
+        field.value = pattern  # posts Input.Changed, which applies it
+        self.apply_filter(pattern)
+        self.filter_bar.update_visibility()
+
+    def on_descendant_focus(self) -> None:
+        focused = self.focused
+        if isinstance(focused, RecordTable):
+            self._last_pane = focused
+        self.filter_bar.update_visibility()
+
+    def on_descendant_blur(self) -> None:
+        self.call_after_refresh(self.filter_bar.update_visibility)
+
+    def action_focus_filter(self) -> None:
+        bar = self.filter_bar
+        bar.add_class("-shown")
+        bar.input.focus()
+        bar.input.cursor_position = len(bar.input.value)
+
+    def action_clear_filter(self) -> None:
+        self.set_filter("")
+        self._last_pane.focus()
+
+    # ---- panes ---------------------------------------------------------------------------------
+    def _focus_pane(self, step: int) -> None:
+        current = self.focused if isinstance(self.focused, RecordTable) else self._last_pane
+        index = self.panes.index(current) if current in self.panes else 0
+        if isinstance(self.focused, RecordTable):
+            index += step
+        self.panes[index % len(self.panes)].focus()
+
+    def action_next_pane(self) -> None:
+        self._focus_pane(1)
+
+    def action_previous_pane(self) -> None:
+        self._focus_pane(-1)
+
+    def action_cycle_sort(self) -> None:
+        self._last_pane.cycle_sort()
+        self.refresh_panes()
+
+    def action_reverse_sort(self) -> None:
+        self._last_pane.reverse_sort()
+        self.refresh_panes()
+
+    def action_open_detail(self) -> None:
+        self.open_detail(self._last_pane.selected)
+
+    @on(RecordTable.Selected)
+    def _row_chosen(self, event: RecordTable.Selected) -> None:
+        self.open_detail(event.item)
+
+    def open_detail(self, item: object) -> None:
+        if isinstance(item, PullRecord):
+            self.app.push_screen(DetailScreen(self.view, item.ref, item.id))
+        elif isinstance(item, RepeatedImage):
+            self.app.push_screen(DetailScreen(self.view, item.summary.ref))
+
+    # ---- app-wide ------------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        self._app.toggle_pause()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self.app.exit()

@@ -1,0 +1,37 @@
+"""Messages the feed thread posts to the app (kept together, as toolong does)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from pullwatch.model import PullEvent
+
+
+class FeedStarted(Message):
+    """The source is open; `total_lines` is known for plain saved files (replay progress)."""
+
+    def __init__(self, total_lines: int | None) -> None:
+        super().__init__()
+        self.total_lines = total_lines
+
+
+class FeedBatch(Message):
+    """Parsed pull events and the line counts they came from, to apply to the store."""
+
+    def __init__(self, events: list[PullEvent], lines: int, unparsed: int) -> None:
+        super().__init__()
+        self.events = events
+        self.lines = lines
+        self.unparsed = unparsed
+
+
+class FeedDone(Message):
+    """The source has no more lines (a saved log was read to its end)."""
+
+
+class FeedFailed(Message):
+    """The source failed; `error` is a one-line reason to show (never a traceback)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

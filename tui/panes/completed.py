@@ -1,0 +1,84 @@
+"""Completed: pulls that ended, newest first; failed ones in red (the detail view has the error).
+
+Throughput is bytes fetched per second when the log says how many were read (1.7+), else the
+image size per second, as containerd's own throughput metric counts it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from pullwatch.model import PullRecord, PullStatus
+from tui import cells
+from tui.table import Column, RecordTable
+
+STATUS_STYLES = {PullStatus.COMPLETED: "green", PullStatus.FAILED: "bold red"}
+
+
+def _rate_bytes(record: PullRecord) -> int | None:
+    return record.bytes_read if record.bytes_read is not None else record.size_bytes
+
+
+def _rate(record: PullRecord) -> float | None:
+    count = _rate_bytes(record)
+    if not count or not record.duration_seconds:
+        return None
+    return count / record.duration_seconds
+
+
+def _status(record: PullRecord) -> Text:
+    return Text(record.status.value, style=STATUS_STYLES.get(record.status, ""))
+
+
+class CompletedPane(RecordTable[PullRecord]):
+    def __init__(self, *, id: str | None = "completed") -> None:
+        columns: list[Column[PullRecord]] = [
+            Column("image", lambda r: cells.name(r.image), sort_key=lambda r: r.image.lower()),
+            Column(
+                "finished",
+                lambda r: cells.moment(r.finished_at),
+                cells.TIME_WIDTH,
+                sort_key=lambda r: r.finished_at,
+                descending=True,
+            ),
+            Column(
+                "duration",
+                lambda r: cells.duration(r.duration_seconds),
+                9,
+                "right",
+                sort_key=lambda r: r.duration_seconds,
+                descending=True,
+            ),
+            Column(
+                "size",
+                lambda r: cells.size(r.size_bytes),
+                10,
+                "right",
+                sort_key=lambda r: r.size_bytes,
+                descending=True,
+            ),
+            Column(
+                "fetched",
+                lambda r: cells.size(r.bytes_read),
+                10,
+                "right",
+                sort_key=lambda r: r.bytes_read,
+                descending=True,
+            ),
+            Column(
+                "MiB/s",
+                lambda r: cells.mib_per_second(_rate_bytes(r), r.duration_seconds),
+                7,
+                "right",
+                sort_key=_rate,
+                descending=True,
+            ),
+            Column("status", _status, 9, sort_key=lambda r: r.status.value),
+        ]
+        super().__init__(
+            columns,
+            key=lambda r: r.id,
+            row_style=lambda r: "red" if r.status is PullStatus.FAILED else "",
+            sort_index=1,
+            empty_text="no pull has ended yet",
+            id=id,
+        )

@@ -1,0 +1,55 @@
+"""In progress: pulls started and not yet ended, longest running first, with how much of
+containerd's no-progress timeout each has used (a pull that logs no progress for that long is
+cancelled)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from pullwatch.model import PullRecord
+from tui import cells
+from tui.table import Column, RecordTable
+from tui.view import StoreView
+
+URGENCY_STYLES = {"warn": "yellow", "late": "bold red"}
+
+
+class InProgressPane(RecordTable[PullRecord]):
+    def __init__(self, view: StoreView, *, id: str | None = "in-progress") -> None:
+        self.view = view
+        columns: list[Column[PullRecord]] = [
+            Column("image", lambda r: cells.name(r.image), sort_key=lambda r: r.image.lower()),
+            Column("started", lambda r: cells.moment(r.started_at), cells.TIME_WIDTH, sort_key=lambda r: r.started_at),
+            Column(
+                "elapsed",
+                lambda r: cells.duration(view.elapsed(r)),
+                9,
+                "right",
+                sort_key=view.elapsed,
+                descending=True,
+            ),
+            Column(
+                "fetched",
+                lambda r: cells.size(r.progress_bytes),
+                10,
+                "right",
+                sort_key=lambda r: r.progress_bytes,
+                descending=True,
+            ),
+            Column("timeout", self._timeout_used, 8, "right", sort_key=view.quiet, descending=True),
+        ]
+        super().__init__(
+            columns,
+            key=lambda r: r.id,
+            row_style=lambda r: URGENCY_STYLES.get(view.urgency(r), ""),
+            sort_index=2,
+            empty_text="no pull in progress",
+            id=id,
+        )
+
+    def _timeout_used(self, record: PullRecord) -> Text:
+        """Share of the no-progress timeout used since the last progress line (or the start)."""
+        quiet = self.view.quiet(record)
+        if quiet is None:
+            return Text("-")
+        return Text(f"{min(quiet / self.view.timeout_seconds, 9.99):.0%}")

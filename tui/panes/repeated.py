@@ -1,0 +1,75 @@
+"""Pulled more than once: images pulled repeatedly, and whether the repeats fetched bytes from the
+registry or were cache hits (bytes read 0: served from the node's content store)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui import cells
+from tui.table import Column, RecordTable
+from tui.view import RepeatedImage
+
+
+def _repeats(row: RepeatedImage) -> Text:
+    repeats = row.summary.pulls - 1
+    if not row.known_repeats:
+        return Text("bytes not logged", style="dim")
+    cached = row.known_repeats - row.fetched_repeats
+    text = Text(f"{cached} cached, ")
+    text.append(f"{row.fetched_repeats} fetched", style="yellow" if row.fetched_repeats else "")
+    if row.known_repeats < repeats:
+        text.append(f", {repeats - row.known_repeats} ?")
+    return text
+
+
+def _outcomes(row: RepeatedImage) -> Text:
+    text = Text(f"{row.summary.completed} / ")
+    text.append(str(row.summary.failed), style="red" if row.summary.failed else "")
+    return text
+
+
+class RepeatedPane(RecordTable[RepeatedImage]):
+    def __init__(self, *, id: str | None = "repeated") -> None:
+        columns: list[Column[RepeatedImage]] = [
+            Column("image", lambda r: cells.name(r.summary.image), sort_key=lambda r: r.summary.image.lower()),
+            Column(
+                "pulls",
+                lambda r: Text(str(r.summary.pulls)),
+                5,
+                "right",
+                sort_key=lambda r: r.summary.pulls,
+                descending=True,
+            ),
+            Column("ok / fail", _outcomes, 9, "right", sort_key=lambda r: r.summary.failed, descending=True),
+            Column(
+                "size total",
+                lambda r: cells.size(r.summary.total_size_bytes),
+                10,
+                "right",
+                sort_key=lambda r: r.summary.total_size_bytes,
+                descending=True,
+            ),
+            Column(
+                "fetched",
+                lambda r: cells.size(r.summary.bytes_read if r.bytes_known else None),
+                10,
+                "right",
+                sort_key=lambda r: r.summary.bytes_read,
+                descending=True,
+            ),
+            Column(
+                "last pull",
+                lambda r: cells.moment(r.summary.last_pull_at),
+                cells.TIME_WIDTH,
+                sort_key=lambda r: r.summary.last_pull_at,
+                descending=True,
+            ),
+            Column("repeat pulls", _repeats, 21, sort_key=lambda r: r.fetched_repeats, descending=True),
+        ]
+        super().__init__(
+            columns,
+            key=lambda r: r.summary.ref,
+            sort_index=1,
+            empty_text="no image pulled more than once",
+            id=id,
+        )

@@ -1,0 +1,1 @@
+"""Screens over the main panes: the detail of a pull or image, and the key help."""

@@ -1,0 +1,62 @@
+"""The `?` help screen: every key, and what the panes and colours mean."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("/", "filter images as you type: text, a glob (*nginx*), or re:REGEX"),
+    ("esc", "clear the filter (in a detail view: close it)"),
+    ("enter", "open the selected pull or image: all its pulls, errors, raw log lines"),
+    ("tab / shift+tab", "next / previous pane"),
+    ("j k ↑ ↓", "move the cursor; pgup/pgdn a page"),
+    ("g G", "first / last row"),
+    ("s / S", "sort the pane by its next column / reverse the order"),
+    ("p", "pause or resume updates (a replay pauses too)"),
+    ("ctrl+p", "command palette: every action, and filter by any image seen"),
+    ("?", "this help"),
+    ("q", "quit (in a detail view: close it)"),
+)
+
+NOTES = (
+    "In progress: elapsed counts on the wall clock when watching, on the log's clock in a replay. "
+    "'timeout' is the share of containerd's no-progress timeout (5m, or what the log's cancel lines "
+    "say: 1m on 1.7.0-1.7.9) used since the pull's last progress line or its start: yellow past "
+    "half, red past 80%.\n"
+    "Completed: newest first, failed in red. MiB/s is bytes fetched per second (image size when "
+    "the log does not say bytes read).\n"
+    "Pulled more than once: cached repeats read 0 bytes (the node already had the layers); fetched "
+    "ones went back to the registry."
+)
+
+
+def help_renderable() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, meaning in KEYS:
+        table.add_row(key, meaning)
+    table.add_row("", "")
+    table.add_row("", Text(NOTES, style="dim"))
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q,escape,question_mark", "close", "close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = "pullwatch keys"
+            box.border_subtitle = "q / esc / ? to close"
+            yield Static(help_renderable())
+
+    def action_close(self) -> None:
+        self.dismiss()

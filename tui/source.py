@@ -1,0 +1,143 @@
+"""What the monitor reads, chosen from the command line: a saved log to replay, a live source
+(journal or followed file), or, when `watch` is given no source, what pullwatch finds on the node
+(else the bundled sample, replayed so that pulls appear, tick and finish).
+
+Sources are opened lazily (the iterators block while waiting for lines) and only inside the feed
+thread; errors that can be found before the screen opens are raised here as SourceError so that the
+command prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+
+from pullwatch.sources import LineBatch, SourceError
+
+SAMPLE_NAME = "containerd-1.7-journal.log"
+SAMPLE_SPEED = 10.0  # the bundled sample spans 16 minutes: about 1.5 minutes on screen
+COUNT_CHUNK = 1 << 20
+
+
+@dataclass
+class FeedSpec:
+    """A source of line batches and how to pace it."""
+
+    open: Callable[[], Iterator[LineBatch]]
+    live: bool  # keeps following (journal, file): apply lines as they come, clock is the wall clock
+    description: str  # shown in the title bar, e.g. "replay containerd.log"
+    speed: float | None = None  # replay: times faster than the log's clock; None = as fast as possible
+    note: str | None = None  # shown in the status line (why this source was picked)
+    paths: Sequence[str] = ()  # saved files, to count lines for the progress percentage
+
+    def count_lines(self) -> int | None:
+        """Lines in the saved files (a fast newline count), or None when it cannot be known
+        cheaply (stdin, gzip, live sources)."""
+        if self.live or not self.paths:
+            return None
+        total = 0
+        for path in self.paths:
+            if path == "-":
+                return None
+            try:
+                with open(path, "rb") as handle:
+                    if handle.read(2) == b"\x1f\x8b":
+                        return None
+                    handle.seek(0)
+                    last = b"\n"
+                    while chunk := handle.read(COUNT_CHUNK):
+                        total += chunk.count(b"\n")
+                        last = chunk[-1:]
+                    total += last != b"\n"
+            except OSError:
+                return None
+        return total
+
+
+def parse_speed(text: str) -> float | None:
+    """`max` (None) or a positive number of times faster than the log's clock."""
+    if text.strip().lower() == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = -1.0
+    if not speed > 0 or speed == float("inf"):
+        raise SourceError(f"--speed takes a positive number or max, not {text!r}")
+    return speed
+
+
+def replay_spec(args: argparse.Namespace) -> FeedSpec:
+    from pullwatch.sources.saved import open_saved, read_saved
+
+    paths = list(args.paths)
+    for path in paths:  # fail before the screen opens: a missing file is a one-line error
+        if path != "-":
+            open_saved(path).close()
+    names = ", ".join(os.path.basename(p) if p != "-" else "stdin" for p in paths)
+    return FeedSpec(
+        open=lambda: read_saved(paths),
+        live=False,
+        description=f"replay {names}",
+        speed=parse_speed(str(args.speed)),
+        paths=paths,
+    )
+
+
+def sample_path() -> str:
+    return str(files("pullwatch") / "sample" / SAMPLE_NAME)
+
+
+def sample_spec(note: str | None) -> FeedSpec:
+    from pullwatch.sources.saved import read_saved
+
+    path = sample_path()
+    return FeedSpec(
+        open=lambda: read_saved([path]),
+        live=False,
+        description=f"sample {SAMPLE_NAME}",
+        speed=SAMPLE_SPEED,
+        note=note,
+        paths=[path],
+    )
+
+
+def watch_spec(args: argparse.Namespace) -> FeedSpec:
+    from pullwatch.cli import batches
+
+    if args.journal or args.directory:
+        units = ", ".join(args.unit or ["containerd.service"])
+        where = f"journal {args.directory}" if args.directory else "journal"
+        return FeedSpec(open=lambda: batches(args, follow=True), live=True, description=f"{where} ({units})")
+    if args.file:
+        file_args = argparse.Namespace(**{**vars(args), "paths": [args.file], "journal": False, "directory": None})
+        return FeedSpec(open=lambda: batches(file_args, follow=True), live=True, description=f"following {args.file}")
+    return auto_spec()
+
+
+def auto_spec() -> FeedSpec:
+    """No source named: ask the sources package what this node has (journal, k3s/rke2 file),
+    falling back to the bundled sample when it finds nothing (or is not installed)."""
+    if importlib.util.find_spec("pullwatch.sources.auto") is None:
+        return sample_spec("no source given and no auto-detection here: showing the bundled sample")
+    from pullwatch.sources.auto import pick_source
+
+    picked = pick_source()
+    if picked.kind == "sample":
+        spec = sample_spec(picked.note)
+        spec.open = lambda: picked.batches(False)
+        spec.description = picked.description or spec.description
+        path = getattr(picked, "path", None)  # the sample it replays, for the progress count
+        if path:
+            spec.paths = [str(path)]
+        return spec
+    return FeedSpec(
+        open=lambda: picked.batches(True),
+        live=True,
+        description=picked.description,
+        note=picked.note,
+    )

@@ -1,0 +1,270 @@
+"""RecordTable: a Line-API table that formats only the rows on screen.
+
+DataTable lays out every row it holds (adding 100k rows took 18 s here, removing one is O(n)), so
+a pane rebuilt four times a second from a large log would freeze the screen. This table holds the
+records themselves and turns a record into cells only when its line is drawn: replacing all rows
+costs a sort, scrolling costs the visible lines. The header stays on line 0; row i is drawn on
+line i - scroll_y + 1. One column may be flexible (width 0) and takes the space the others leave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+T = TypeVar("T")
+FLEX_MIN = 12  # the flexible column never gets narrower than this
+
+
+@dataclass(frozen=True)
+class Column(Generic[T]):
+    label: str
+    cell: Callable[[T], Text]  # must return a new Text (it is truncated in place)
+    width: int = 0  # 0: takes the remaining width
+    justify: Literal["left", "right"] = "left"
+    sort_key: Callable[[T], Any] | None = None  # None: not sortable; a key may return None (sorted last)
+    descending: bool = False  # first direction when this column becomes the sort column
+
+
+class RecordTable(ScrollView, Generic[T], can_focus=True):
+    """Rows are records; cells are computed on draw. Posts Selected on enter / double click."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "up", show=False),
+        Binding("down,j", "cursor_down", "down", show=False),
+        Binding("pageup,ctrl+b", "page_up", "page up", show=False),
+        Binding("pagedown,ctrl+f,space", "page_down", "page down", show=False),
+        Binding("home,g", "first", "top", show=False),
+        Binding("end,G", "last", "bottom", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "record-table--header",
+        "record-table--cursor",
+        "record-table--empty",
+    }
+    DEFAULT_CSS = """
+    RecordTable {
+        overflow-x: hidden;
+        overflow-y: auto;
+        background: $surface;
+        scrollbar-size-vertical: 1;
+    }
+    RecordTable > .record-table--header { text-style: bold; color: $text-accent; }
+    RecordTable > .record-table--cursor { background: $block-cursor-blurred-background; }
+    RecordTable:focus > .record-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    RecordTable > .record-table--empty { color: $text-muted; text-style: italic; }
+    """
+
+    class Selected(Message):
+        """Enter (or a click on the selected row) on a row."""
+
+        def __init__(self, table: RecordTable[Any], item: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.item = item
+
+        @property
+        def control(self) -> RecordTable[Any]:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column[T]],
+        key: Callable[[T], Hashable],
+        row_style: Callable[[T], str] | None = None,
+        sort_index: int | None = None,
+        empty_text: str = "nothing yet",
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.columns = list(columns)
+        self._key = key
+        self._row_style = row_style
+        self.sort_index = sort_index
+        self.sort_descending = columns[sort_index].descending if sort_index is not None else False
+        self.empty_text = empty_text
+        self.items: list[T] = []
+        self.cursor = 0
+        self._unsorted: Sequence[T] = ()
+
+    # ---- content -------------------------------------------------------------------------------
+    def set_items(self, items: Sequence[T]) -> None:
+        """Replace the rows; the cursor stays on the same record when it is still listed."""
+        selected = self.selected
+        self._unsorted = items
+        self.items = self._sorted(items)
+        if selected is not None:
+            wanted = self._key(selected)
+            for index, item in enumerate(self.items):
+                if self._key(item) == wanted:
+                    self.cursor = index
+                    break
+        self.cursor = max(0, min(self.cursor, len(self.items) - 1))
+        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def _sorted(self, items: Sequence[T]) -> list[T]:
+        if self.sort_index is None:
+            return list(items)
+        key = self.columns[self.sort_index].sort_key
+        if key is None:
+            return list(items)
+        known = [(value, item) for item in items if (value := key(item)) is not None]
+        known.sort(key=lambda pair: pair[0], reverse=self.sort_descending)
+        return [item for _, item in known] + [item for item in items if key(item) is None]
+
+    @property
+    def selected(self) -> T | None:
+        return self.items[self.cursor] if 0 <= self.cursor < len(self.items) else None
+
+    @property
+    def sort_label(self) -> str:
+        if self.sort_index is None:
+            return ""
+        arrow = "▼" if self.sort_descending else "▲"
+        return f"{self.columns[self.sort_index].label} {arrow}"
+
+    def cycle_sort(self) -> None:
+        """Sort by the next sortable column, in its natural direction."""
+        sortable = [i for i, column in enumerate(self.columns) if column.sort_key is not None]
+        if not sortable:
+            return
+        after = [i for i in sortable if self.sort_index is None or i > self.sort_index]
+        self.sort_index = (after or sortable)[0]
+        self.sort_descending = self.columns[self.sort_index].descending
+        self.set_items(self._unsorted)
+
+    def reverse_sort(self) -> None:
+        if self.sort_index is not None:
+            self.sort_descending = not self.sort_descending
+            self.set_items(self._unsorted)
+
+    def row_cells(self, item: T) -> list[str]:
+        """The plain text of a row's cells (for tests and the detail title)."""
+        return [column.cell(item).plain for column in self.columns]
+
+    def rows_text(self) -> list[list[str]]:
+        return [self.row_cells(item) for item in self.items]
+
+    # ---- cursor --------------------------------------------------------------------------------
+    @property
+    def _visible_rows(self) -> int:
+        return max(self.scrollable_content_region.height - 1, 1)
+
+    def move_cursor(self, row: int) -> None:
+        if not self.items:
+            return
+        self.cursor = max(0, min(row, len(self.items) - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + self._visible_rows:
+            self.scroll_to(y=self.cursor - self._visible_rows + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self._visible_rows)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self._visible_rows)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self.items) - 1)
+
+    def action_select(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Selected(self, self.selected))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0:
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if row >= len(self.items):
+            return
+        if row == self.cursor and event.chain > 1:
+            self.action_select()
+        self.move_cursor(row)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+        self._scroll_to_cursor()
+
+    # ---- drawing -------------------------------------------------------------------------------
+    def _widths(self, width: int) -> list[int]:
+        fixed = sum(column.width for column in self.columns if column.width)
+        flexible = [column for column in self.columns if not column.width]
+        spare = width - fixed - (len(self.columns) - 1)
+        share = max(spare // max(len(flexible), 1), FLEX_MIN)
+        return [column.width or share for column in self.columns]
+
+    def _line(self, cells: Sequence[Text], widths: Sequence[int]) -> Text:
+        line = Text(no_wrap=True, end="")
+        for index, (cell, width, column) in enumerate(zip(cells, widths, self.columns, strict=True)):
+            if index:
+                line.append(" ")
+            cell.truncate(width, overflow="ellipsis")
+            cell.align(column.justify, width)
+            line.append_text(cell)
+        return line
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        segments = list(text.render(self.app.console))
+        return Strip(segments).adjust_cell_length(width, style).apply_style(style)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        widths = self._widths(width)
+        if y == 0:
+            header = self.get_component_rich_style("record-table--header")
+            labels = []
+            for index, column in enumerate(self.columns):
+                label = column.label
+                if index == self.sort_index:
+                    label += " ▼" if self.sort_descending else " ▲"
+                labels.append(Text(label))
+            return self._strip(self._line(labels, widths), width, base + header)
+        row = int(self.scroll_y) + y - 1
+        if row >= len(self.items):
+            if row == 0 and y == 1:
+                empty = self.get_component_rich_style("record-table--empty")
+                return self._strip(Text(" " + self.empty_text), width, base + empty)
+            return Strip([Segment(" " * width, base)], width)
+        item = self.items[row]
+        style = base
+        if self._row_style is not None and (extra := self._row_style(item)):
+            style = base + Style.parse(extra)
+        if row == self.cursor:
+            style = style + self.get_component_rich_style("record-table--cursor")
+        line = self._line([column.cell(item) for column in self.columns], widths)
+        return self._strip(line, width, style)
