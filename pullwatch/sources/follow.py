@@ -1,0 +1,223 @@
+"""A log file read from its start, then followed as it grows, is rotated, or is replaced.
+
+k3s and rke2 write containerd's log with lumberjack, which rotates by renaming containerd.log and
+creating a new one; logrotate's copytruncate empties the file in place; people delete and recreate
+files. The follower tells these apart by the file's identity (st_dev, st_ino) and size, and by the
+bytes just before its read offset (a file truncated and refilled past that offset between two
+looks has different bytes there). It reads with os.pread on a descriptor (a truncated mmap would
+raise SIGBUS), holds a half-written line until its newline arrives, and sleeps until watchdog
+reports a change in the file's directory; a re-check every IDLE_SECONDS is the safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from watchdog.events import (
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+from parsers import KEYWORDS_BYTES
+from pullwatch.sources import LineBatch, SourceError
+
+IDLE_SECONDS = 1.0  # safety-net re-check; also an empty batch so that the consumer may stop
+CHUNK = 1 << 20
+BATCH_LINES = 4096
+MARK_BYTES = 64  # bytes before the offset remembered to notice a truncate-and-refill
+LONGEST_LINE = 8 << 20  # a "line" without newline longer than this is let through as is
+WATCHED_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+]
+# watchdog logs a harmless race when its observer is stopped ("queue_events() called when the
+# thread is inactive"); without a handler Python would print it on stderr at every exit.
+logging.getLogger("watchdog").addHandler(logging.NullHandler())
+
+
+class _Wake(FileSystemEventHandler):
+    """Runs in watchdog's thread: any change in the directory wakes the reader."""
+
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.wake.set()
+
+
+@dataclass
+class _OpenFile:
+    """The file being read: its descriptor, identity, read offset and unfinished last line."""
+
+    fd: int
+    identity: tuple[int, int]
+    offset: int = 0
+    pending: bytes = b""
+    mark: bytes = b""  # the last bytes read, which must still be there before `offset`
+    batch: LineBatch = field(default_factory=LineBatch)
+
+
+def follow_file(path: str) -> Iterator[LineBatch]:
+    """The file's lines from its start, then new lines as they are written, across rotations.
+    Raises SourceError here (not at the first batch) for a directory or an unreadable file."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise SourceError(f"{path}: {error.strerror or error}") from None
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise SourceError(f"{path}: is a directory, not a log file")
+        try:
+            os.close(os.open(path, os.O_RDONLY))
+        except PermissionError:
+            raise SourceError(f"{path}: permission denied (try sudo)") from None
+    return _follow(path)
+
+
+def _follow(path: str) -> Iterator[LineBatch]:
+    wake = threading.Event()
+    observer = None
+    follower = _Follower(path)
+    said_waiting = False
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        while True:
+            if observer is None and os.path.isdir(directory):
+                observer = Observer()
+                observer.schedule(_Wake(wake), directory, recursive=False, event_filter=WATCHED_EVENTS)
+                observer.start()
+            wake.clear()  # before looking: a change from now on wakes the wait below
+            read_some = False
+            for batch in follower.look():
+                read_some = True
+                yield batch
+            if follower.current is None and not said_waiting:
+                said_waiting = True
+                print(f"pullwatch: waiting for {path} to appear", file=sys.stderr, flush=True)
+            if not read_some and not wake.wait(IDLE_SECONDS):
+                yield LineBatch()
+    finally:
+        if observer is not None:
+            observer.stop()
+            observer.join(5)
+        follower.close()
+
+
+class _Follower:
+    """The path being followed and the file it named when last looked at."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.current: _OpenFile | None = None
+
+    def close(self) -> None:
+        if self.current is not None:
+            os.close(self.current.fd)
+            self.current = None
+
+    def look(self) -> Iterator[LineBatch]:
+        """Read what is new: switch files when the path names another one, restart when truncated."""
+        try:
+            info: os.stat_result | None = os.stat(self.path)
+        except OSError:
+            info = None  # gone (renamed or deleted): keep reading the file we hold
+        current = self.current
+        if current is not None and info is not None and (info.st_dev, info.st_ino) != current.identity:
+            yield from _read_new(current, final=True)  # replaced: finish the old file, then switch
+            self.close()
+            current = None
+        if current is None:
+            if info is None:
+                return
+            current = self.current = _open(self.path)
+            if current is None:
+                return
+        elif _was_truncated(current):
+            yield from _restart(current)
+        yield from _read_new(current, final=False)
+
+
+def _open(path: str) -> _OpenFile | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None  # gone again between stat and open: the next look finds its successor
+    except OSError as error:
+        raise SourceError(f"{path}: {error.strerror or error}") from None
+    info = os.fstat(fd)
+    return _OpenFile(fd, (info.st_dev, info.st_ino))
+
+
+def _was_truncated(current: _OpenFile) -> bool:
+    """The file is shorter than what was read, or the bytes before the offset changed."""
+    size = os.fstat(current.fd).st_size
+    if size < current.offset:
+        return True
+    if not current.mark:
+        return False
+    return os.pread(current.fd, len(current.mark), current.offset - len(current.mark)) != current.mark
+
+
+def _restart(current: _OpenFile) -> Iterator[LineBatch]:
+    """Copytruncate: read again from 0. An unfinished line is let through as it is (its end went
+    with the old content), so that it is counted rather than lost."""
+    if current.pending:
+        _take(current, current.pending)
+        yield current.batch
+        current.batch = LineBatch()
+    current.offset, current.pending, current.mark = 0, b"", b""
+
+
+def _read_new(current: _OpenFile, final: bool) -> Iterator[LineBatch]:
+    """Complete lines from the offset to the end of the file; with `final` (the file was
+    replaced, nothing more will come) the unfinished last line too."""
+    while True:
+        chunk = os.pread(current.fd, CHUNK, current.offset)
+        if not chunk:
+            break
+        current.offset += len(chunk)
+        current.mark = (current.mark + chunk)[-MARK_BYTES:]
+        data = current.pending + chunk
+        end = data.rfind(b"\n")
+        if end < 0 and len(data) < LONGEST_LINE:
+            current.pending = data
+            continue
+        if end < 0:
+            end = len(data)
+        current.pending = data[end + 1 :]
+        for line in data[:end].split(b"\n"):
+            _take(current, line)
+        if len(current.batch.lines) >= BATCH_LINES or len(chunk) == CHUNK:
+            yield current.batch
+            current.batch = LineBatch()
+    if final and current.pending:
+        _take(current, current.pending)
+        current.pending = b""
+    if current.batch.total:
+        yield current.batch
+        current.batch = LineBatch()
+
+
+def _take(current: _OpenFile, line: bytes) -> None:
+    """Count a line; keep it when it may be a pull line. Leading NULs are the hole a writer
+    without O_APPEND leaves after a copytruncate."""
+    current.batch.total += 1
+    if any(keyword in line for keyword in KEYWORDS_BYTES):
+        current.batch.lines.append(line.rstrip(b"\r").lstrip(b"\x00"))
