@@ -76,20 +76,21 @@ class PullwatchApp(App[None]):
     def on_feed_done(self, message: FeedDone) -> None:
         self.feed_state.done = True
         self.clock.finish()
-        self._redraw()
+        self.redraw()
 
     def on_feed_failed(self, message: FeedFailed) -> None:
         self.feed_state.error = message.error
         self.clock.finish()
         self.notify(message.error, title="source failed", severity="error", timeout=30)
-        self._redraw()
+        self.redraw()
 
     # ---- drawing -------------------------------------------------------------------------------
     def _refresh_if_dirty(self) -> None:
         if self._dirty:
-            self._redraw()
+            self.redraw()
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
+        """Rebuild the panes (and an open detail view) from the store."""
         if not self.main.ready:
             return
         self._dirty = False
@@ -111,7 +112,7 @@ class PullwatchApp(App[None]):
         else:
             self.clock.resume()
             self.feed.resume()
-        self._redraw()
+        self.redraw()
 
     def set_filter(self, pattern: str) -> None:
         self.main.set_filter(pattern)

@@ -55,7 +55,8 @@ class Feed:
         self._running.set()
         self._stopping = threading.Event()
         self.done = threading.Event()  # set when the thread has posted its last message
-        self.waiting = threading.Event()  # set while a paced replay waits for its clock (tests)
+        self.waiting = threading.Event()  # set while a paced replay waits for its clock
+        self.waits = 0  # waits begun so far (tests step a replay from one wait to the next)
         self._thread: threading.Thread | None = None
         self._events: list[PullEvent] = []
         self._lines = 0
@@ -131,6 +132,7 @@ class Feed:
     def _wait_for(self, moment: datetime) -> None:
         """Hold a paced replay until its clock reaches `moment`."""
         self._flush()  # show everything before the wait
+        self.waits += 1
         self.waiting.set()
         try:
             while (wait := self.clock.seconds_until(moment)) > 0:

@@ -221,11 +221,15 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
 
     # ---- drawing -------------------------------------------------------------------------------
     def _widths(self, width: int) -> list[int]:
-        fixed = sum(column.width for column in self.columns if column.width)
-        flexible = [column for column in self.columns if not column.width]
-        spare = width - fixed - (len(self.columns) - 1)
-        share = max(spare // max(len(flexible), 1), FLEX_MIN)
-        return [column.width or share for column in self.columns]
+        """Fixed widths (wide enough for the label and a sort arrow), the rest to flexible columns."""
+        fixed = [
+            max(column.width, len(column.label) + 2 * (column.sort_key is not None)) if column.width else 0
+            for column in self.columns
+        ]
+        flexible = fixed.count(0)
+        spare = width - sum(fixed) - (len(self.columns) - 1)
+        share = max(spare // max(flexible, 1), FLEX_MIN)
+        return [size or share for size in fixed]
 
     def _line(self, cells: Sequence[Text], widths: Sequence[int]) -> Text:
         line = Text(no_wrap=True, end="")

@@ -1,0 +1,298 @@
+"""Pilot tests: every key of the monitor, asserted on what the panes contain."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+from tuihelp import (
+    SAMPLE_MIDDLE,
+    SIZE,
+    paced_app,
+    palette_ready,
+    replay_app,
+    replay_to,
+    run_async,
+    wait_loaded,
+    wait_until,
+    widget_text,
+)
+
+from pullwatch.model import PullRecord, PullStatus
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen
+from tui.summary import SummaryLine
+from tui.view import RepeatedImage
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def images(rows: list[list[str]]) -> set[str]:
+    return {row[0] for row in rows}
+
+
+def summary(app) -> str:
+    return widget_text(app.main.query_one(SummaryLine))
+
+
+@run_async
+async def test_replay_at_max_fills_every_pane() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        main = app.main
+        assert len(main.completed.items) == 30
+        assert main.in_progress.items == []
+        repeated = {row[0]: row for row in main.repeated.rows_text()}
+        assert repeated["nginx:1.25"][1] == "7"  # pulls
+        assert repeated["docker.io/library/redis:7.2"][6] == "5 cached, 0 fetched"
+        assert "nginx:1.25" in repeated and len(repeated) == 9
+        newest = main.completed.rows_text()[0]
+        assert newest[:2] == ["nginx:1.25", "11-27 08:15:43"]
+        failed = [r for r in main.completed.items if r.status is PullStatus.FAILED]
+        assert len(failed) == 7
+        text = summary(app)
+        assert "30 pulls" in text and "7 failed" in text and "291 lines" in text and "0 unparsed" in text
+
+
+@run_async
+async def test_slash_filters_every_pane_as_you_type_and_escape_clears() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        main = app.main
+        await pilot.press("slash", *"redis")
+        assert app.focused is main.filter_bar.input
+        assert images(main.completed.rows_text()) == {"docker.io/library/redis:7.2"}
+        assert len(main.completed.items) == 6
+        assert images(main.repeated.rows_text()) == {"docker.io/library/redis:7.2"}
+        assert "filter redis 6 of 30 pulls" in summary(app)
+        await pilot.press("escape")
+        assert len(main.completed.items) == 30
+        assert main.filter_bar.input.value == ""
+        assert app.focused is main.completed
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("*nginx*", {"nginx:1.25"}),
+        ("registry.k8s.io/co*", {"registry.k8s.io/coredns/coredns:v1.11.1"}),
+        ("re:^(busybox|localhost)", {"busybox", "localhost:5000/team/app:dev"}),
+    ],
+)
+@run_async
+async def test_filter_takes_globs_and_regexes(pattern: str, expected: set[str]) -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("slash", *pattern, "enter")
+        assert images(app.main.completed.rows_text()) == expected
+        assert app.focused is app.main.completed  # enter goes back to the panes
+
+
+@run_async
+async def test_bad_regex_shows_an_error_and_keeps_the_last_filter() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        bar = app.main.filter_bar
+        await pilot.press("slash", *"re:busy")
+        assert images(app.main.completed.rows_text()) == {"busybox"}
+        await pilot.press(*"(")
+        assert "bad regular expression" in widget_text(bar.query_one("#filter-error", Static))
+        assert bar.input.has_class("-invalid")
+        assert images(app.main.completed.rows_text()) == {"busybox"}
+        await pilot.press("backspace")
+        assert not bar.input.has_class("-invalid")
+        assert app.is_running
+
+
+@run_async
+async def test_image_option_prefills_the_filter() -> None:
+    app = replay_app(image="nginx")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        assert app.main.filter_bar.input.value == "nginx"
+        assert app.main.filter_bar.has_class("-shown")
+        assert images(app.main.completed.rows_text()) == {"nginx:1.25"}
+
+
+@run_async
+async def test_tab_and_shift_tab_move_between_panes() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        main = app.main
+        assert app.focused is main.completed
+        await pilot.press("tab")
+        assert app.focused is main.repeated
+        await pilot.press("tab")
+        assert app.focused is main.in_progress
+        await pilot.press("shift+tab", "shift+tab")
+        assert app.focused is main.completed
+        await pilot.press("slash", "tab")  # from the filter, tab returns to the panes
+        assert app.focused is main.completed
+
+
+@run_async
+async def test_cursor_keys_move_the_selection() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        table = app.main.completed
+        assert table.cursor == 0
+        await pilot.press("j", "j", "down")
+        assert table.cursor == 3
+        await pilot.press("k", "up")
+        assert table.cursor == 1
+        await pilot.press("G")
+        assert table.cursor == 29
+        assert table.selected is table.items[-1]
+        assert table.scroll_y > 0  # the last row was scrolled into view
+        await pilot.press("g")
+        assert table.cursor == 0 and table.scroll_y == 0
+
+
+@run_async
+async def test_enter_opens_the_pull_detail_and_q_closes_it() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        table = app.main.completed
+        failed = next(i for i, r in enumerate(table.items) if r.error and "no progress" in r.error)
+        table.move_cursor(failed)
+        chosen = table.selected
+        assert isinstance(chosen, PullRecord)
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        body = widget_text(screen.query_one("#detail-body", Static))
+        assert f"▶ pull #{chosen.id}" in body
+        assert "cancelled: no progress in 1m0s" in body
+        assert chosen.lines[0] in body  # the raw log lines that made it
+        assert body.count("pull #") == 7  # every pull of nginx:1.25
+        await pilot.press("q")
+        assert app.screen is app.main and app.is_running
+        await pilot.press("enter", "escape")
+        assert app.screen is app.main
+
+
+@run_async
+async def test_enter_on_a_repeated_image_lists_all_its_pulls() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("tab")
+        row = app.main.repeated.selected
+        assert isinstance(row, RepeatedImage)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        body = widget_text(app.screen.query_one("#detail-body", Static))
+        assert body.count("pull #") == row.summary.pulls
+        assert "▶" not in body  # an image, no single pull chosen
+
+
+@run_async
+async def test_s_cycles_the_sort_column_and_shift_s_reverses() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        table = app.main.completed
+        assert table.sort_label == "finished ▼"
+        await pilot.press("s")
+        assert table.sort_label == "duration ▼"
+        durations = [r.duration_seconds for r in table.items if r.duration_seconds is not None]
+        assert durations == sorted(durations, reverse=True)
+        await pilot.press("S")
+        assert table.sort_label == "duration ▲"
+        durations = [r.duration_seconds for r in table.items if r.duration_seconds is not None]
+        assert durations == sorted(durations)
+        for _ in range(5):
+            await pilot.press("s")
+        assert table.sort_label == "image ▲"  # wrapped around
+        names = [r.image.lower() for r in table.items]
+        assert names == sorted(names)
+        assert "sort image ▲" in table.border_subtitle
+
+
+@run_async
+async def test_paced_replay_ticks_on_the_log_clock_and_p_pauses_it() -> None:
+    app, manual = paced_app(speed=60)
+    async with app.run_test(size=SIZE) as pilot:
+        await replay_to(pilot, manual, SAMPLE_MIDDLE)
+        running = {row[0]: row for row in app.main.in_progress.rows_text()}
+        assert set(running) == {
+            "nginx:1.25",
+            "registry.k8s.io/kube-apiserver:v1.34.2",
+            "localhost:5000/team/app:dev",
+            "docker.io/library/redis:7.2",
+        }
+        # nginx started 08:06:36.350: 1m53.65s before 08:08:30 on the replay clock
+        assert running["nginx:1.25"][2] == "1m53s"
+        assert "log time 2026-11-27 08:08:30" in widget_text(app.main.query_one("#status", Static))
+        pulls_before = len(app.view.store.pulls)
+
+        await pilot.press("p")
+        assert app.feed.paused and app.clock.paused
+        assert "paused" in widget_text(app.main.query_one("#status", Static))
+        manual.value += 60  # an hour of log time at ×60: nothing moves while paused
+        await pilot.pause(0.3)
+        app.redraw()
+        assert len(app.view.store.pulls) == pulls_before
+        assert {row[0]: row for row in app.main.in_progress.rows_text()}["nginx:1.25"][2] == "1m53s"
+
+        await pilot.press("p")
+        assert not app.feed.paused
+        manual.value += 1  # one real second = one log minute
+        await wait_until(pilot, lambda: len(app.view.store.pulls) > pulls_before)
+        app.redraw()
+        await pilot.pause()
+        assert "paused" not in widget_text(app.main.query_one("#status", Static))
+
+
+@run_async
+async def test_question_mark_shows_help_and_closes_it() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = widget_text(app.screen.query_one(Static))
+        for key in ("/", "esc", "enter", "tab / shift+tab", "j k", "g G", "s / S", "p", "ctrl+p", "q"):
+            assert key in text
+        await pilot.press("q")  # closes help, does not quit
+        assert app.screen is app.main and app.is_running
+        await pilot.press("question_mark", "question_mark")
+        assert app.screen is app.main
+
+
+@run_async
+async def test_q_quits_with_status_zero() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.return_code in (0, None)
+    assert app.feed.done.wait(5)
+
+
+@run_async
+async def test_command_palette_runs_the_same_actions() -> None:
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("ctrl+p", *"pause or resume")
+        await wait_until(pilot, lambda: palette_ready(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.feed_state.paused)
+        await pilot.press("ctrl+p", *"filter: redis")
+        await wait_until(pilot, lambda: palette_ready(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.view.pattern == "docker.io/library/redis:7.2")
+        assert images(app.main.completed.rows_text()) == {"docker.io/library/redis:7.2"}
+        await pilot.press("ctrl+p", *"show the keys")
+        await wait_until(pilot, lambda: palette_ready(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))

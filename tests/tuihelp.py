@@ -1,0 +1,113 @@
+"""Helpers for the TUI tests: apps on the bundled sample, a hand-driven clock, and waits that
+poll the app's own state instead of sleeping a fixed time."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import io
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from tui.app import PullwatchApp
+from tui.clock import Clock, ReplayClock
+from tui.source import replay_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "pullwatch" / "sample" / "containerd-1.7-journal.log"
+# The sample's first pull line (the replay clock starts there) and a moment when four pulls run.
+SAMPLE_FIRST_PULL = datetime(2026, 11, 27, 8, 0, 11, 11000, tzinfo=timezone.utc)
+SAMPLE_MIDDLE = datetime(2026, 11, 27, 8, 8, 30, tzinfo=timezone.utc)
+SIZE = (150, 46)
+
+
+class ManualTime:
+    """A monotonic clock that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def replay_app(
+    paths: list[str | Path] | None = None, speed: str = "max", image: str = "", clock: Clock | None = None
+) -> PullwatchApp:
+    args = argparse.Namespace(paths=[str(p) for p in (paths or [SAMPLE])], speed=speed, image=image)
+    spec = replay_spec(args)
+    if clock is None:
+        clock = Clock() if spec.speed is None else ReplayClock(spec.speed)
+    return PullwatchApp(spec, clock, image_filter=image)
+
+
+def paced_app(speed: float = 60.0, image: str = "") -> tuple[PullwatchApp, ManualTime]:
+    """A replay whose clock the test moves (speed N, real time frozen until advanced)."""
+    manual = ManualTime()
+    app = replay_app(speed=str(speed), image=image, clock=ReplayClock(speed, monotonic=manual))
+    return app, manual
+
+
+async def wait_until(pilot: Pilot[None], ready: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+
+
+async def wait_loaded(pilot: Pilot[None]) -> None:
+    """The feed has ended and every message is applied and drawn."""
+    app = pilot.app
+    assert isinstance(app, PullwatchApp)
+    await wait_until(pilot, lambda: app.loaded)
+    app.redraw()
+    await pilot.pause()
+
+
+async def replay_to(pilot: Pilot[None], manual: ManualTime, moment: datetime) -> None:
+    """Move a paced replay's clock to `moment` and wait until the feed has applied every line up
+    to it (it then waits for the next pull line, which is later)."""
+    app = pilot.app
+    assert isinstance(app, PullwatchApp)
+    await wait_until(pilot, lambda: app.feed.waits >= 1)  # anchored at the first pull line
+    before = app.feed.waits
+    clock = app.clock
+    assert isinstance(clock, ReplayClock)
+    manual.value = (moment - SAMPLE_FIRST_PULL).total_seconds() / clock.speed
+    await wait_until(pilot, lambda: app.feed.waits > before and app.feed.waiting.is_set())
+    await pilot.pause()
+    app.redraw()
+    await pilot.pause()
+
+
+def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test in its own event loop (no pytest asyncio plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+def widget_text(widget: Static) -> str:
+    """What a Static shows, as plain text (long lines are not wrapped away)."""
+    console = Console(width=400, file=io.StringIO(), color_system=None)
+    console.print(widget.content)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+def palette_ready(app: PullwatchApp) -> bool:
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    return bool(lists) and lists.first().option_count > 0
