@@ -15,13 +15,15 @@ from pullwatch.model import RAW_LINE_LIMIT, PullEvent
 # Every pull-path message contains one of these; a journald JSON record whose MESSAGE is an
 # array of byte values hides its text, so it is a candidate too, and so is one whose MESSAGE
 # journalctl replaced by null (longer than 4096 bytes without -a: often a failure's error) so
-# that it is counted as unparsed rather than silently lost.
+# that it is counted as unparsed rather than silently lost. A sandbox-image failure is found by
+# its error text, not by "RunPodSandbox": every pod start logs that word, and parsing each such
+# line made reading a big log several times slower (bench/speed.py).
 KEYWORDS: tuple[str, ...] = (
     "PullImage",
     "Pulled image",
     "pulling image",
     "progress for image pull",
-    "RunPodSandbox",
+    "failed to pull image",
     '"MESSAGE":[',
     '"MESSAGE":null',
 )
