@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
@@ -228,11 +229,24 @@ def cmd_events(args: argparse.Namespace) -> int:
     _check_source(args)
     store = PullStore()
     out = sys.stdout
-    for batch in batches(args, follow=args.follow):
-        for event in ingest_batch(store, batch):
-            out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-        out.flush()
+    if args.follow:
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    source = batches(args, follow=args.follow)
+    try:
+        for batch in source:
+            for event in ingest_batch(store, batch):
+                out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()  # a follower stops its watchdog thread or journalctl child now, not at exit
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM stops a follower as Ctrl-C does: sources closed, no traceback, exit 128+15."""
+    raise SystemExit(128 + signum)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
