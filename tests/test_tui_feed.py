@@ -196,19 +196,25 @@ def event(kind: EventKind, moment: datetime, **fields: object) -> PullEvent:
 
 
 def test_urgency_counts_from_the_last_progress_line_against_the_learned_timeout() -> None:
-    clock = FixedClock(T0 + timedelta(seconds=200))
-    view = StoreView(PullStore(), clock)
+    now = [T0 + timedelta(seconds=200)]
+    view = StoreView(PullStore(), WallClock(lambda: now[0]))
     view.apply([event(EventKind.START, T0)], lines=1, unparsed=0)
     record = view.store.pulls[0]
     assert view.timeout_seconds == 300 and view.urgency(record) == "warn"  # 200 s of 300
-    view.apply([event(EventKind.PROGRESS, T0 + timedelta(seconds=150), bytes_read=1000)], 1, 0)
+    now[0] = T0 + timedelta(seconds=250)
+    assert view.urgency(record) == "late"  # 250 s of 300
+    view.apply([event(EventKind.PROGRESS, T0 + timedelta(seconds=200), bytes_read=1000)], 1, 0)
     assert view.quiet(record) == 50 and view.urgency(record) == ""
     assert record.progress_bytes == 1000
-    other = event(EventKind.START, T0)
+    other = event(EventKind.START, T0 + timedelta(seconds=200))
     other.ref = other.image = "busybox"
-    view.apply([other, event(EventKind.CANCEL, T0 + timedelta(seconds=199), timeout="1m0s")], 2, 0)
+    view.apply([other, event(EventKind.CANCEL, T0 + timedelta(seconds=249), timeout="1m0s")], 2, 0)
     assert view.timeout_seconds == 60 and view.timeout_text == "1m0s"
-    assert view.urgency(view.store.pulls[1]) == "late"  # 200 s without progress, timeout 60 s
+    assert view.urgency(view.store.pulls[1]) == "late"  # 50 s without progress, timeout 60 s
+    now[0] = T0 + timedelta(seconds=300)  # outlived the timeout uncancelled: it is progressing
+    assert view.timeout_share(view.store.pulls[1]) == pytest.approx(100 / 60)
+    assert view.urgency(view.store.pulls[1]) == ""
+    assert FixedClock(T0).now() == T0
 
 
 def test_snapshot_filters_every_list_and_totals() -> None:

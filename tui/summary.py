@@ -26,15 +26,15 @@ def summary_text(snap: Snapshot, stats: Stats, pattern: str) -> Text:
         (f"{totals.failed} failed", "bold red" if totals.failed else ""),
         (f"{human_bytes(totals.size_bytes)} pulled", ""),
         (f"{human_bytes(totals.fetched_bytes)} fetched", ""),
-        (f"{totals.images} images", ""),
+        (f"{totals.images} image{'s' if totals.images != 1 else ''}", ""),
         (f"{totals.repeated} repeated", "magenta" if totals.repeated else ""),
     ]
     for part, style in parts:
         text.append(" · ", style="dim")
         text.append(part, style=style)
     text.append("  │  ", style="dim")
-    text.append(f"{stats.lines:,} lines, {stats.pull_lines:,} pull lines", style="dim")
-    text.append(", ", style="dim")
+    text.append(f"{stats.lines:,} lines read", style="dim")
+    text.append(" · ", style="dim")
     text.append(f"{stats.unparsed_lines:,} unparsed", style="bold red" if stats.unparsed_lines else "dim")
     return text
 

@@ -153,14 +153,20 @@ class StoreView:
             return None
         return max((now - since).total_seconds(), 0.0)
 
-    def urgency(self, record: PullRecord) -> str:
-        """ "late" near the no-progress timeout, "warn" past half of it, else ""."""
+    def timeout_share(self, record: PullRecord) -> float | None:
+        """How much of the no-progress timeout the pull has used, or None when unknown. Past 1.0
+        the pull has outlived the timeout without being cancelled: containerd saw progress."""
         quiet = self.quiet(record)
-        if quiet is None:
+        return None if quiet is None else quiet / self.timeout_seconds
+
+    def urgency(self, record: PullRecord) -> str:
+        """Colour class: "late" close to the no-progress timeout, "warn" past half of it."""
+        share = self.timeout_share(record)
+        if share is None or share >= 1:
             return ""
-        if quiet >= self.timeout_seconds * LATE_SHARE:
+        if share >= LATE_SHARE:
             return "late"
-        if quiet >= self.timeout_seconds * WARN_SHARE:
+        if share >= WARN_SHARE:
             return "warn"
         return ""
 

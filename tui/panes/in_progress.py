@@ -1,6 +1,6 @@
 """In progress: pulls started and not yet ended, longest running first, with how much of
-containerd's no-progress timeout each has used (a pull that logs no progress for that long is
-cancelled)."""
+containerd's no-progress timeout each has used (a pull that makes no progress for that long is
+cancelled), yellow past half of it and red past 80%."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class InProgressPane(RecordTable[PullRecord]):
                 sort_key=lambda r: r.progress_bytes,
                 descending=True,
             ),
-            Column("timeout", self._timeout_used, 8, "right", sort_key=view.quiet, descending=True),
+            Column("timeout", self._timeout_used, 8, "right", sort_key=view.timeout_share, descending=True),
         ]
         super().__init__(
             columns,
@@ -48,8 +48,11 @@ class InProgressPane(RecordTable[PullRecord]):
         )
 
     def _timeout_used(self, record: PullRecord) -> Text:
-        """Share of the no-progress timeout used since the last progress line (or the start)."""
-        quiet = self.view.quiet(record)
-        if quiet is None:
+        """Share of the no-progress timeout used since the last progress line (or the start);
+        "passed" once the pull outlived it (containerd saw progress, or it would have cancelled)."""
+        share = self.view.timeout_share(record)
+        if share is None:
             return Text("-")
-        return Text(f"{min(quiet / self.view.timeout_seconds, 9.99):.0%}")
+        if share >= 1:
+            return Text("passed", style="dim")
+        return Text(f"{share:.0%}")

@@ -11,14 +11,12 @@ from tui.view import RepeatedImage
 
 
 def _repeats(row: RepeatedImage) -> Text:
-    repeats = row.summary.pulls - 1
+    """Cache hits (0 bytes read) and fetches among the repeat pulls whose bytes read are logged."""
     if not row.known_repeats:
-        return Text("bytes not logged", style="dim")
+        return Text("-" if row.bytes_known else "bytes not logged", style="dim")
     cached = row.known_repeats - row.fetched_repeats
     text = Text(f"{cached} cached, ")
     text.append(f"{row.fetched_repeats} fetched", style="yellow" if row.fetched_repeats else "")
-    if row.known_repeats < repeats:
-        text.append(f", {repeats - row.known_repeats} ?")
     return text
 
 
@@ -64,7 +62,7 @@ class RepeatedPane(RecordTable[RepeatedImage]):
                 sort_key=lambda r: r.summary.last_pull_at,
                 descending=True,
             ),
-            Column("repeat pulls", _repeats, 21, sort_key=lambda r: r.fetched_repeats, descending=True),
+            Column("repeat pulls", _repeats, 20, sort_key=lambda r: r.fetched_repeats, descending=True),
         ]
         super().__init__(
             columns,

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Header, Static
 
 from pullwatch.humanize import human_bytes, human_duration
 from pullwatch.model import PullRecord, PullStatus
@@ -51,6 +51,8 @@ def pull_section(record: PullRecord, view: StoreView, selected: bool) -> Group:
         ("snapshotter", safe_text(record.snapshotter or "-")),
     ]
     for label, value in rows:
+        if record.status is PullStatus.IN_PROGRESS and value == "-" and label != "started":
+            continue  # not known yet
         fields.append(f"{label:>15}  ", style="bold")
         fields.append(value + "\n")
     parts: list[Text | Rule] = [Rule(title, align="left", style="dim"), fields]
@@ -113,12 +115,13 @@ class DetailScreen(Screen[None]):
         self._revision = -1
 
     def compose(self) -> ComposeResult:
+        yield Header(icon="◆")
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-body")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "detail"
+        self.sub_title = f"detail · {safe_text(self.ref)}"
         self.refresh_content()
         self.query_one("#detail-scroll").focus()
 
