@@ -1,6 +1,8 @@
 """Saved logs read once: plain files, gzip files (k3s/rke2 rotate to .gz), and stdin (`-`).
 
 Reads bytes, never decodes non-candidate lines: most of a containerd log is not about pulls.
+`read_saved` scans large blocks (scan.py); `scan_stream`, line by line, is the plain reference
+that the block scanner is tested against.
 """
 
 from __future__ import annotations
@@ -8,11 +10,13 @@ from __future__ import annotations
 import gzip
 import os
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch, SourceError
+from pullwatch.sources.scan import BLOCK_SIZE, Readable, scan_blocks
 
 BATCH_LINES = 4096
 GZIP_MAGIC = b"\x1f\x8b"
@@ -37,12 +41,18 @@ def open_saved(path: str) -> BinaryIO:
     return raw
 
 
-def read_saved(paths: Iterable[str]) -> Iterator[LineBatch]:
-    """Candidate lines of each path in turn, in batches."""
+# Read failures of a saved log: I/O errors, and a gzip file that is truncated or corrupt.
+READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def read_saved(paths: Iterable[str], block_size: int = BLOCK_SIZE) -> Iterator[LineBatch]:
+    """Candidate lines of each path in turn, in batches (one per block read)."""
     for path in paths:
         stream = open_saved(path)
         try:
-            yield from scan_stream(stream, path)
+            yield from scan_blocks(cast(Readable, stream), block_size)
+        except READ_ERRORS as error:
+            raise SourceError(f"{path}: read failed: {error}") from None
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
@@ -59,7 +69,7 @@ def scan_stream(stream: BinaryIO, name: str = "-") -> Iterator[LineBatch]:
                 if len(batch.lines) >= BATCH_LINES:
                     yield batch
                     batch = LineBatch()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+    except READ_ERRORS as error:
         if batch.total or batch.lines:
             yield batch
         raise SourceError(f"{name}: read failed: {error}") from None

@@ -1,0 +1,144 @@
+"""Finding the candidate pull lines of a saved log fast: block scanning instead of line iteration.
+
+Most of a containerd log is not about pulls, so looking at every line in Python is what makes a
+naive reader slow. This scanner reads large blocks into one reused buffer, counts their lines with
+one `count(b"\\n")` and finds candidates with a few substring searches over the whole block; only
+lines around a hit are ever sliced out. It gives exactly what the line-by-line reference
+(`saved.scan_stream`) gives: the same candidate lines in order and the same line count.
+
+The searches run through StringZilla (SIMD, several GB/s per pass) when it is installed, and
+through the equivalent `bytearray` methods otherwise; PULLWATCH_SCAN=stdlib forces the latter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from parsers import KEYWORDS_BYTES
+from pullwatch.sources import LineBatch
+
+# 128 KiB keeps a block in the CPU's L2 cache across the few passes made over it (measured: larger
+# blocks are 30% slower); a line longer than a block grows the buffer until the line fits.
+BLOCK_SIZE = 128 * 1024
+
+# Lines are found by anchors, then checked against the keywords themselves. Each keyword is its
+# own anchor unless it contains a shared one: " image" stands for "Pulled image", "pulling image",
+# "progress for image pull" and "failed to pull image", which saves three passes per block.
+SHARED_ANCHORS: tuple[bytes, ...] = (b" image",)
+
+
+def anchors_for(keywords: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """Substrings such that every line containing a keyword contains one of them."""
+    found: list[bytes] = []
+    for keyword in keywords:
+        anchor = next((shared for shared in SHARED_ANCHORS if shared in keyword), keyword)
+        if anchor not in found:
+            found.append(anchor)
+    return tuple(found)
+
+
+ANCHORS = anchors_for(KEYWORDS_BYTES)
+
+
+class Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+Find = Callable[[bytearray, bytes, int, int], int]
+Count = Callable[[bytearray, bytes, int, int], int]
+
+
+@dataclass(frozen=True)
+class Search:
+    """The three byte-search primitives the scanner needs, over a range of a buffer."""
+
+    name: str
+    find: Find
+    rfind: Find
+    count: Count
+
+
+STDLIB = Search("stdlib", bytearray.find, bytearray.rfind, bytearray.count)
+
+
+def _stringzilla() -> Search | None:
+    """StringZilla's SIMD searches, if installed and behaving as this module expects."""
+    try:
+        import stringzilla
+
+        probe = bytearray(b"a\nPullImage\nb\n")
+        search = Search("stringzilla", stringzilla.find, stringzilla.rfind, stringzilla.count)
+        if (
+            search.find(probe, b"PullImage", 1, 14) == 2
+            and search.find(probe, b"PullImage", 3, 14) == -1
+            and search.rfind(probe, b"\n", 0, 11) == 1
+            and search.count(probe, b"\n", 0, 12) == 2
+        ):
+            return search
+    except Exception:  # any failure (absent, another API) means: use the stdlib
+        pass
+    return None
+
+
+def default_search() -> Search:
+    if os.environ.get("PULLWATCH_SCAN") == "stdlib":
+        return STDLIB
+    return _stringzilla() or STDLIB
+
+
+def scan_blocks(stream: Readable, block_size: int = BLOCK_SIZE, search: Search | None = None) -> Iterator[LineBatch]:
+    """Candidate lines, one batch per block read: the fast equivalent of `saved.scan_stream`.
+    A read error (a corrupt or truncated gzip) is raised after the complete lines read so far."""
+    search = search or default_search()
+    buffer = bytearray(block_size)
+    filled = 0  # bytes in buffer: an unfinished line carried over, then what was just read
+    while True:
+        if filled == len(buffer):
+            buffer.extend(bytes(len(buffer)))  # a line longer than the buffer: make room for it
+        try:
+            with memoryview(buffer) as view:
+                read = stream.readinto(view[filled:])
+        except Exception:
+            end = search.rfind(buffer, b"\n", 0, filled) + 1
+            if end:
+                yield LineBatch(_candidates(buffer, end, search), search.count(buffer, b"\n", 0, end))
+            raise
+        if not read:
+            break
+        filled += read
+        end = search.rfind(buffer, b"\n", 0, filled) + 1  # the complete lines end here
+        if end == 0:
+            continue
+        yield LineBatch(_candidates(buffer, end, search), search.count(buffer, b"\n", 0, end))
+        rest = filled - end
+        if len(buffer) > block_size and rest <= block_size // 2:
+            buffer = buffer[end:filled] + bytes(block_size - rest)  # back to size after a long line
+        else:
+            buffer[:rest] = buffer[end:filled]
+        filled = rest
+    if filled:  # a last line without a newline
+        line = bytes(buffer[:filled])
+        wanted = any(keyword in line for keyword in KEYWORDS_BYTES)
+        yield LineBatch([line.rstrip(b"\r")] if wanted else [], 1)
+
+
+def _candidates(buffer: bytearray, end: int, search: Search) -> list[bytes]:
+    """The lines of buffer[:end] (complete lines) that contain a keyword, in order."""
+    find, rfind = search.find, search.rfind
+    starts: dict[int, int] = {}  # line start -> index of its newline
+    for anchor in ANCHORS:
+        hit = find(buffer, anchor, 0, end)
+        while hit >= 0:
+            start = rfind(buffer, b"\n", 0, hit) + 1
+            stop = find(buffer, b"\n", hit, end)
+            starts[start] = stop
+            hit = find(buffer, anchor, stop + 1, end)
+    lines = []
+    for start in sorted(starts):
+        line = bytes(buffer[start : starts[start]])
+        if any(keyword in line for keyword in KEYWORDS_BYTES):
+            lines.append(line.rstrip(b"\r"))
+    return lines
