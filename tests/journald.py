@@ -79,21 +79,31 @@ class PrivateJournald:
         """`args` to run inside journald's mount namespace."""
         return ["nsenter", f"--mount=/proc/{self.process.pid}/ns/mnt", "--", *args]
 
-    def write(self, identifier: str, lines: Iterable[str], unit: str | None = None) -> None:
+    def write(self, identifier: str, lines: Iterable[str | bytes], unit: str | None = None) -> None:
         """Log `lines` through systemd-cat, as a service's stdout; with `unit`, from inside a cgroup
         named like that unit's, so that journald records _SYSTEMD_UNIT=unit."""
-        text = "".join(line + "\n" for line in lines).encode()
+        text = b"".join((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in lines)
         if unit is None:
             subprocess.run(self.command(["systemd-cat", "-t", identifier]), input=text, check=True)
             return
+        # journald looks up the unit when it reads the stream, from /proc/<pid>/cgroup: the
+        # writer must still be alive then, so its stdin stays open until the entries are stored.
+        before = self.entries(identifier)
         cgroup = unit_cgroup(unit)
         try:
-            subprocess.run(
+            writer = subprocess.Popen(
                 self.command(["systemd-cat", "-t", identifier]),
-                input=text,
-                check=True,
+                stdin=subprocess.PIPE,
                 preexec_fn=lambda: (cgroup / "cgroup.procs").write_text(str(os.getpid())),
             )
+            assert writer.stdin is not None
+            writer.stdin.write(text)
+            writer.stdin.flush()
+            try:
+                self.wait_for(identifier, before + text.count(b"\n"))
+            finally:
+                writer.stdin.close()
+                writer.wait(10)
         finally:
             remove_cgroup(cgroup)
 
