@@ -104,11 +104,13 @@ def read_journal(
     it then waits for new entries (an empty batch every IDLE_SECONDS while idle) until closed.
     Raises SourceError here, before the first batch, when the journal cannot be read."""
     query = make_query(units, identifiers, since, directory)
+    backend, reason = journal_backend()
     check_readable(query.directory)
-    if journal_backend() == "systemd":
+    if backend == "systemd":
         reader = open_reader(query)
         return _reader_batches(reader, follow)
     _journalctl_check(query)
+    _announce(reason)
     return _journalctl_batches(query, follow)
 
 
@@ -117,7 +119,7 @@ def probe(units: Sequence[str]) -> SourceError | None:
     try:
         query = make_query(units)
         check_readable(None)
-        if journal_backend(announce=False) == "systemd":
+        if journal_backend()[0] == "systemd":
             open_reader(query).close()
         else:
             _journalctl_check(query)
@@ -190,8 +192,9 @@ def check_readable(directory: str | None) -> None:
         raise SourceError(f"cannot read the system journal: permission denied; {GROUP_HINT}")
 
 
-def journal_backend(announce: bool = True) -> str:
-    """`systemd` (systemd-python) or `journalctl`, as PULLWATCH_JOURNAL_BACKEND says or as installed."""
+def journal_backend() -> tuple[str, str]:
+    """`systemd` (systemd-python) or `journalctl`, as PULLWATCH_JOURNAL_BACKEND says or as
+    installed; and why, for the one line that says the fallback is in use."""
     forced = os.environ.get(BACKEND_ENV, "").strip().lower()
     if forced not in ("", "systemd", "journalctl"):
         raise SourceError(f"{BACKEND_ENV}={forced}: use systemd or journalctl")
@@ -206,19 +209,18 @@ def journal_backend(announce: bool = True) -> str:
                 ) from None
             reason = "systemd-python is not installed"
         else:
-            return "systemd"
+            return "systemd", "systemd-python"
     if shutil.which("journalctl") is None:
         raise SourceError("reading the journal needs systemd-python (pip install 'pullwatch[journal]') or journalctl")
-    if announce:
-        _announce(f"pullwatch: reading the journal with journalctl ({reason})")
-    return "journalctl"
+    return "journalctl", reason
 
 
-def _announce(message: str) -> None:
+def _announce(reason: str) -> None:
+    """Once per process, and only once the journal is known to be readable (an error stays one line)."""
     global _announced
     if not _announced:
         _announced = True
-        print(message, file=sys.stderr, flush=True)
+        print(f"pullwatch: reading the journal with journalctl ({reason})", file=sys.stderr, flush=True)
 
 
 def entry_time(micros: int) -> datetime:
