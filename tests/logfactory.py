@@ -21,7 +21,18 @@ from parsers.gostrings import quote
 from parsers.refs import normalize
 
 VERSIONS = ("1.5", "1.6", "1.7", "2.0", "2.1", "2.3")
-ENVELOPES = ("text", "json", "tty", "journal-short", "journal-iso", "journal-json", "k3s")
+ENVELOPES = (
+    "text",
+    "json",
+    "tty",
+    "journal-short",
+    "journal-precise",
+    "journal-iso",
+    "journal-trimmed",
+    "journal-json",
+    "journal-json-bytes",
+    "k3s",
+)
 IMAGES = (
     "nginx:1.25",
     "docker.io/library/redis:7.2",
@@ -266,22 +277,36 @@ def render(line: Line, envelope: str, host: str = "node-1", pid: int = 812) -> s
     utc = line.time.astimezone(timezone.utc)
     if envelope == "journal-short":
         return f"{utc.strftime('%b %d %H:%M:%S')} {host} containerd[{pid}]: {render_text(line)}"
+    if envelope == "journal-precise":
+        return f"{utc.strftime('%b %d %H:%M:%S.%f')} {host} containerd[{pid}]: {render_text(line)}"
     if envelope == "journal-iso":
         return f"{utc.strftime('%Y-%m-%dT%H:%M:%S+0000')} {host} containerd[{pid}]: {render_text(line)}"
-    if envelope == "journal-json":
-        stamp = int(line.time.timestamp() * 1e6)
-        return json.dumps(
-            {
-                "__REALTIME_TIMESTAMP": str(stamp),
-                "_SYSTEMD_UNIT": "containerd.service",
-                "PRIORITY": "6",
-                "SYSLOG_IDENTIFIER": "containerd",
-                "_PID": str(pid),
-                "_HOSTNAME": host,
-                "MESSAGE": render_text(line),
-            }
-        )
+    if envelope == "journal-trimmed":  # what people paste: the date and host cut off
+        return f"containerd[{pid}]: {render_text(line)}"
+    if envelope in ("journal-json", "journal-json-bytes"):
+        # journalctl -o json: MESSAGE is a string, or an array of byte values when journald
+        # considers it binary (e.g. invalid UTF-8); both carry the logrus text line.
+        text = render_text(line)
+        message: object = text if envelope == "journal-json" else list(text.encode())
+        return journal_json(message, line.time, host, pid)
     raise ValueError(envelope)
+
+
+def journal_json(message: object, moment: datetime, host: str = "node-1", pid: int = 812) -> str:
+    """One `journalctl -o json` record (compact separators, as journalctl writes them)."""
+    return json.dumps(
+        {
+            "__REALTIME_TIMESTAMP": str(int(moment.timestamp() * 1e6)),
+            "_SYSTEMD_UNIT": "containerd.service",
+            "PRIORITY": "6",
+            "SYSLOG_IDENTIFIER": "containerd",
+            "_PID": str(pid),
+            "_HOSTNAME": host,
+            "MESSAGE": message,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 # ---- whole logs ---------------------------------------------------------------------------------
