@@ -29,7 +29,7 @@ class LogEntry:
 
 
 # key=value pairs of logrus text; a quoted value may be cut at the end of the line.
-_PAIR = re.compile(r'([^\s="]+)=(' + QUOTED + r'|"(?:[^"\\]|\\.)*\\?$|[^\s"]*)')
+_PAIR = re.compile(r'([^\s="]+)=(' + QUOTED + r'|"[^"\\]*(?:\\.[^"\\]*)*\\?$|[^\s"]*)')
 _SYSLOG_TIME = r"(?:[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+)"
 _JOURNAL_PREFIX = re.compile(r"(?:(" + _SYSLOG_TIME + r") \S+ )?[^\s\[\]=\"{]+(?:\[\d+\])?: ")
 _TTY = re.compile(r"(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[([^\]]*)\] ")

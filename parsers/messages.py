@@ -61,7 +61,7 @@ _PULLED = re.compile(
 )
 _STOP = re.compile(r"stop pulling image (\S+): active requests=(-?\d+), bytes read=(\d+)")
 _CANCEL = re.compile(r"cancel pulling image (\S+) because of no progress in (\S+)")
-_SANDBOX_IMAGE = re.compile(r'failed to pull image "((?:[^"\\]|\\.)*)"')
+_SANDBOX_IMAGE = re.compile(r'failed to pull image "([^"\\]*(?:\\.[^"\\]*)*)"')
 # Messages that mention a pull but are not pull events of their own.
 _IGNORED_PREFIXES = ("PullImage using normalized image ref", "experimental: PullImage")
 
