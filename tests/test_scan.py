@@ -26,6 +26,7 @@ from pullwatch.output import report_json
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.saved import read_saved, scan_stream
 from pullwatch.sources.scan import ANCHORS, STDLIB, Search, _stringzilla, anchors_for, scan_blocks
+from pullwatch.sources.scanproc import PROCESS_MIN_BYTES, worth_a_process
 from pullwatch.store import PullStore
 
 SIMD = _stringzilla()
@@ -242,3 +243,45 @@ def test_stdin_gives_the_same_report_as_the_file(tmp_path: Path) -> None:
     assert report["stats"]["lines"] == data.count(b"\n") + 1
     with open(path, "rb") as handle:
         assert report == json.loads(json.dumps(report_of(scan_stream(handle))))
+
+
+@pytest.mark.timeout(60)
+def test_child_process_scan_equals_in_process_scan(tmp_path: Path) -> None:
+    first, second = log_bytes("journal-json", seed=9), log_bytes("journal-short", seed=10) + PULL
+    plain = write_log(tmp_path, "plain.log", first + second)
+    multi = write_log(tmp_path, "multi.gz", gzip.compress(first) + gzip.compress(second))
+    expected = collect(scan_stream(io.BytesIO(first + second)))
+    assert expected[0]
+    for path in (plain, multi):
+        assert collect(read_saved([path], block_size=4096, in_child=True)) == expected
+        assert collect(read_saved([path], in_child=True)) == expected
+
+
+@pytest.mark.timeout(60)
+def test_child_process_read_errors_are_the_same_one_line_errors(tmp_path: Path) -> None:
+    packed = gzip.compress(log_bytes("journal-short", pulls=80))
+    truncated = write_log(tmp_path, "cut.gz", packed[: len(packed) // 2])
+    for in_child in (False, True):
+        with pytest.raises(SourceError, match=r"cut\.gz: read failed: Compressed file ended"):
+            collect(read_saved([truncated], in_child=in_child))
+    with pytest.raises(SourceError, match="no such file"):
+        collect(read_saved([str(tmp_path / "absent.log")], in_child=True))
+
+
+@pytest.mark.timeout(60)
+def test_stopping_early_ends_the_child(tmp_path: Path) -> None:
+    path = write_log(tmp_path, "big.log", log_bytes("journal-short", pulls=200) * 20)
+    batches = read_saved([path], block_size=1024, in_child=True)
+    assert next(batches).total > 0
+    batches.close()  # must neither hang nor leave the child running (the timeout would catch a hang)
+
+
+def test_which_inputs_get_a_child(tmp_path: Path) -> None:
+    small = write_log(tmp_path, "small.log", PULL)
+    big = tmp_path / "big.log"
+    with open(big, "wb") as handle:
+        handle.truncate(PROCESS_MIN_BYTES)
+    assert not worth_a_process(small)
+    assert worth_a_process(str(big))
+    assert not worth_a_process(str(tmp_path / "absent.log"))
+    assert not worth_a_process(str(tmp_path))

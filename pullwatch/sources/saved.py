@@ -17,6 +17,7 @@ from typing import BinaryIO, cast
 from parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.scan import BLOCK_SIZE, Readable, scan_blocks
+from pullwatch.sources.scanproc import scan_in_child, worth_a_process
 
 BATCH_LINES = 4096
 GZIP_MAGIC = b"\x1f\x8b"
@@ -45,9 +46,15 @@ def open_saved(path: str) -> BinaryIO:
 READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
 
 
-def read_saved(paths: Iterable[str], block_size: int = BLOCK_SIZE) -> Iterator[LineBatch]:
-    """Candidate lines of each path in turn, in batches (one per block read)."""
+def read_saved(paths: Iterable[str], block_size: int = BLOCK_SIZE, in_child: bool | None = None) -> Iterator[LineBatch]:
+    """Candidate lines of each path in turn, in batches (one per block read). A big file or a
+    pipe is scanned by a child process while this one parses (`in_child` forces either way)."""
     for path in paths:
+        if worth_a_process(path) if in_child is None else in_child:
+            batches = scan_in_child(path, block_size)
+            if batches is not None:
+                yield from batches
+                continue
         stream = open_saved(path)
         try:
             yield from scan_blocks(cast(Readable, stream), block_size)

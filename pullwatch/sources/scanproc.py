@@ -1,0 +1,99 @@
+"""Scanning a big saved log in a child process, so that scanning and parsing use two cores.
+
+The block scanner (scan.py) and the parsing of its candidate lines take about as long as each
+other on a big log; in one process they take turns, in two they overlap. The child reads the
+source (file, .gz or inherited stdin) and writes each block's batch to a pipe:
+
+    <lines read> <candidates>\\n      then each candidate line followed by \\n
+    E <message>\\n                    a read failure (then the child exits)
+
+Candidate lines never contain a newline (the scanner splits on it), so the framing is exact.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import cast
+
+from pullwatch.sources import LineBatch, SourceError
+
+# Below this size a child's start-up (~50 ms) costs more than the overlap wins.
+PROCESS_MIN_BYTES = 8 * 1024 * 1024
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from pullwatch.sources.scanproc import main; main(sys.argv[2:])"
+
+
+def worth_a_process(path: str) -> bool:
+    """A file of several megabytes, or a pipe on stdin (its size is unknown)."""
+    try:
+        info = os.fstat(sys.stdin.fileno()) if path == "-" else os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no such file; stdin closed or absent
+        return False
+    if stat.S_ISREG(info.st_mode):
+        return info.st_size >= PROCESS_MIN_BYTES
+    return path == "-" and stat.S_ISFIFO(info.st_mode)
+
+
+def scan_in_child(path: str, block_size: int) -> Iterator[LineBatch] | None:
+    """The batches of `path` as a child process scans it; None when no child can be started."""
+    if not sys.executable:
+        return None
+    command = [sys.executable, "-I", "-c", _CHILD, _PACKAGE_ROOT, str(block_size), path]
+    try:
+        child = subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE)
+    except OSError:
+        return None
+    return _batches(child, path)
+
+
+def _batches(child: subprocess.Popen[bytes], path: str) -> Iterator[LineBatch]:
+    assert child.stdout is not None
+    pipe = child.stdout
+    try:
+        while header := pipe.readline():
+            if header.startswith(b"E "):
+                raise SourceError(header[2:].decode("utf-8", "replace").rstrip("\n"))
+            total, count = header.split()
+            lines = [pipe.readline()[:-1] for _ in range(int(count))]
+            yield LineBatch(lines, int(total))
+        if child.wait() != 0:
+            raise SourceError(f"{path}: the scanning process failed (exit status {child.returncode})")
+    finally:
+        if child.poll() is None:
+            child.kill()  # the reader stopped early (an error, `| head`, the TUI closed)
+        pipe.close()
+        child.wait()
+
+
+def main(argv: list[str]) -> None:
+    """Child side: scan argv[1] (`-` is stdin) in blocks of argv[0] bytes, batches to stdout."""
+    from pullwatch.sources.saved import READ_ERRORS, open_saved
+    from pullwatch.sources.scan import Readable, scan_blocks
+
+    block_size, path = int(argv[0]), argv[1]
+    out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16)
+    try:
+        stream = open_saved(path)
+        try:
+            for batch in scan_blocks(cast(Readable, stream), block_size):
+                out.write(b"%d %d\n" % (batch.total, len(batch.lines)))
+                for line in batch.lines:
+                    out.write(line + b"\n")
+        finally:
+            stream.close()
+    except SourceError as error:
+        out.write(b"E %s\n" % str(error).encode())
+    except READ_ERRORS as error:
+        if isinstance(error, BrokenPipeError):
+            os._exit(0)  # the parent stopped reading: nothing left to say
+        out.write(b"E %s: read failed: %s\n" % (path.encode(), str(error).encode()))
+    except KeyboardInterrupt:
+        os._exit(130)  # Ctrl-C reached the whole process group; the parent reports it
+    try:
+        out.flush()
+    except BrokenPipeError:
+        os._exit(0)
