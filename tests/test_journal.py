@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -255,7 +256,7 @@ def test_pick_source_finds_the_journal(private_journald: PrivateJournald) -> Non
         print(sum(len(batch.lines) for batch in picked.batches(False)))
     """)
     result = subprocess.run(
-        private_journald.command([shutil.which("python3") or "python3", "-c", script]),
+        private_journald.command([sys.executable, "-c", script]),
         capture_output=True,
         text=True,
         timeout=60,
