@@ -39,8 +39,8 @@ from pullwatch.model import (
 
 # How long after a pull finished containerd's asynchronous "stop pulling image" line may still come.
 STOP_LINE_GRACE = timedelta(seconds=5)
-# How much later than "finish - duration" a start line may be and still be that pull's start
-# (containerd starts its clock just after logging the start; timestamps may be whole seconds).
+# How far from "finish - duration" a start line may be and still be that pull's start
+# (containerd starts its clock as it logs the start; some timestamps are whole seconds).
 START_FIT_TOLERANCE = timedelta(seconds=2)
 # Bounds on what is kept while waiting for lines that may never come (sandbox pulls have no result).
 MAX_WAITING_PER_REF = 16
@@ -145,9 +145,10 @@ class PullStore:
 
     def _take_open_for(self, event: PullEvent) -> PullRecord | None:
         """The open pull a "Pulled image … in D" line ends: the one that started closest to D
-        before it (identical concurrent pulls finish in any order), but never one that started
-        after that (the line then ends a pull begun before the log, or a sandbox pull); without
-        a duration or times, the oldest."""
+        before it (identical concurrent pulls finish in any order), but only within
+        START_FIT_TOLERANCE (containerd starts its clock as it logs the start), else none: the
+        line then ends a pull begun before the log, or a sandbox pull. Without a duration or
+        times, the oldest."""
         records = self._open.get(event.ref)
         if not records:
             return None
@@ -157,7 +158,7 @@ class PullStore:
             timed = [
                 (abs((r.started_at - began).total_seconds()), i)
                 for i, r in enumerate(records)
-                if r.started_at is not None and r.started_at <= began + START_FIT_TOLERANCE
+                if r.started_at is not None and abs(r.started_at - began) <= START_FIT_TOLERANCE
             ]
             untimed = [i for i, r in enumerate(records) if r.started_at is None]
             if timed:

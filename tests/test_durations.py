@@ -34,7 +34,9 @@ def test_parses_go_durations(text: str, seconds: float) -> None:
     assert parse_go_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "garbage", "1", "1.5", "s", "ms", "1d", "1 s", "1s ", "--1s", "1s2", "µs", "1e3s"])
+@pytest.mark.parametrize(
+    "text", ["", "garbage", "1", "1.5", "s", "ms", "1d", "1 s", "1s ", "--1s", "1s2", "µs", "1e3s"]
+)
 def test_rejects_what_go_rejects(text: str) -> None:
     assert parse_go_duration(text) is None
 
