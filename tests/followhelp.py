@@ -75,10 +75,14 @@ class EventStream:
                 self._changed.wait(min(left, 0.1))
             return list(self.events[:count])
 
-    def stop(self) -> tuple[int, str]:
-        """SIGTERM, as a service manager stops it; returns the exit status and stderr."""
+    def children(self) -> list[int]:
+        with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as handle:
+            return [int(pid) for pid in handle.read().split()]
+
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> tuple[int, str]:
+        """SIGTERM (a service manager) or SIGINT (Ctrl-C); returns the exit status and stderr."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(how)
         try:
             status = self.process.wait(10)
         except subprocess.TimeoutExpired:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -269,10 +270,10 @@ def test_events_follow_waits_for_the_file(tmp_path: Path) -> None:
     time.sleep(0.5)
     write(path, lines, mode="w")
     stream.wait_for(len(expected_events(lines)))
-    status, stderr = stream.stop()
+    status, stderr = stream.stop(signal.SIGINT)  # Ctrl-C
     assert stream.events == expected_events(lines)
     assert stderr == f"pullwatch: waiting for {path} to appear\n"
-    assert status == 143
+    assert status == 130
 
 
 def test_events_follow_of_an_unreadable_file(tmp_path: Path) -> None:

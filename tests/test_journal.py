@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -88,6 +90,29 @@ def test_events_follow_reads_history_then_new_entries(private_journald: PrivateJ
     assert stream.events == events == expected_events(lines)
     assert status == 143
     assert stderr == ANNOUNCED[backend]
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stopping_a_follower(private_journald: PrivateJournald, backend: str, how: signal.Signals) -> None:
+    """Ctrl-C and SIGTERM end it at once, without a traceback, and take journalctl with it."""
+    ident = unique_name()
+    lines = containerd_lines(seed=27, pulls=2)
+    private_journald.write(ident, lines)
+    private_journald.wait_for(ident, len(lines))
+    stream = EventStream(
+        private_journald.command([pullwatch(), "events", "--follow", "--journal", "--identifier", ident]),
+        env=backend_env(backend),
+    )
+    stream.wait_for(len(expected_events(lines)))
+    children = stream.children()
+    assert len(children) == (1 if backend == "journalctl" else 0)
+    asked = time.monotonic()
+    status, stderr = stream.stop(how)
+    assert time.monotonic() - asked < 2
+    assert status == 128 + how
+    assert stderr == ANNOUNCED[backend]
+    assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
