@@ -1,4 +1,7 @@
-"""The image filter bar (`/`): narrows every pane as you type. Hidden while no filter is set."""
+"""The image filter bar (`/`): narrows every pane as you type.
+
+Always on screen (one line): a hidden input cannot take focus at once, so the keys typed right
+after `/` would go to the pane instead (a real race in a terminal, where keys arrive together)."""
 
 from __future__ import annotations
 
@@ -6,18 +9,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
-PLACEHOLDER = "image filter: text, a glob like *nginx*, or re:REGEX   (enter: back to the panes, esc: clear)"
+PLACEHOLDER = "filter images: text, a glob like *nginx*, or re:REGEX   (enter: back to the panes, esc: clear)"
 
 
 class FilterBar(Horizontal):
     DEFAULT_CSS = """
-    FilterBar { height: 1; display: none; background: $panel; }
-    FilterBar.-shown { display: block; }
+    FilterBar { height: 1; background: $panel; }
     FilterBar > Label { width: auto; padding: 0 1; text-style: bold; }
-    FilterBar > Input { border: none; height: 1; width: 1fr; padding: 0; background: $panel; }
-    FilterBar > Input.-invalid { border: none; color: $text-error; }
     FilterBar > #filter-error { width: auto; max-width: 60%; color: $text-error; padding: 0 1; }
     """
+    # The Input's own look (no border: the bar is one line) is in app.tcss, where it outranks
+    # Input's default :focus border.
 
     def __init__(self, pattern: str = "") -> None:
         super().__init__(id="filter-bar")
@@ -37,6 +39,3 @@ class FilterBar(Horizontal):
     def show_error(self, message: str | None) -> None:
         self.input.set_class(message is not None, "-invalid")
         self.query_one("#filter-error", Static).update(message or "")
-
-    def update_visibility(self) -> None:
-        self.set_class(bool(self.input.value) or self.input.has_focus, "-shown")

@@ -29,12 +29,14 @@ if TYPE_CHECKING:
 
 
 class MainScreen(Screen[None]):
+    # Keys that move focus are priority bindings: they run as the app reads them, before the next
+    # key is routed, so `/busybox` typed in one burst lands in the filter, not in the pane.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "filter"),
-        Binding("escape", "clear_filter", "clear", show=False),
-        Binding("tab", "next_pane", "pane"),
-        Binding("shift+tab", "previous_pane", "previous pane", show=False),
-        Binding("enter", "open_detail", "detail"),
+        Binding("slash", "focus_filter", "filter", priority=True),
+        Binding("escape", "clear_filter", "clear", show=False, priority=True),
+        Binding("tab", "next_pane", "pane", priority=True),
+        Binding("shift+tab", "previous_pane", "previous pane", show=False, priority=True),
+        Binding("enter", "open_detail", "detail", priority=True),
         Binding("s", "cycle_sort", "sort"),
         Binding("S", "reverse_sort", "reverse sort", show=False),
         Binding("p", "toggle_pause", "pause"),
@@ -67,8 +69,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.ready = True
-        self.filter_bar.update_visibility()
-        self.completed.focus()
+        self.set_focus(self.completed)
         self.refresh_panes()
 
     @property
@@ -112,10 +113,6 @@ class MainScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.apply_filter(event.value)
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self._last_pane.focus()
-
     def apply_filter(self, pattern: str) -> None:
         try:
             self.view.set_filter(pattern)
@@ -129,26 +126,23 @@ class MainScreen(Screen[None]):
         field = self.filter_bar.input
         field.value = pattern  # posts Input.Changed, which applies it
         self.apply_filter(pattern)
-        self.filter_bar.update_visibility()
 
     def on_descendant_focus(self) -> None:
         focused = self.focused
         if isinstance(focused, RecordTable):
             self._last_pane = focused
-        self.filter_bar.update_visibility()
-
-    def on_descendant_blur(self) -> None:
-        self.call_after_refresh(self.filter_bar.update_visibility)
 
     def action_focus_filter(self) -> None:
-        bar = self.filter_bar
-        bar.add_class("-shown")
-        bar.input.focus()
-        bar.input.cursor_position = len(bar.input.value)
+        field = self.filter_bar.input
+        if field.has_focus:  # a `/` inside a pattern (registry.k8s.io/coredns)
+            field.insert_text_at_cursor("/")
+            return
+        self.set_focus(field)  # at once, not after a refresh: the next keys are already queued
+        field.cursor_position = len(field.value)
 
     def action_clear_filter(self) -> None:
         self.set_filter("")
-        self._last_pane.focus()
+        self.set_focus(self._last_pane)
 
     # ---- panes ---------------------------------------------------------------------------------
     def _focus_pane(self, step: int) -> None:
@@ -156,7 +150,7 @@ class MainScreen(Screen[None]):
         index = self.panes.index(current) if current in self.panes else 0
         if isinstance(self.focused, RecordTable):
             index += step
-        self.panes[index % len(self.panes)].focus()
+        self.set_focus(self.panes[index % len(self.panes)])
 
     def action_next_pane(self) -> None:
         self._focus_pane(1)
@@ -173,6 +167,10 @@ class MainScreen(Screen[None]):
         self.refresh_panes()
 
     def action_open_detail(self) -> None:
+        """Enter: in the filter, back to the panes; in a pane, the detail of its row."""
+        if self.filter_bar.input.has_focus:
+            self.set_focus(self._last_pane)
+            return
         self.open_detail(self._last_pane.selected)
 
     @on(RecordTable.Selected)

@@ -1,0 +1,83 @@
+"""End to end: the installed `pullwatch replay` in a real terminal (tmux). The panes fill, `/` and
+an image name narrow them, `q` exits with status 0 and the terminal is given back (alternate
+screen off, the shell prompt and the exit status visible)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from tuihelp import SAMPLE
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class Tmux:
+    """A tmux server of our own (private socket), killed at the end."""
+
+    def __init__(self) -> None:
+        self.socket = f"pullwatch-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "t")
+
+    def wait_for(self, ready: Callable[[str], bool], what: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if ready(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    assert shutil.which("tmux"), "tmux is needed (scripts/test.sh installs it)"
+    server = Tmux()
+    shell = "env PS1='ready$ ' TERM=xterm-256color bash --norc --noprofile"
+    server("new-session", "-d", "-x", "160", "-y", "50", "-s", "t", shell)
+    try:
+        yield server
+    finally:
+        subprocess.run(["tmux", "-L", server.socket, "kill-server"], capture_output=True, timeout=20)
+
+
+def test_installed_replay_fills_panes_filters_and_quits_cleanly(tmux: Tmux) -> None:
+    command = shutil.which("pullwatch")
+    assert command, "the pullwatch command must be installed"
+    tmux.wait_for(lambda text: "ready$" in text, "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"{command} replay {SAMPLE}; echo exit=$?")
+    tmux("send-keys", "-t", "t", "Enter")
+
+    screen = tmux.wait_for(lambda text: "replay finished" in text and "Completed · 30" in text, "the replay")
+    assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "1"
+    assert "Pulled more than once · 9" in screen
+    assert "registry.k8s.io/kube-apiserver:v1.34.2" in screen and "busybox" in screen
+
+    tmux("send-keys", "-t", "t", "/")
+    tmux("send-keys", "-t", "t", "-l", "busybox")
+    screen = tmux.wait_for(lambda text: "Completed · 2 of 30" in text, "the filter")
+    assert "filter busybox 2 of 30 pulls" in screen
+    assert "kube-apiserver" not in screen and "nginx" not in screen
+    assert screen.count("busybox") >= 4  # the filter bar, the summary, two completed pulls, one image
+
+    tmux("send-keys", "-t", "t", "Enter")  # back to the panes
+    tmux("send-keys", "-t", "t", "q")
+    screen = tmux.wait_for(lambda text: re.search(r"^exit=\d+$", text, re.MULTILINE) is not None, "the exit status")
+    assert re.search(r"^exit=0$", screen, re.MULTILINE)
+    assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "0"
+    assert "Completed" not in screen  # the UI is gone: the shell has the terminal back
+    assert screen.rstrip().endswith("ready$")
