@@ -379,7 +379,7 @@ def _journalctl_batches(query: JournalQuery, follow: bool) -> Iterator[LineBatch
 
 def _read_available(pipe: int) -> bytes | None:
     """What the pipe holds now: b"" at end of file, None when it holds nothing yet."""
-    parts = []
+    parts: list[bytes] = []
     while True:
         try:
             part = os.read(pipe, 1 << 20)
