@@ -1,0 +1,89 @@
+"""Write the README's screenshots (screenshots/*.svg) from real runs of the monitor on the bundled
+sample log. Re-run after any change to the screen:
+
+    python scripts/screenshots.py [--out screenshots]
+
+The replay runs at ×60 on a clock this script holds still at 08:08:30 log time, when four pulls
+are in progress, so that every pane has rows and the pictures are the same on every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from textual.pilot import Pilot  # noqa: E402
+
+from tui.app import PullwatchApp  # noqa: E402
+from tui.clock import ReplayClock  # noqa: E402
+from tui.source import replay_spec, sample_path  # noqa: E402
+
+SIZE = (150, 44)
+SPEED = 60.0
+FIRST_PULL = datetime(2026, 11, 27, 8, 0, 11, 11000, tzinfo=timezone.utc)  # the sample's first pull line
+MOMENT = datetime(2026, 11, 27, 8, 8, 30, tzinfo=timezone.utc)
+SHOTS: dict[str, tuple[str, ...]] = {
+    "main": (),
+    "filter": ("slash", *"nginx", "enter"),
+    "detail": ("shift+tab", "enter"),  # the longest-running pull in progress
+    "help": ("question_mark",),
+}
+
+
+class HeldTime:
+    """A monotonic clock that moves only when told to."""
+
+    value = 0.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+async def until(ready: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise SystemExit("screenshots: the replay did not reach its moment")
+        await asyncio.sleep(0.02)
+
+
+async def shoot(name: str, keys: tuple[str, ...], out: str) -> str:
+    held = HeldTime()
+    spec = replay_spec(argparse.Namespace(paths=[sample_path()], speed=str(SPEED), image=""))
+    app = PullwatchApp(spec, ReplayClock(SPEED, monotonic=held))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.feed.waits >= 1)  # the clock started at the first pull line
+        held.value = (MOMENT - FIRST_PULL).total_seconds() / SPEED
+        await until(lambda: app.feed.waits >= 2 and app.feed.waiting.is_set())
+        await settle(pilot, app)
+        await pilot.press(*keys)
+        await settle(pilot, app)
+        path = app.save_screenshot(filename=f"{name}.svg", path=out)
+    return path
+
+
+async def settle(pilot: Pilot[None], app: PullwatchApp) -> None:
+    await pilot.pause()
+    app.redraw()
+    await pilot.pause()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=os.path.join(ROOT, "screenshots"))
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    for name, keys in SHOTS.items():
+        print(asyncio.run(shoot(name, keys, args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
