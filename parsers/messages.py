@@ -151,7 +151,7 @@ def _sandbox(entry: LogEntry, raw: str) -> PullEvent | None:
 
 # First word(s) of the message -> its decoder. Checked with str.startswith, cheapest first.
 _DISPATCH: tuple[tuple[str, Callable[[LogEntry, str], PullEvent | None]], ...] = (
-    ("PullImage ", _pull_image),
+    ("PullImage", _pull_image),  # a bare or run-on "PullImage…" is a pull message of unknown shape
     ("experimental: PullImage", _pull_image),
     ("Pulled image ", _pulled),
     ("stop pulling image ", _stop),
