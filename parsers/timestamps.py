@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 
 _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|z|[+-]\d\d:?\d\d)?")
@@ -12,6 +13,35 @@ _ZONES: dict[str, timezone] = {}
 def parse_timestamp(text: str) -> datetime | None:
     """RFC 3339 with any number of fractional digits (logrus prints 9; Python keeps 6).
     A time without an offset is taken as UTC. Returns None for anything else."""
+    if _FROMISOFORMAT_TAKES_Z and _looks_like_logrus_utc(text):
+        # Every line has a time: the C parser is ten times faster than the regex below and
+        # gives the same result for this shape (tests/test_scan_parsing.py).
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    return _parse_rfc3339(text)
+
+
+# Python 3.11+ reads "Z" and any number of fractional digits.
+_FROMISOFORMAT_TAKES_Z = sys.version_info >= (3, 11)
+
+
+def _looks_like_logrus_utc(text: str) -> bool:
+    """YYYY-MM-DDTHH:MM:SS…Z in ASCII (what containerd writes in UTC), by position only."""
+    return (
+        len(text) >= 20
+        and text[-1] == "Z"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text.isascii()
+    )
+
+
+def _parse_rfc3339(text: str) -> datetime | None:
     match = _RFC3339.match(text)
     if match is None:
         return None

@@ -1,7 +1,8 @@
 """The parser shortcuts made for reading speed (bench/speed.py) change no result.
 
-The Go-string pattern was unrolled and `unquote` handles the common `\\"` escape without a regex;
-both are checked here against the plain forms they replaced, on random input.
+The Go-string pattern was unrolled, `unquote` handles the common `\\"` escape without a regex and
+containerd's UTC times are read by `datetime.fromisoformat`; each is checked here against the
+plain form it replaced, on random input.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers.gostrings import _ESCAPE, QUOTED, _escaped_end, _replace, quote, unquote
+from parsers.timestamps import _parse_rfc3339, parse_timestamp
 
 PLAIN_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 UNROLLED_QUOTED = re.compile(QUOTED)
@@ -46,3 +48,44 @@ def plain_unquote(token: str) -> str:
 def test_unquote_shortcut_equals_the_regex_decoder(body: str) -> None:
     for token in ('"' + body + '"', '"' + body):  # whole, and cut short as a truncated line is
         assert unquote(token) == plain_unquote(token)
+
+
+# Timestamps shaped like containerd's, mostly well formed, with every position free to go wrong.
+def _mostly(valid: str, *wrong: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([valid] * 8 + list(wrong))
+
+
+def _number(low: int, high: int, width: int) -> st.SearchStrategy[str]:
+    return st.integers(low, high).map(lambda value: str(value).zfill(width))
+
+
+STAMP_PARTS = st.tuples(
+    _number(0, 9999, 4),
+    _mostly("-", "W", "1"),
+    _number(0, 13, 2),
+    _mostly("-", "0"),
+    _number(0, 32, 2),
+    _mostly("T", " ", "t"),
+    _number(0, 25, 2),
+    _mostly(":", "0"),
+    _number(0, 61, 2),
+    _mostly(":", "."),
+    _number(0, 61, 2),
+    st.one_of(st.text("0123456789", max_size=12).map(lambda digits: "." + digits), st.text(".,0123456789 +-:Za٣")),
+    _mostly("Z", "z", "", "+02:00", " Z", "ZZ"),
+)
+
+
+@settings(max_examples=2000)
+@given(STAMP_PARTS)
+def test_fast_timestamps_equal_the_regex_reading(parts: tuple[str, ...]) -> None:
+    text = "".join(parts)
+    fast, plain = parse_timestamp(text), _parse_rfc3339(text)
+    assert fast == plain
+    assert fast is None or (fast.tzinfo, fast.isoformat()) == (plain.tzinfo, plain.isoformat())  # type: ignore[union-attr]
+
+
+def test_fast_timestamps_are_taken_for_containerd_times() -> None:
+    assert parse_timestamp("2026-11-01T00:00:05.849999999Z") == _parse_rfc3339("2026-11-01T00:00:05.849999999Z")
+    assert parse_timestamp("2026-11-01T00:00:05.849999999Z").microsecond == 849999  # type: ignore[union-attr]
+    assert parse_timestamp("2026-02-30T00:00:00Z") is None  # fromisoformat refuses it, so does the regex
