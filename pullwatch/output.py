@@ -102,6 +102,10 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     styles = {"completed": "green", "failed": "red", "in_progress": "yellow"}
     errors: list[tuple[int, PullRecord]] = []
+    derived = any(not r.has_start and r.started_at is not None for r in pulls)
+    if derived:
+        table.caption = "~ start = end - logged duration (no start line: a sandbox pull, or begun before the log)"
+        table.caption_justify = "left"
     for number, record in enumerate(pulls, start=1):
         status = record.status.value
         table.add_row(

@@ -153,8 +153,11 @@ def pull_lines(pull: Pull, version: str, debug: bool = False) -> list[Line]:
         return lines
     error = f'failed to pull and unpack image "{norm}": failed to resolve reference "{norm}": not found'
     if pull.outcome == "cancelled":
-        timeout = "1m0s" if version == "1.7" else "5m0s"
-        lines.append(Line(t1, "error", f"cancel pulling image {norm} because of no progress in {timeout}"))
+        # 1.7+ cancel a pull that makes no progress; 1.5/1.6 have no such timeout, so the pull is
+        # cancelled by its caller (kubelet's deadline) and only the failure is logged.
+        if modern:
+            timeout = "1m0s" if version == "1.7" else "5m0s"
+            lines.append(Line(t1, "error", f"cancel pulling image {norm} because of no progress in {timeout}"))
         error = f'rpc error: code = Canceled desc = failed to pull and unpack image "{norm}": context canceled'
     elif modern:
         error = "rpc error: code = NotFound desc = " + error
