@@ -17,6 +17,7 @@ from parsers import UnparsedLine, parse_line
 from pullwatch.model import EventKind, PullEvent
 
 UTC = timezone.utc
+K3S_ZONE = timezone(timedelta(hours=2))
 T0 = datetime(2026, 11, 27, 8, 0, 1, 123456, tzinfo=UTC)
 START_TEXT = 'time="2026-11-27T08:00:01.123456789Z" level=info msg="PullImage \\"nginx:1.25\\""'
 IMAGE_ID = "sha256:" + "5f" * 32
@@ -219,6 +220,33 @@ def test_every_envelope_gives_the_text_lines_event(version: str, index: int, env
     got = parse_line(render(line, envelope))
     assert expected is not None and got is not None
     assert got.time == line.time
+    got.raw = expected.raw = ""
+    assert got == expected
+
+
+@pytest.mark.parametrize(("version", "index"), MATRIX, ids=[f"{v}-{i}" for v, i in MATRIX])
+def test_k3s_lines_at_a_local_offset(version: str, index: int) -> None:
+    line = _lines_of_every_kind(version)[index]
+    local = Line(line.time.astimezone(K3S_ZONE), line.level, line.msg, line.fields)
+    rendered = render(local, "k3s")
+    assert '+02:00"' in rendered
+    expected, got = parse_line(render(line, "text")), parse_line(rendered)
+    assert expected is not None and got is not None
+    assert got.time is not None and got.time.utcoffset() == timedelta(hours=2)
+    got.raw = expected.raw = ""
+    assert got == expected  # the same instant
+
+
+@pytest.mark.parametrize(("version", "index"), MATRIX, ids=[f"{v}-{i}" for v, i in MATRIX])
+def test_lines_without_time_field(version: str, index: int) -> None:
+    """People paste lines with the time cut off: the same event, with no time."""
+    line = _lines_of_every_kind(version)[index]
+    rendered = render(line, "text")
+    cut = rendered[rendered.index("level=") :]
+    expected, got = parse_line(rendered), parse_line(cut)
+    assert expected is not None and got is not None
+    assert got.time is None
+    expected.time = None
     got.raw = expected.raw = ""
     assert got == expected
 
