@@ -187,11 +187,11 @@ class PullStore:
 
     def _take_for_result(self, event: PullEvent) -> PullRecord | None:
         """The pull a "returns image reference ID" line ends: the newest one whose "Pulled image"
-        line named the same image id (it comes just before), else the oldest still open
-        (1.5/1.6 log no "Pulled image" line at info)."""
+        line named the same image id just before (a sandbox pull's never gets a result line),
+        else the oldest still open (1.5/1.6 log no "Pulled image" line at info)."""
         waiting = self._awaiting_result.get(event.ref, [])
         for index in range(len(waiting) - 1, -1, -1):
-            if waiting[index].image_id == event.image_id:
+            if waiting[index].image_id == event.image_id and _just_ended(waiting[index], event.time):
                 record = waiting.pop(index)
                 if not waiting:
                     del self._awaiting_result[event.ref]

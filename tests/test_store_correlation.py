@@ -340,3 +340,13 @@ def test_every_event_is_kept_on_its_record_and_revisions_grow() -> None:
     assert len(record.lines) == 5  # the stop line, kept while pending, included
     assert record.revision == store.revision == 4  # the stop line changed it with the outcome
     assert store.changed_since(3) == [record] and store.changed_since(4) == []
+
+
+def test_result_of_a_pull_begun_before_the_log_is_not_given_to_an_old_sandbox_pull() -> None:
+    """A sandbox pull of pause ended long ago (no result line); the log then holds only the
+    result line of a pull whose other lines came before the log (rotation): a record of its own."""
+    pause = "registry.k8s.io/pause:3.9"
+    store = feed(pulled(pause, 5, 0.5), result(pause, 600))
+    sandbox, cri = store.pulls
+    assert (sandbox.has_result, sandbox.finished_at) == (False, at(5))
+    assert (cri.has_result, cri.finished_at, cri.status) == (True, at(600), PullStatus.COMPLETED)
