@@ -220,7 +220,8 @@ def cmd_count(args: argparse.Namespace) -> int:
         normal = normalize(args.image)
         name = args.image if normal == args.image else f"{args.image} ({normal})"
         status = "" if wanted is None else f"{args.status.replace('_', ' ')} "
-        print(f"pullwatch: expected {args.expect} {status}pulls of {name}, found {number}", file=sys.stderr)
+        pulls = "pull" if args.expect == 1 else "pulls"
+        print(f"pullwatch: expected {args.expect} {status}{pulls} of {name}, found {number}", file=sys.stderr)
         return EXIT_MISMATCH
     return 0
 

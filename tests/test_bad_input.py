@@ -255,4 +255,4 @@ def test_count_expect(tmp_path: Path) -> None:
     assert missed.stderr == "pullwatch: expected 3 pulls of nginx:1.25 (docker.io/library/nginx:1.25), found 2\n"
     failed = run(["count", "docker.io/library/nginx:1.25", path, "--status", "failed", "--expect", "1"])
     assert failed.returncode == 1
-    assert failed.stderr == "pullwatch: expected 1 failed pulls of docker.io/library/nginx:1.25, found 0\n"
+    assert failed.stderr == "pullwatch: expected 1 failed pull of docker.io/library/nginx:1.25, found 0\n"
