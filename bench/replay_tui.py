@@ -99,6 +99,8 @@ async def child(path: str) -> dict[str, float]:
     handled: list[float] = []
     record_calls(app.main.completed, ("move_cursor", "cycle_sort"), handled)
     async with app.run_test(size=(160, 50)) as pilot:
+        while not app.main.ready:  # keys from when the screen is up, as a person would press them
+            await asyncio.sleep(0.01)
         keys = ("j", "k", "s")
         index = 0
         while not app.loaded:

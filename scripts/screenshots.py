@@ -61,7 +61,7 @@ async def shoot(name: str, keys: tuple[str, ...], out: str) -> str:
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.feed.waits >= 1)  # the clock started at the first pull line
         held.value = (MOMENT - FIRST_PULL).total_seconds() / SPEED
-        await until(lambda: app.feed.waits >= 2 and app.feed.waiting.is_set())
+        await until(lambda: app.feed.waits >= 2 and app.feed.waiting.is_set() and app.feed_state.total_lines)
         await settle(pilot, app)
         await pilot.press(*keys)
         await settle(pilot, app)

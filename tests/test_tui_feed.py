@@ -94,7 +94,7 @@ def applied(posted: list[object]) -> PullStore:
 def test_feed_posts_every_line_and_event_in_time_batches() -> None:
     spec = FeedSpec(open=lambda: iter(sample_batches()), live=False, description="t")
     one_batch = run_feed(spec, interval=3600)  # nothing is due before the end: a single message
-    assert isinstance(one_batch[0], FeedStarted) and isinstance(one_batch[-1], FeedDone)
+    assert isinstance(one_batch[-1], FeedDone)
     assert sum(isinstance(m, FeedBatch) for m in one_batch) == 1
     each = run_feed(spec, interval=0)  # always due: one message per source batch
     assert sum(isinstance(m, FeedBatch) for m in each) == 2
@@ -102,6 +102,33 @@ def test_feed_posts_every_line_and_event_in_time_batches() -> None:
         store = applied(posted)
         assert (store.stats.lines, store.stats.pull_lines, store.stats.unparsed_lines) == (291, 111, 0)
         assert len(store.pulls) == 30
+
+
+def test_feed_counts_the_saved_files_lines_aside_for_the_progress() -> None:
+    spec = FeedSpec(open=lambda: iter(sample_batches()), live=False, description="t", paths=[str(SAMPLE)])
+    posted: list[object] = []
+    counted = threading.Event()
+
+    def post(message: object) -> None:
+        posted.append(message)
+        if isinstance(message, FeedStarted):
+            counted.set()
+
+    Feed(spec, Clock(), post).run()
+    assert counted.wait(5)
+    assert [(m.total_lines, m.exact) for m in posted if isinstance(m, FeedStarted)] == [(291, True)]
+
+
+def test_a_big_files_line_count_is_estimated_from_its_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.source
+
+    path = tmp_path / "big.log"
+    write_log(str(path), generate(seed=5, pulls=40, chatter=20))
+    lines = len(path.read_bytes().splitlines())
+    monkeypatch.setattr(tui.source, "SAMPLE_BYTES", 16384)
+    counted = replay_spec(argparse.Namespace(paths=[str(path)], speed="max")).count_lines()
+    assert counted is not None and counted[1] is False
+    assert abs(counted[0] - lines) < lines * 0.1
 
 
 def test_feed_counts_unparsed_lines_and_reports_a_source_error_after_what_it_read() -> None:
@@ -249,7 +276,8 @@ def test_replay_spec_checks_files_and_counts_lines(tmp_path: Path) -> None:
     plain = tmp_path / "a.log"
     write_log(str(plain), generate(seed=1, pulls=3, chatter=2))
     spec = replay_spec(argparse.Namespace(paths=[str(plain), str(plain)], speed="4"))
-    assert spec.speed == 4 and spec.count_lines() == 2 * len(plain.read_text().splitlines())
+    lines = len(plain.read_text().splitlines())
+    assert spec.speed == 4 and spec.count_lines() == (2 * lines, True)
     packed = tmp_path / "a.log.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     assert replay_spec(argparse.Namespace(paths=[str(packed)], speed="max")).count_lines() is None
@@ -264,7 +292,7 @@ def test_watch_without_a_source_replays_the_sample_with_the_note(monkeypatch: py
     spec = auto_spec()
     assert not spec.live and spec.speed == SAMPLE_SPEED
     assert spec.note and "bundled sample" in spec.note
-    assert spec.count_lines() == 291
+    assert spec.count_lines() == (291, True)
     store = applied(run_feed(FeedSpec(open=spec.open, live=False, description="t")))
     assert len(store.pulls) == 30
 

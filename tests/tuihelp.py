@@ -68,7 +68,7 @@ async def wait_loaded(pilot: Pilot[None]) -> None:
     """The feed has ended and every message is applied and drawn."""
     app = pilot.app
     assert isinstance(app, PullwatchApp)
-    await wait_until(pilot, lambda: app.loaded)
+    await wait_until(pilot, lambda: app.loaded and app.feed_state.total_lines is not None)
     app.redraw()
     await pilot.pause()
 
@@ -83,7 +83,10 @@ async def replay_to(pilot: Pilot[None], manual: ManualTime, moment: datetime) ->
     clock = app.clock
     assert isinstance(clock, ReplayClock)
     manual.value = (moment - SAMPLE_FIRST_PULL).total_seconds() / clock.speed
-    await wait_until(pilot, lambda: app.feed.waits > before and app.feed.waiting.is_set())
+    await wait_until(
+        pilot,
+        lambda: app.feed.waits > before and app.feed.waiting.is_set() and app.feed_state.total_lines is not None,
+    )
     await pilot.pause()
     app.redraw()
     await pilot.pause()

@@ -60,7 +60,9 @@ class PullwatchApp(App[None]):
             self.notify(self.spec.note, title="source", timeout=12)
         self.set_interval(POST_INTERVAL, self._refresh_if_dirty)
         self.set_interval(TICK_SECONDS, self._tick)
-        self.feed.start()
+        # Start reading once the first screen is drawn: its layout then runs without a parsing
+        # thread competing for the interpreter.
+        self.call_after_refresh(self.feed.start)
 
     def on_unmount(self) -> None:
         self.feed.stop()
@@ -68,6 +70,7 @@ class PullwatchApp(App[None]):
     # ---- the feed's messages -------------------------------------------------------------------
     def on_feed_started(self, message: FeedStarted) -> None:
         self.feed_state.total_lines = message.total_lines
+        self.feed_state.total_exact = message.exact
 
     def on_feed_batch(self, message: FeedBatch) -> None:
         self.view.apply(message.events, message.lines, message.unparsed)

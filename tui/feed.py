@@ -36,7 +36,8 @@ class _Stopped(Exception):
 
 
 class Feed:
-    """Reads `spec` in a thread and posts FeedStarted, FeedBatch…, then FeedDone or FeedFailed."""
+    """Reads `spec` in a thread and posts FeedStarted (saved files: their line count), FeedBatch…,
+    then FeedDone or FeedFailed."""
 
     def __init__(
         self,
@@ -85,7 +86,9 @@ class Feed:
     # ---- the thread ---------------------------------------------------------------------------
     def run(self) -> None:
         try:
-            self._post(FeedStarted(self.spec.count_lines()))
+            counted = self.spec.count_lines()
+            if counted is not None:
+                self._post(FeedStarted(*counted))
             self._last_post = self._monotonic()
             for batch in self.spec.open():
                 self._read(batch)

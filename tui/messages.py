@@ -8,11 +8,12 @@ from pullwatch.model import PullEvent
 
 
 class FeedStarted(Message):
-    """The source is open; `total_lines` is known for plain saved files (replay progress)."""
+    """The saved files hold about `total_lines` lines (exactly when `exact`): replay progress."""
 
-    def __init__(self, total_lines: int | None) -> None:
+    def __init__(self, total_lines: int, exact: bool) -> None:
         super().__init__()
         self.total_lines = total_lines
+        self.exact = exact
 
 
 class FeedBatch(Message):

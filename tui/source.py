@@ -20,7 +20,7 @@ from pullwatch.sources import LineBatch, SourceError
 
 SAMPLE_NAME = "containerd-1.7-journal.log"
 SAMPLE_SPEED = 10.0  # the bundled sample spans 16 minutes: about 1.5 minutes on screen
-COUNT_CHUNK = 1 << 20
+SAMPLE_BYTES = 4 << 20  # read to estimate a big file's line count
 
 
 @dataclass
@@ -34,28 +34,33 @@ class FeedSpec:
     note: str | None = None  # shown in the status line (why this source was picked)
     paths: Sequence[str] = ()  # saved files, to count lines for the progress percentage
 
-    def count_lines(self) -> int | None:
-        """Lines in the saved files (a fast newline count), or None when it cannot be known
-        cheaply (stdin, gzip, live sources)."""
+    def count_lines(self) -> tuple[int, bool] | None:
+        """About how many lines the saved files hold, for the progress percentage, and whether
+        that is exact. A file that fits the sample is counted; a bigger one is estimated from the
+        line length of its first SAMPLE_BYTES (counting every newline of a big file costs a good
+        part of what loading it does). None when it cannot be known cheaply (stdin, gzip, live)."""
         if self.live or not self.paths:
             return None
-        total = 0
+        total = 0.0
+        exact = True
         for path in self.paths:
             if path == "-":
                 return None
             try:
                 with open(path, "rb") as handle:
-                    if handle.read(2) == b"\x1f\x8b":
-                        return None
-                    handle.seek(0)
-                    last = b"\n"
-                    while chunk := handle.read(COUNT_CHUNK):
-                        total += chunk.count(b"\n")
-                        last = chunk[-1:]
-                    total += last != b"\n"
+                    size = os.fstat(handle.fileno()).st_size
+                    sample = handle.read(SAMPLE_BYTES)
             except OSError:
                 return None
-        return total
+            if sample[:2] == b"\x1f\x8b":
+                return None
+            lines = sample.count(b"\n") + (bool(sample) and not sample.endswith(b"\n"))
+            if len(sample) < size and lines:
+                total += size * lines / len(sample)
+                exact = False
+            else:
+                total += lines
+        return round(total), exact
 
 
 def parse_speed(text: str) -> float | None:

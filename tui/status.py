@@ -20,6 +20,7 @@ class FeedState:
     speed: float | None = None  # replay speed; None = max
     note: str | None = None
     total_lines: int | None = None
+    total_exact: bool = True  # False: estimated from the start of a big file
     done: bool = False
     error: str | None = None
     paused: bool = False
@@ -45,9 +46,12 @@ def status_text(state: FeedState, lines: int, log_time: datetime | None) -> Text
         text.append(f"▶ replay {speed_label(state.speed)}", style="bold green")
     when = "-" if log_time is None else log_time.strftime("%Y-%m-%d %H:%M:%S")
     text.append(f" · log time {when}")
-    if state.total_lines:
-        share = min(lines / state.total_lines, 1.0)
-        text.append(f" · {lines:,} / {state.total_lines:,} lines ({share:.0%})")
+    if state.total_lines and state.done:
+        text.append(f" · {lines:,} lines (100%)")
+    elif state.total_lines:
+        share = min(lines / state.total_lines, 0.99 if not state.total_exact else 1.0)
+        about = "" if state.total_exact else "~"
+        text.append(f" · {lines:,} / {about}{state.total_lines:,} lines ({about}{share:.0%})")
     else:
         text.append(f" · {lines:,} lines")
     if state.note:
