@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import select
 import subprocess
 import sys
 import zlib
@@ -285,3 +286,19 @@ def test_which_inputs_get_a_child(tmp_path: Path) -> None:
     assert worth_a_process(str(big))
     assert not worth_a_process(str(tmp_path / "absent.log"))
     assert not worth_a_process(str(tmp_path))
+
+
+@pytest.mark.timeout(60)
+def test_lines_on_a_pipe_are_passed_on_as_they_come() -> None:
+    # `journalctl -f | pullwatch events -f -`: a line must not wait for a block to fill up.
+    command = [sys.executable, "-m", "pullwatch", "events", "--follow", "-"]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(CHATTER + b"\n" + PULL + b"\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "no event within 30 s although the pipe is still open"
+        event = json.loads(proc.stdout.readline())
+        assert (event["kind"], event["ref"]) == ("start", "docker.io/library/redis:7.2")
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0

@@ -93,6 +93,9 @@ def scan_blocks(stream: Readable, block_size: int = BLOCK_SIZE, search: Search |
     """Candidate lines, one batch per block read: the fast equivalent of `saved.scan_stream`.
     A read error (a corrupt or truncated gzip) is raised after the complete lines read so far."""
     search = search or default_search()
+    # readinto1: at most one read of the source, so that a pipe's lines are scanned as they come
+    # (a follower of stdin) instead of once a whole block has arrived; files still fill blocks.
+    read_into = getattr(stream, "readinto1", None) or stream.readinto
     buffer = bytearray(block_size)
     filled = 0  # bytes in buffer: an unfinished line carried over, then what was just read
     while True:
@@ -100,7 +103,7 @@ def scan_blocks(stream: Readable, block_size: int = BLOCK_SIZE, search: Search |
             buffer.extend(bytes(len(buffer)))  # a line longer than the buffer: make room for it
         try:
             with memoryview(buffer) as view:
-                read = stream.readinto(view[filled:])
+                read = read_into(view[filled:])
         except Exception:
             end = search.rfind(buffer, b"\n", 0, filled) + 1
             if end:

@@ -76,6 +76,7 @@ def main(argv: list[str]) -> None:
 
     block_size, path = int(argv[0]), argv[1]
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16)
+    live = path == "-" and not stat.S_ISREG(os.fstat(0).st_mode)  # a pipe may be followed
     try:
         stream = open_saved(path)
         try:
@@ -83,6 +84,8 @@ def main(argv: list[str]) -> None:
                 out.write(b"%d %d\n" % (batch.total, len(batch.lines)))
                 for line in batch.lines:
                     out.write(line + b"\n")
+                if live:
+                    out.flush()  # pass lines on as they come, not once 64 KiB have gathered
         finally:
             stream.close()
     except SourceError as error:
