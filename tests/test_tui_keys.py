@@ -295,3 +295,38 @@ async def test_command_palette_runs_the_same_actions() -> None:
         await wait_until(pilot, lambda: palette_ready(app))
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+@run_async
+async def test_p_holds_a_live_source_and_resumes_without_losing_lines() -> None:
+    import queue
+
+    from tuihelp import SAMPLE
+
+    from pullwatch.sources import LineBatch
+    from tui.app import PullwatchApp
+    from tui.clock import WallClock
+    from tui.source import FeedSpec
+
+    lines = SAMPLE.read_bytes().splitlines()
+    arriving: queue.Queue[LineBatch | None] = queue.Queue()
+
+    def follow():  # a followed log: blocks until lines are appended
+        while (batch := arriving.get()) is not None:
+            yield batch
+
+    app = PullwatchApp(FeedSpec(open=follow, live=True, description="following test.log"), WallClock())
+    async with app.run_test(size=SIZE) as pilot:
+        arriving.put(LineBatch(lines[:100], 100))
+        await wait_until(pilot, lambda: app.view.store.stats.lines == 100)
+        await pilot.press("p")
+        assert "paused" in widget_text(app.main.query_one("#status", Static))
+        arriving.put(LineBatch(lines[100:], len(lines) - 100))
+        await pilot.pause(0.6)
+        assert app.view.store.stats.lines == 100  # held while paused
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.view.store.stats.lines == len(lines))
+        assert len(app.view.store.pulls) == 30
+        app.redraw()
+        assert "● following" in widget_text(app.main.query_one("#status", Static))
+        arriving.put(None)

@@ -145,12 +145,12 @@ class Feed:
             self.waiting.clear()
 
     def _gate(self) -> None:
-        """Block while paused (a replay stops reading; a live source keeps its lines)."""
+        """Block while paused, holding what was read: the screen stays as it was (a replay stops
+        reading; a live source keeps its new lines until resumed)."""
         if self._running.is_set():
             if self._stopping.is_set():
                 raise _Stopped
             return
-        self._flush()
         while not self._running.wait(POLL):
             pass
         if self._stopping.is_set():
