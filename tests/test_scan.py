@@ -26,7 +26,17 @@ from pullwatch.ingest import consume
 from pullwatch.output import report_json
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.saved import read_saved, scan_stream
-from pullwatch.sources.scan import ANCHORS, STDLIB, Search, _stringzilla, anchors_for, scan_blocks
+from pullwatch.sources.scan import (
+    ANCHORS,
+    GATED,
+    JOURNAL_JSON_GATE,
+    STDLIB,
+    UNGATED,
+    Search,
+    _stringzilla,
+    anchors_for,
+    scan_blocks,
+)
 from pullwatch.sources.scanproc import PROCESS_MIN_BYTES, worth_a_process
 from pullwatch.store import PullStore
 
@@ -101,6 +111,8 @@ def test_stringzilla_is_used_when_installed() -> None:
 def test_every_keyword_contains_an_anchor() -> None:
     assert all(any(anchor in keyword for anchor in ANCHORS) for keyword in KEYWORDS_BYTES)
     assert len(ANCHORS) < len(KEYWORDS_BYTES)  # the shared anchor does save passes
+    assert sorted(UNGATED + GATED) == sorted(ANCHORS)
+    assert all(JOURNAL_JSON_GATE in anchor for anchor in GATED)
 
 
 @given(st.lists(st.text("abc image", min_size=1, max_size=12), min_size=1, max_size=6))
