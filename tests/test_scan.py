@@ -13,7 +13,6 @@ import json
 import select
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -315,25 +314,3 @@ def test_lines_on_a_pipe_are_passed_on_as_they_come() -> None:
         assert (event["kind"], event["ref"]) == ("start", "docker.io/library/redis:7.2")
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0
-
-
-@pytest.mark.timeout(120)
-def test_a_slow_reader_gets_batches_the_child_parsed(tmp_path: Path) -> None:
-    # The child parses a batch itself when the reader has not taken the previous ones yet; the
-    # report must not depend on who parsed what.
-    data = log_bytes("journal-short", seed=12, pulls=150) + b'level=info msg="PullImage \\"cut\n'
-    path = write_log(tmp_path, "containerd.log", data)
-    store = PullStore()
-    parsed_there = 0
-    for batch in read_saved([path], block_size=2048, in_child=True):
-        if batch.parsed is not None:
-            assert len(batch.parsed) == len(batch.lines)
-            parsed_there += 1
-        else:
-            time.sleep(0.01)  # a slow reader: the pipe fills up behind it
-        consume(store, batch)
-    assert parsed_there > 0
-    with open(path, "rb") as handle:
-        expected = report_of(scan_stream(handle))
-    assert expected["stats"]["unparsed_lines"] == 1  # an unparsed line survives the trip too
-    assert report_json(store, lambda image, ref: True) == expected

@@ -8,11 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from parsers import UnparsedLine
-    from pullwatch.model import PullEvent
 
 
 class SourceError(Exception):
@@ -24,6 +19,3 @@ class LineBatch:
     lines: list[bytes] = field(default_factory=list)  # candidate lines, newline stripped
     total: int = 0  # lines read, candidates included
     times: list[datetime | None] | None = None  # per-line fallback times (journal entries)
-    # What parse_line made of each line, when the reader parsed them already (a scanning child
-    # process shares the parsing when the reader falls behind): an event, None, or the error.
-    parsed: list[PullEvent | UnparsedLine | None] | None = None

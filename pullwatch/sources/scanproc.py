@@ -4,20 +4,15 @@ The block scanner (scan.py) and the parsing of its candidate lines take about as
 other on a big log; in one process they take turns, in two they overlap. The child reads the
 source (file, .gz or inherited stdin) and writes each block's batch to a pipe:
 
-    L <lines read> <candidates>\\n           then each candidate line followed by \\n
-    P <lines read> <candidates> <size>\\n    the same, then <size> bytes: the pickled parse results
-    E <message>\\n                          a read failure (then the child exits)
+    <lines read> <candidates>\\n      then each candidate line followed by \\n
+    E <message>\\n                    a read failure (then the child exits)
 
-Parsing costs more than scanning, so the child also parses a batch itself (P) whenever the reader
-has not yet taken what was sent before: the work balances itself whatever each side's speed.
 Candidate lines never contain a newline (the scanner splits on it), so the framing is exact.
 """
 
 from __future__ import annotations
 
-import array
 import os
-import pickle
 import stat
 import subprocess
 import sys
@@ -60,14 +55,11 @@ def _batches(child: subprocess.Popen[bytes], path: str) -> Iterator[LineBatch]:
     pipe = child.stdout
     try:
         while header := pipe.readline():
-            kind, _, rest = header.partition(b" ")
-            if kind == b"E":
-                raise SourceError(rest.decode("utf-8", "replace").rstrip("\n"))
-            numbers = [int(number) for number in rest.split()]
-            lines = [pipe.readline()[:-1] for _ in range(numbers[1])]
-            # The pickle comes from our own child over a private pipe: it is trusted data.
-            parsed = pickle.loads(pipe.read(numbers[2])) if kind == b"P" else None
-            yield LineBatch(lines, numbers[0], parsed=parsed)
+            if header.startswith(b"E "):
+                raise SourceError(header[2:].decode("utf-8", "replace").rstrip("\n"))
+            total, count = header.split()
+            lines = [pipe.readline()[:-1] for _ in range(int(count))]
+            yield LineBatch(lines, int(total))
         if child.wait() != 0:
             raise SourceError(f"{path}: the scanning process failed (exit status {child.returncode})")
     finally:
@@ -79,7 +71,6 @@ def _batches(child: subprocess.Popen[bytes], path: str) -> Iterator[LineBatch]:
 
 def main(argv: list[str]) -> None:
     """Child side: scan argv[1] (`-` is stdin) in blocks of argv[0] bytes, batches to stdout."""
-    from pullwatch.ingest import parse_result
     from pullwatch.sources.saved import READ_ERRORS, open_saved
     from pullwatch.sources.scan import Readable, scan_blocks
 
@@ -92,15 +83,9 @@ def main(argv: list[str]) -> None:
         stream = open_saved(path)
         try:
             for batch in scan_blocks(cast(Readable, stream), block_size):
-                parsed = b""
-                if batch.lines and _unread(out.fileno()):
-                    parsed = pickle.dumps([parse_result(line) for line in batch.lines], pickle.HIGHEST_PROTOCOL)
-                    out.write(b"P %d %d %d\n" % (batch.total, len(batch.lines), len(parsed)))
-                else:
-                    out.write(b"L %d %d\n" % (batch.total, len(batch.lines)))
+                out.write(b"%d %d\n" % (batch.total, len(batch.lines)))
                 for line in batch.lines:
                     out.write(line + b"\n")
-                out.write(parsed)
                 if live:
                     out.flush()  # pass lines on as they come, not once 64 KiB have gathered
         finally:
@@ -128,17 +113,3 @@ def _widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
     except (ImportError, AttributeError, OSError):
         pass
-
-
-def _unread(fd: int) -> bool:
-    """Whether the pipe `fd` writes to still holds bytes its reader has not taken (Linux and
-    most Unixes answer FIONREAD on either end of a pipe; elsewhere the reader parses all)."""
-    try:
-        import fcntl
-        import termios
-
-        count = array.array("i", [0])
-        fcntl.ioctl(fd, termios.FIONREAD, count, True)
-    except (ImportError, AttributeError, OSError):
-        return False
-    return count[0] > 0
