@@ -53,6 +53,8 @@ def is_terminated(token: str) -> bool:
 
 def _escaped_end(token: str) -> bool:
     """True when the final quote is itself escaped (so the literal is unterminated)."""
+    if token[-2:-1] != "\\":
+        return False  # the usual case, answered without copying the token
     backslashes = len(token) - 1 - len(token[:-1].rstrip("\\"))
     return backslashes % 2 == 1
 

@@ -12,7 +12,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.gostrings import _ESCAPE, QUOTED, _escaped_end, _replace, quote, unquote
+from parsers.gostrings import _ESCAPE, QUOTED, _escaped_end, _replace, is_terminated, quote, unquote
 from parsers.timestamps import _parse_rfc3339, parse_timestamp
 
 PLAIN_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -37,9 +37,14 @@ def test_unquote_inverts_quote(text: str) -> None:
     assert unquote(quote(surrogate_free)) == surrogate_free
 
 
+def plain_escaped_end(token: str) -> bool:
+    backslashes = len(token) - 1 - len(token[:-1].rstrip("\\"))
+    return backslashes % 2 == 1
+
+
 def plain_unquote(token: str) -> str:
     """`unquote` as it was: every escape through the regex decoder."""
-    body = token[1:-1] if len(token) >= 2 and token.endswith('"') and not _escaped_end(token) else token[1:]
+    body = token[1:-1] if len(token) >= 2 and token.endswith('"') and not plain_escaped_end(token) else token[1:]
     return body if "\\" not in body else _ESCAPE.sub(_replace, body)
 
 
@@ -48,6 +53,8 @@ def plain_unquote(token: str) -> str:
 def test_unquote_shortcut_equals_the_regex_decoder(body: str) -> None:
     for token in ('"' + body + '"', '"' + body):  # whole, and cut short as a truncated line is
         assert unquote(token) == plain_unquote(token)
+        assert _escaped_end(token) == plain_escaped_end(token)
+        assert is_terminated(token) == (len(token) >= 2 and token.endswith('"') and not plain_escaped_end(token))
 
 
 # Timestamps shaped like containerd's, mostly well formed, with every position free to go wrong.
