@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -135,9 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
+    if args_list and args_list[0] not in COMMANDS and os.path.isfile(args_list[0]):
+        args_list.insert(0, "replay")  # `pullwatch saved.log` opens it
+    elif args_list and not args_list[0].startswith("-") and args_list[0] not in COMMANDS:
+        close = difflib.get_close_matches(args_list[0], COMMANDS, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        print(f"pullwatch: unknown command {args_list[0]!r}; {hint}commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args_list or args_list[0] not in (*COMMANDS, "-h", "--help", "--version"):
         args_list.insert(0, "watch")
-    args = build_parser().parse_args(args_list)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        print(f"pullwatch: unrecognized arguments: {' '.join(unknown)} "
+              f"(see pullwatch {args.command} --help)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         handler: Callable[[argparse.Namespace], int] = _COMMANDS[args.command]
         return handler(args)

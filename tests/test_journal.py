@@ -206,7 +206,8 @@ def test_no_entries_for_the_unit(private_journald: PrivateJournald, backend: str
     assert default.stdout == ""
     assert default.stderr == (
         "pullwatch: no journal entries for unit containerd.service; k3s and rke2 users: --unit k3s "
-        "(or rke2-server, rke2-agent), or --file /var/lib/rancher/k3s/agent/containerd/containerd.log\n"
+        "(or rke2-server, rke2-agent), or read the file /var/lib/rancher/k3s/agent/containerd/containerd.log "
+        "(a PATH, or watch --file PATH)\n"
     )
     ident = unique_name()
     named = run(private_journald, ["events", "--follow", "--journal", "--identifier", ident], backend)

@@ -57,7 +57,7 @@ def test_no_journal_at_all(backend: str) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         "pullwatch: no journal found in /run/log/journal or /var/log/journal: is systemd-journald running? "
-        "(for another node's journal: --directory PATH; for a log file: --file PATH)\n"
+        "(for another node's journal: --directory PATH; for a log file: give its PATH, or watch --file PATH)\n"
     )
 
 

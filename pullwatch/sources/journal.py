@@ -70,8 +70,8 @@ class JournalQuery:
             hint = "journalctl -F _SYSTEMD_UNIT lists the units"
             if self.units == DEFAULT_UNITS:
                 hint = (
-                    "k3s and rke2 users: --unit k3s (or rke2-server, rke2-agent), or --file "
-                    "/var/lib/rancher/k3s/agent/containerd/containerd.log"
+                    "k3s and rke2 users: --unit k3s (or rke2-server, rke2-agent), or read the file "
+                    "/var/lib/rancher/k3s/agent/containerd/containerd.log (a PATH, or watch --file PATH)"
                 )
         return SourceError(f"no journal entries for {self.describe()}; {hint}")
 
@@ -185,7 +185,7 @@ def check_readable(directory: str | None) -> None:
     if not files and not denied:
         raise SourceError(
             "no journal found in /run/log/journal or /var/log/journal: is systemd-journald running? "
-            "(for another node's journal: --directory PATH; for a log file: --file PATH)"
+            "(for another node's journal: --directory PATH; for a log file: give its PATH, or watch --file PATH)"
         )
     system = [f for f in files if f.name.startswith("system")]
     if (denied and not system) or (system and not any(readable(f) for f in system)):
