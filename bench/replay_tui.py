@@ -14,6 +14,7 @@ and prints medians, the ratio tui / headless (target: at most 3) and the worst k
 
     python bench/replay_tui.py                # 300 MB, 3 runs
     python bench/replay_tui.py --size-mb 100 --runs 5
+    python bench/replay_tui.py --size-mb 100 --pull-ratio 0.2   # a pull-heavy log
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ TARGET_RATIO = 3.0
 KEY_EVERY = 0.1
 
 
-def log_path(size_mb: int, seed: int) -> str:
-    return os.path.join(OUT, f"tui-containerd-1.7-journal-short-{size_mb}MB-seed{seed}.log")
+def log_path(size_mb: int, seed: int, pull_ratio: float) -> str:
+    return os.path.join(OUT, f"tui-containerd-1.7-journal-short-{size_mb}MB-seed{seed}-p{pull_ratio:g}.log")
 
 
-def ensure_log(size_mb: int, seed: int) -> str:
-    path = log_path(size_mb, seed)
+def ensure_log(size_mb: int, seed: int, pull_ratio: float = PULL_RATIO) -> str:
+    path = log_path(size_mb, seed, pull_ratio)
     if os.path.exists(path):
         return path
     from logfactory import iter_big_log
@@ -57,7 +58,7 @@ def ensure_log(size_mb: int, seed: int) -> str:
     partial = path + ".partial"
     with open(partial, "w", encoding="utf-8") as handle:
         for line in iter_big_log(
-            seed, size_mb * 1_000_000, version="1.7", envelope="journal-short", pull_ratio=PULL_RATIO
+            seed, size_mb * 1_000_000, version="1.7", envelope="journal-short", pull_ratio=pull_ratio
         ):
             handle.write(line + "\n")
     os.replace(partial, path)
@@ -156,13 +157,16 @@ def main() -> int:
     parser.add_argument("--size-mb", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--pull-ratio", type=float, default=PULL_RATIO, help="iter_big_log's share of pulls (0.004: 0.5%% pull lines)"
+    )
     parser.add_argument("--child", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(asyncio.run(child(args.child))))
         return 0
 
-    path = ensure_log(args.size_mb, args.seed)
+    path = ensure_log(args.size_mb, args.seed, args.pull_ratio)
     warm(path)
     size = os.path.getsize(path) / 1e6
     headless: list[float] = []

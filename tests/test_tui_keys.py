@@ -330,3 +330,19 @@ async def test_p_holds_a_live_source_and_resumes_without_losing_lines() -> None:
         app.redraw()
         assert "● following" in widget_text(app.main.query_one("#status", Static))
         arriving.put(None)
+
+
+@run_async
+async def test_big_batches_are_applied_in_slices_with_keys_in_between(monkeypatch) -> None:
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "APPLY_SLICE_SECONDS", 0.0)  # one chunk per turn
+    monkeypatch.setattr(tui.app, "APPLY_CHUNK", 4)
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        assert app.feed_state.done and app._backlog == 0
+        assert len(app.view.store.pulls) == 30
+        stats = app.view.store.stats
+        assert (stats.lines, stats.pull_lines, stats.unparsed_lines) == (291, 111, 0)
+        assert len(app.main.completed.items) == 30

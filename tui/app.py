@@ -7,6 +7,7 @@ dirty and a 1 s timer moves elapsed times on. The panes only read the store.
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual.app import App
@@ -25,6 +26,8 @@ from tui.status import FeedState
 from tui.view import StoreView
 
 TICK_SECONDS = 1.0
+APPLY_SLICE_SECONDS = 0.02  # longest the UI thread spends applying events before it looks at keys
+APPLY_CHUNK = 256
 
 
 class PullwatchApp(App[None]):
@@ -51,6 +54,7 @@ class PullwatchApp(App[None]):
         self.main = MainScreen(self.view, image_filter)
         self.sub_title = spec.description
         self._dirty = True
+        self._backlog = 0  # FeedBatch remainders re-queued and not applied yet
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -73,15 +77,37 @@ class PullwatchApp(App[None]):
         self.feed_state.total_exact = message.exact
 
     def on_feed_batch(self, message: FeedBatch) -> None:
-        self.view.apply(message.events, message.lines, message.unparsed)
+        """Apply a slice of the batch, then queue the rest behind whatever else is waiting (keys):
+        a batch of a pull-heavy log can hold 10,000 events, a keypress must not wait for them."""
+        events = message.events
+        deadline = time.perf_counter() + APPLY_SLICE_SECONDS
+        done = 0
+        while done < len(events):  # at least one chunk per message, so it always moves on
+            self.view.apply(events[done : done + APPLY_CHUNK], 0, 0)
+            done += APPLY_CHUNK
+            if time.perf_counter() >= deadline:
+                break
+        if done < len(events):
+            self._backlog += 1
+            self.post_message(FeedBatch(events[done:], message.lines, message.unparsed, resumed=True))
+        else:
+            self.view.apply((), message.lines, message.unparsed)  # the lines count once all is in
+        if message.resumed:
+            self._backlog -= 1
         self._dirty = True
 
     def on_feed_done(self, message: FeedDone) -> None:
+        if self._backlog:  # events still queued: end after them
+            self.post_message(FeedDone())
+            return
         self.feed_state.done = True
         self.clock.finish()
         self.redraw()
 
     def on_feed_failed(self, message: FeedFailed) -> None:
+        if self._backlog:
+            self.post_message(FeedFailed(message.error))
+            return
         self.feed_state.error = message.error
         self.clock.finish()
         self.notify(message.error, title="source failed", severity="error", timeout=30)

@@ -23,19 +23,17 @@ class FilterBar(Horizontal):
 
     def __init__(self, pattern: str = "") -> None:
         super().__init__(id="filter-bar")
-        self._initial = pattern
+        self._pattern = pattern
+        self.error = Static("", id="filter-error")
 
     def compose(self) -> ComposeResult:
+        # made here, not in __init__: an Input with a value wants a running app
+        self.input = Input(self._pattern, placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
+        self.input.cursor_blink = False  # stable snapshots, and no redraw every half second
         yield Label("/")
-        field = Input(self._initial, placeholder=PLACEHOLDER, id="filter", select_on_focus=False)
-        field.cursor_blink = False  # stable snapshots, and no redraw every half second
-        yield field
-        yield Static("", id="filter-error")
-
-    @property
-    def input(self) -> Input:
-        return self.query_one("#filter", Input)
+        yield self.input
+        yield self.error
 
     def show_error(self, message: str | None) -> None:
         self.input.set_class(message is not None, "-invalid")
-        self.query_one("#filter-error", Static).update(message or "")
+        self.error.update(message or "")

@@ -47,11 +47,14 @@ class MainScreen(Screen[None]):
     def __init__(self, view: StoreView, pattern: str = "") -> None:
         super().__init__()
         self.view = view
-        self._pattern = pattern
         self.in_progress = InProgressPane(view)
         self.completed = CompletedPane()
         self.repeated = RepeatedPane()
         self.panes: list[RecordTable[Any]] = [self.in_progress, self.completed, self.repeated]
+        # held, not queried: a timer may still fire while the screen is being taken down
+        self.summary_line = SummaryLine(id="summary")
+        self.status_line = StatusLine(id="status")
+        self.filter_bar = FilterBar(pattern)
         self._last_pane: RecordTable[Any] = self.completed
         self.ready = False  # composed and mounted: the panes may be drawn
 
@@ -61,20 +64,16 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
-        yield SummaryLine(id="summary")
-        yield FilterBar(self._pattern)
+        yield self.summary_line
+        yield self.filter_bar
         yield from self.panes
-        yield StatusLine(id="status")
+        yield self.status_line
         yield Footer()
 
     def on_mount(self) -> None:
         self.ready = True
         self.set_focus(self.completed)
         self.refresh_panes()
-
-    @property
-    def filter_bar(self) -> FilterBar:
-        return self.query_one(FilterBar)
 
     # ---- drawing -------------------------------------------------------------------------------
     def refresh_panes(self) -> None:
@@ -95,7 +94,7 @@ class MainScreen(Screen[None]):
         self.completed.border_subtitle = f"sort {self.completed.sort_label}"
         self.repeated.border_title = f"Pulled more than once · {len(snap.repeated)}"
         self.repeated.border_subtitle = f"sort {self.repeated.sort_label}"
-        self.query_one(SummaryLine).show(snap, self.view.store.stats, self.view.pattern)
+        self.summary_line.show(snap, self.view.store.stats, self.view.pattern)
         self.refresh_status()
 
     def tick(self) -> None:
@@ -106,7 +105,7 @@ class MainScreen(Screen[None]):
     def refresh_status(self) -> None:
         app = self._app
         log_time = app.clock.now() if app.clock.paced else self.view.position
-        self.query_one(StatusLine).show(app.feed_state, self.view.store.stats.lines, log_time)
+        self.status_line.show(app.feed_state, self.view.store.stats.lines, log_time)
 
     # ---- filter --------------------------------------------------------------------------------
     @on(Input.Changed, "#filter")

@@ -19,11 +19,12 @@ class FeedStarted(Message):
 class FeedBatch(Message):
     """Parsed pull events and the line counts they came from, to apply to the store."""
 
-    def __init__(self, events: list[PullEvent], lines: int, unparsed: int) -> None:
+    def __init__(self, events: list[PullEvent], lines: int, unparsed: int, resumed: bool = False) -> None:
         super().__init__()
         self.events = events
         self.lines = lines
         self.unparsed = unparsed
+        self.resumed = resumed  # the rest of a batch the app put back in its queue
 
 
 class FeedDone(Message):
