@@ -1,17 +1,20 @@
 """The parser shortcuts made for reading speed (bench/speed.py) change no result.
 
-The Go-string pattern was unrolled, `unquote` handles the common `\\"` escape without a regex and
-containerd's UTC times are read by `datetime.fromisoformat`; each is checked here against the
-plain form it replaced, on random input.
+The Go-string pattern was unrolled, `unquote` handles the common `\\"` escape without a regex,
+containerd's UTC times are read by `datetime.fromisoformat` and the usual logrus line start by one
+regex; each is checked here against the plain form it replaced, on random input.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parsers.envelope import _PAIR, EnvelopeError, LogEntry, _decode_text
 from parsers.gostrings import _ESCAPE, QUOTED, _escaped_end, _replace, is_terminated, quote, unquote
 from parsers.timestamps import _parse_rfc3339, parse_timestamp
 
@@ -96,3 +99,46 @@ def test_fast_timestamps_are_taken_for_containerd_times() -> None:
     assert parse_timestamp("2026-11-01T00:00:05.849999999Z") == _parse_rfc3339("2026-11-01T00:00:05.849999999Z")
     assert parse_timestamp("2026-11-01T00:00:05.849999999Z").microsecond == 849999  # type: ignore[union-attr]
     assert parse_timestamp("2026-02-30T00:00:00Z") is None  # fromisoformat refuses it, so does the regex
+
+
+def plain_decode_text(text: str, fallback: datetime | None) -> LogEntry:
+    """`_decode_text` as it was: every key=value pair through the general loop."""
+    fields: dict[str, str] = {}
+    for match in _PAIR.finditer(text):
+        key, value = match.group(1), match.group(2)
+        if key not in fields:
+            if key == "msg" and value.startswith('"') and not is_terminated(value):
+                raise EnvelopeError("line cut inside msg")
+            fields[key] = unquote(value) if value.startswith('"') else value
+    msg = fields.pop("msg", None)
+    if msg is None:
+        raise EnvelopeError("logrus line without msg")
+    time_text = fields.pop("time", None)
+    moment = parse_timestamp(time_text) if time_text else None
+    return LogEntry(msg, moment or fallback, fields.pop("level", None), fields)
+
+
+def outcome(decode: Callable[[str, datetime | None], LogEntry], text: str) -> object:
+    try:
+        return decode(text, FALLBACK)
+    except EnvelopeError as error:
+        return str(error)
+
+
+FALLBACK = datetime(2026, 1, 1, tzinfo=timezone.utc)
+VALUES = st.sampled_from(
+    ['"2026-11-01T00:00:05.849000000Z"', '""', "info", '"PullImage \\"nginx\\""', "bare", '"a b"', '"cut', '"x\\"']
+)
+PAIRS = st.tuples(st.sampled_from(["time", "level", "msg", "error", "ref", "x="]), VALUES)
+SEPARATORS = st.sampled_from([" ", " ", "  ", "\t", "", "\n"])
+
+
+@settings(max_examples=1500)
+@given(st.lists(st.tuples(PAIRS, SEPARATORS), max_size=6), st.booleans(), VALUES, VALUES, VALUES)
+def test_logrus_head_shortcut_equals_the_general_loop(
+    pairs: list[tuple[tuple[str, str], str]], usual: bool, stamp: str, level: str, msg: str
+) -> None:
+    body = "".join(f"{key}={value}{separator}" for (key, value), separator in pairs).rstrip(" ")
+    head = f"time={stamp} level={level} msg={msg}"  # the usual start, with odd values too
+    text = head + (" " + body if body else "") if usual else body
+    assert outcome(_decode_text, text) == outcome(plain_decode_text, text)
