@@ -333,16 +333,31 @@ async def test_p_holds_a_live_source_and_resumes_without_losing_lines() -> None:
 
 
 @run_async
-async def test_big_batches_are_applied_in_slices_with_keys_in_between(monkeypatch) -> None:
-    import tui.app
+async def test_big_batches_are_applied_in_slices_in_feed_order(monkeypatch) -> None:
+    from tuihelp import SAMPLE
 
-    monkeypatch.setattr(tui.app, "APPLY_SLICE_SECONDS", 0.0)  # one chunk per turn
-    monkeypatch.setattr(tui.app, "APPLY_CHUNK", 4)
-    app = replay_app()
+    import tui.app
+    from pullwatch.cli import build_parser, load
+    from pullwatch.sources import LineBatch
+    from tui.app import PullwatchApp
+    from tui.clock import Clock
+    from tui.source import FeedSpec
+
+    monkeypatch.setattr(tui.app, "APPLY_SLICE_SECONDS", 0.0)  # one chunk per turn, the rest queued
+    monkeypatch.setattr(tui.app, "APPLY_CHUNK", 3)
+    lines = SAMPLE.read_bytes().splitlines()
+
+    def small_batches():  # many messages, so later batches arrive while earlier ones are applied
+        for start in range(0, len(lines), 20):
+            yield LineBatch(lines[start : start + 20], len(lines[start : start + 20]))
+
+    spec = FeedSpec(open=small_batches, live=False, description="t")
+    app = PullwatchApp(spec, Clock(), feed_interval=0)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_loaded(pilot)
-        assert app.feed_state.done and app._backlog == 0
-        assert len(app.view.store.pulls) == 30
+        await wait_until(pilot, lambda: app.loaded)
+        assert app.feed_state.done and not app._pending
         stats = app.view.store.stats
         assert (stats.lines, stats.pull_lines, stats.unparsed_lines) == (291, 111, 0)
-        assert len(app.main.completed.items) == 30
+        expected = load(build_parser().parse_args(["report", str(SAMPLE)]))
+        got = [(r.image, r.status, r.bytes_read, r.finished_at) for r in app.view.store.pulls]
+        assert got == [(r.image, r.status, r.bytes_read, r.finished_at) for r in expected.pulls]

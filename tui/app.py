@@ -8,6 +8,7 @@ dirty and a 1 s timer moves elapsed times on. The panes only read the store.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import ClassVar
 
 from textual.app import App
@@ -19,7 +20,7 @@ from tui.clock import Clock
 from tui.commands import PullwatchCommands
 from tui.feed import POST_INTERVAL, Feed
 from tui.main_screen import MainScreen
-from tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
+from tui.messages import ApplyMore, FeedBatch, FeedDone, FeedFailed, FeedStarted
 from tui.screens.detail import DetailScreen
 from tui.source import FeedSpec
 from tui.status import FeedState
@@ -54,7 +55,9 @@ class PullwatchApp(App[None]):
         self.main = MainScreen(self.view, image_filter)
         self.sub_title = spec.description
         self._dirty = True
-        self._backlog = 0  # FeedBatch remainders re-queued and not applied yet
+        self._pending: deque[FeedBatch] = deque()  # batches not (fully) applied yet, in feed order
+        self._applied = 0  # events of the first pending batch already applied
+        self._more_queued = False
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -77,27 +80,43 @@ class PullwatchApp(App[None]):
         self.feed_state.total_exact = message.exact
 
     def on_feed_batch(self, message: FeedBatch) -> None:
-        """Apply a slice of the batch, then queue the rest behind whatever else is waiting (keys):
-        a batch of a pull-heavy log can hold 10,000 events, a keypress must not wait for them."""
-        events = message.events
+        self._pending.append(message)
+        self._apply_pending()
+
+    def on_apply_more(self, message: ApplyMore) -> None:
+        self._more_queued = False
+        self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        """Apply the feed's events in order, for at most APPLY_SLICE_SECONDS at a time, then let
+        whatever waits in the queue (keys) run first: a batch of a pull-heavy log can hold
+        10,000 events, and a keypress must not wait for all of them."""
         deadline = time.perf_counter() + APPLY_SLICE_SECONDS
-        done = 0
-        while done < len(events):  # at least one chunk per message, so it always moves on
-            self.view.apply(events[done : done + APPLY_CHUNK], 0, 0)
-            done += APPLY_CHUNK
-            if time.perf_counter() >= deadline:
-                break
-        if done < len(events):
-            self._backlog += 1
-            self.post_message(FeedBatch(events[done:], message.lines, message.unparsed, resumed=True))
-        else:
-            self.view.apply((), message.lines, message.unparsed)  # the lines count once all is in
-        if message.resumed:
-            self._backlog -= 1
-        self._dirty = True
+        while self._pending:
+            batch = self._pending[0]
+            while self._applied < len(batch.events):
+                chunk = batch.events[self._applied : self._applied + APPLY_CHUNK]
+                self.view.apply(chunk, 0, 0)
+                self._applied += len(chunk)
+                self._dirty = True
+                if time.perf_counter() >= deadline and self._applied < len(batch.events):
+                    self._queue_more()
+                    return
+            self.view.apply((), batch.lines, batch.unparsed)  # its lines count once all is in
+            self._pending.popleft()
+            self._applied = 0
+            self._dirty = True
+            if self._pending and time.perf_counter() >= deadline:
+                self._queue_more()
+                return
+
+    def _queue_more(self) -> None:
+        if not self._more_queued:
+            self._more_queued = True
+            self.post_message(ApplyMore())
 
     def on_feed_done(self, message: FeedDone) -> None:
-        if self._backlog:  # events still queued: end after them
+        if self._pending:  # events still to apply: end after them
             self.post_message(FeedDone())
             return
         self.feed_state.done = True
@@ -105,7 +124,7 @@ class PullwatchApp(App[None]):
         self.redraw()
 
     def on_feed_failed(self, message: FeedFailed) -> None:
-        if self._backlog:
+        if self._pending:
             self.post_message(FeedFailed(message.error))
             return
         self.feed_state.error = message.error
@@ -149,4 +168,4 @@ class PullwatchApp(App[None]):
     @property
     def loaded(self) -> bool:
         """The feed has ended and its last message has been applied (tests, the benchmark)."""
-        return self.feed_state.done or self.feed_state.error is not None
+        return (self.feed_state.done or self.feed_state.error is not None) and not self._pending

@@ -19,12 +19,11 @@ class FeedStarted(Message):
 class FeedBatch(Message):
     """Parsed pull events and the line counts they came from, to apply to the store."""
 
-    def __init__(self, events: list[PullEvent], lines: int, unparsed: int, resumed: bool = False) -> None:
+    def __init__(self, events: list[PullEvent], lines: int, unparsed: int) -> None:
         super().__init__()
         self.events = events
         self.lines = lines
         self.unparsed = unparsed
-        self.resumed = resumed  # the rest of a batch the app put back in its queue
 
 
 class FeedDone(Message):
@@ -37,3 +36,7 @@ class FeedFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class ApplyMore(Message):
+    """The app posts this to itself to go on applying events after the keys waiting in its queue."""
