@@ -24,7 +24,12 @@ from pullwatch.sources import LineBatch, SourceError
 # Below this size a child's start-up (~50 ms) costs more than the overlap wins.
 PROCESS_MIN_BYTES = 8 * 1024 * 1024
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from pullwatch.sources.scanproc import main; main(sys.argv[2:])"
+# The child gets this process's module path instead of running `site` again (-S: 30-40 ms sooner
+# to its first batch), and imports pullwatch from where this process did.
+_CHILD = (
+    "import sys; sys.path[:0] = sys.argv[1].split(sys.argv[2]); "
+    "from pullwatch.sources.scanproc import main; main(sys.argv[3:])"
+)
 
 
 def worth_a_process(path: str) -> bool:
@@ -42,7 +47,8 @@ def scan_in_child(path: str, block_size: int) -> Iterator[LineBatch] | None:
     """The batches of `path` as a child process scans it; None when no child can be started."""
     if not sys.executable:
         return None
-    command = [sys.executable, "-I", "-c", _CHILD, _PACKAGE_ROOT, str(block_size), path]
+    module_path = os.pathsep.join([_PACKAGE_ROOT, *(entry for entry in sys.path if entry)])
+    command = [sys.executable, "-I", "-S", "-c", _CHILD, module_path, os.pathsep, str(block_size), path]
     try:
         child = subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE)
     except OSError:
