@@ -27,8 +27,8 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
 # The child gets this process's module path instead of running `site` again (-S: 30-40 ms sooner
 # to its first batch), and imports pullwatch from where this process did.
 _CHILD = (
-    "import sys; sys.path[:0] = sys.argv[1].split(sys.argv[2]); "
-    "from pullwatch.sources.scanproc import main; main(sys.argv[3:])"
+    "import sys; count = int(sys.argv[1]); sys.path[:0] = sys.argv[2 : 2 + count]; "
+    "from pullwatch.sources.scanproc import main; main(sys.argv[2 + count :])"
 )
 
 
@@ -47,8 +47,8 @@ def scan_in_child(path: str, block_size: int) -> Iterator[LineBatch] | None:
     """The batches of `path` as a child process scans it; None when no child can be started."""
     if not sys.executable:
         return None
-    module_path = os.pathsep.join([_PACKAGE_ROOT, *(entry for entry in sys.path if entry)])
-    command = [sys.executable, "-I", "-S", "-c", _CHILD, module_path, os.pathsep, str(block_size), path]
+    module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
+    command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, str(block_size), path]
     try:
         child = subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE)
     except OSError:
