@@ -20,7 +20,7 @@ from tui.clock import Clock
 from tui.commands import PullwatchCommands
 from tui.feed import POST_INTERVAL, Feed
 from tui.main_screen import MainScreen
-from tui.messages import ApplyMore, FeedBatch, FeedDone, FeedFailed, FeedStarted
+from tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
 from tui.screens.detail import DetailScreen
 from tui.source import FeedSpec
 from tui.status import FeedState
@@ -29,6 +29,7 @@ from tui.view import StoreView
 TICK_SECONDS = 1.0
 APPLY_SLICE_SECONDS = 0.02  # longest the UI thread spends applying events before it looks at keys
 APPLY_CHUNK = 256
+APPLY_PAUSE_SECONDS = 0.002  # between slices: the event loop runs keys and screen updates
 
 
 class PullwatchApp(App[None]):
@@ -58,6 +59,7 @@ class PullwatchApp(App[None]):
         self._pending: deque[FeedBatch] = deque()  # batches not (fully) applied yet, in feed order
         self._applied = 0  # events of the first pending batch already applied
         self._more_queued = False
+        self._ending: FeedDone | FeedFailed | None = None  # the feed ended; applied after the rest
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -83,14 +85,10 @@ class PullwatchApp(App[None]):
         self._pending.append(message)
         self._apply_pending()
 
-    def on_apply_more(self, message: ApplyMore) -> None:
-        self._more_queued = False
-        self._apply_pending()
-
     def _apply_pending(self) -> None:
-        """Apply the feed's events in order, for at most APPLY_SLICE_SECONDS at a time, then let
-        whatever waits in the queue (keys) run first: a batch of a pull-heavy log can hold
-        10,000 events, and a keypress must not wait for all of them."""
+        """Apply the feed's events in order, for at most APPLY_SLICE_SECONDS at a time, then give
+        the event loop back (keys, screen updates) before going on: a batch of a pull-heavy log
+        can hold 10,000 events, and a keypress must not wait for all of them."""
         deadline = time.perf_counter() + APPLY_SLICE_SECONDS
         while self._pending:
             batch = self._pending[0]
@@ -109,27 +107,39 @@ class PullwatchApp(App[None]):
             if self._pending and time.perf_counter() >= deadline:
                 self._queue_more()
                 return
+        self._end_if_applied()
 
     def _queue_more(self) -> None:
+        """Go on from a timer, not a message: a message would run before the loop let the
+        widgets (and the screen refresh) have their turn."""
         if not self._more_queued:
             self._more_queued = True
-            self.post_message(ApplyMore())
+            self.set_timer(APPLY_PAUSE_SECONDS, self._apply_more)
+
+    def _apply_more(self) -> None:
+        self._more_queued = False
+        self._apply_pending()
 
     def on_feed_done(self, message: FeedDone) -> None:
-        if self._pending:  # events still to apply: end after them
-            self.post_message(FeedDone())
-            return
-        self.feed_state.done = True
-        self.clock.finish()
-        self.redraw()
+        self._ending = message
+        self._end_if_applied()
 
     def on_feed_failed(self, message: FeedFailed) -> None:
-        if self._pending:
-            self.post_message(FeedFailed(message.error))
+        self._ending = message
+        self._end_if_applied()
+
+    def _end_if_applied(self) -> None:
+        """The feed's last word takes effect once every event before it is in the store."""
+        ending = self._ending
+        if ending is None or self._pending:
             return
-        self.feed_state.error = message.error
+        self._ending = None
+        if isinstance(ending, FeedFailed):
+            self.feed_state.error = ending.error
+            self.notify(ending.error, title="source failed", severity="error", timeout=30)
+        else:
+            self.feed_state.done = True
         self.clock.finish()
-        self.notify(message.error, title="source failed", severity="error", timeout=30)
         self.redraw()
 
     # ---- drawing -------------------------------------------------------------------------------

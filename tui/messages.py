@@ -36,7 +36,3 @@ class FeedFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
-
-
-class ApplyMore(Message):
-    """The app posts this to itself to go on applying events after the keys waiting in its queue."""
