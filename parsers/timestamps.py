@@ -28,16 +28,17 @@ _FROMISOFORMAT_TAKES_Z = sys.version_info >= (3, 11)
 
 
 def _looks_like_logrus_utc(text: str) -> bool:
-    """YYYY-MM-DDTHH:MM:SS…Z in ASCII (what containerd writes in UTC), by position only."""
+    """YYYY-MM-DDTHH:MM:SS[.digits]Z in ASCII (what containerd writes in UTC), by position;
+    fromisoformat checks the digits. (It also takes "SS:1" for "SS.1": hence the strict tail.)"""
     return (
         len(text) >= 20
-        and text[-1] == "Z"
+        and text.isascii()
         and text[4] == "-"
         and text[7] == "-"
         and text[10] == "T"
         and text[13] == ":"
         and text[16] == ":"
-        and text.isascii()
+        and (text[19:] == "Z" or (text[19] == "." and text[-1] == "Z" and text[20:-1].isdigit()))
     )
 
 
