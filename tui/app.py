@@ -29,6 +29,7 @@ from tui.view import StoreView
 TICK_SECONDS = 1.0
 APPLY_SLICE_SECONDS = 0.02  # longest the UI thread spends applying events before it looks at keys
 APPLY_CHUNK = 256
+REDRAW_SHARE_INVERSE = 5  # a redraw that took d waits 5 d before the next one
 APPLY_PAUSE_SECONDS = 0.002  # between slices: the event loop runs keys and screen updates
 
 
@@ -60,6 +61,7 @@ class PullwatchApp(App[None]):
         self._applied = 0  # events of the first pending batch already applied
         self._more_queued = False
         self._ending: FeedDone | FeedFailed | None = None  # the feed ended; applied after the rest
+        self._next_redraw = 0.0
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -144,8 +146,13 @@ class PullwatchApp(App[None]):
 
     # ---- drawing -------------------------------------------------------------------------------
     def _refresh_if_dirty(self) -> None:
-        if self._dirty:
+        """Redraw when something changed, but never spend more than about a fifth of the time
+        redrawing: with tens of thousands of pulls a redraw takes tens of milliseconds."""
+        if self._dirty and time.perf_counter() >= self._next_redraw:
+            started = time.perf_counter()
             self.redraw()
+            took = time.perf_counter() - started
+            self._next_redraw = started + max(POST_INTERVAL, REDRAW_SHARE_INVERSE * took)
 
     def redraw(self) -> None:
         """Rebuild the panes (and an open detail view) from the store."""

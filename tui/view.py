@@ -69,6 +69,7 @@ class StoreView:
         self.timeout_text: str | None = None  # as the log wrote it, once a cancel line showed it
         self.last_progress: dict[int, datetime] = {}  # pull id -> time of its newest progress line
         self.position: datetime | None = None  # newest log time applied
+        self._repeated_rows: dict[str, tuple[int, RepeatedImage]] = {}  # ref -> (revision, row)
 
     # ---- feeding (UI thread) -------------------------------------------------------------------
     def apply(self, events: Iterable[PullEvent], lines: int, unparsed: int) -> None:
@@ -115,8 +116,9 @@ class StoreView:
         snap = Snapshot(all_pulls=len(self.store.pulls))
         totals = snap.totals
         by_ref: dict[str, list[PullRecord]] = {}
+        everything = not self.pattern
         for record in self.store.pulls:
-            if not self.matches(record.image, record.ref):
+            if not everything and not self.matches(record.image, record.ref):
                 continue
             by_ref.setdefault(record.ref, []).append(record)
             if record.status is PullStatus.IN_PROGRESS:
@@ -131,12 +133,21 @@ class StoreView:
         for ref, records in by_ref.items():
             totals.fetched_bytes += sum(r.bytes_read or 0 for r in records)
             if len(records) > 1:
-                snap.repeated.append(repeated_image(ref, self.store.pulls_of(ref)))
+                snap.repeated.append(self._repeated(ref))
         totals.pulls = sum(len(records) for records in by_ref.values())
         totals.in_progress = len(snap.in_progress)
         totals.images = len(by_ref)
         totals.repeated = len(snap.repeated)
         return snap
+
+    def _repeated(self, ref: str) -> RepeatedImage:
+        """The image's row, recomputed only when one of its pulls changed since the last time."""
+        records = self.store.pulls_of(ref)
+        latest = max(record.revision for record in records)
+        cached = self._repeated_rows.get(ref)
+        if cached is None or cached[0] != latest:
+            cached = self._repeated_rows[ref] = (latest, repeated_image(ref, records))
+        return cached[1]
 
     def elapsed(self, record: PullRecord) -> float | None:
         """Seconds since the pull started, by the clock (wall clock live, log clock in replay)."""
