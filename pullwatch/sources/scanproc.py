@@ -1,8 +1,8 @@
 """Scanning a big saved log in a child process, so that scanning and parsing use two cores.
 
-The block scanner (scan.py) and the parsing of its candidate lines take about as long as each
-other on a big log; in one process they take turns, in two they overlap. The child reads the
-source (file, .gz or inherited stdin) and writes each block's batch to a pipe:
+On a big log the block scanner (scan.py) takes about 0.5 s per GB and the parsing of its candidate
+lines, the store and the output about 0.9 s: in one process they take turns, in two they overlap.
+The child reads the source (file, .gz or inherited stdin) and writes each block's batch to a pipe:
 
     <lines read> <candidates>\\n      then each candidate line followed by \\n
     E <message>\\n                    a read failure (then the child exits)
@@ -97,17 +97,21 @@ def main(argv: list[str]) -> None:
         finally:
             stream.close()
     except SourceError as error:
-        out.write(b"E %s\n" % str(error).encode())
+        out.write(_error_frame(str(error)))
     except READ_ERRORS as error:
         if isinstance(error, BrokenPipeError):
             os._exit(0)  # the parent stopped reading: nothing left to say
-        out.write(b"E %s: read failed: %s\n" % (path.encode(), str(error).encode()))
+        out.write(_error_frame(f"{path}: read failed: {error}"))
     except KeyboardInterrupt:
         os._exit(130)  # Ctrl-C reached the whole process group; the parent reports it
     try:
         out.flush()
     except BrokenPipeError:
         os._exit(0)
+
+
+def _error_frame(message: str) -> bytes:
+    return b"E " + message.replace("\n", " ").encode("utf-8", "replace") + b"\n"
 
 
 def _widen_pipe(fd: int) -> None:
