@@ -81,3 +81,22 @@ def test_installed_replay_fills_panes_filters_and_quits_cleanly(tmux: Tmux) -> N
     assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "0"
     assert "Completed" not in screen  # the UI is gone: the shell has the terminal back
     assert screen.rstrip().endswith("ready$")
+
+
+def test_replay_of_a_pipe_reads_keys_from_the_terminal(tmux: Tmux) -> None:
+    """`cat log | pullwatch replay -`: the log comes down stdin, the keys from the terminal."""
+    command = shutil.which("pullwatch")
+    assert command, "the pullwatch command must be installed"
+    tmux.wait_for(lambda text: "ready$" in text, "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"cat {SAMPLE} | {command} replay -; echo exit=$?")
+    tmux("send-keys", "-t", "t", "Enter")
+    screen = tmux.wait_for(lambda text: "replay finished" in text, "the replay")
+    assert "30 pulls" in screen and "291 lines read" in screen and "replay stdin" in screen
+    tmux("send-keys", "-t", "t", "/")
+    tmux("send-keys", "-t", "t", "-l", "busybox")
+    tmux.wait_for(lambda text: "filter busybox 2 of 30 pulls" in text, "the filter")
+    tmux("send-keys", "-t", "t", "Enter")
+    tmux("send-keys", "-t", "t", "q")
+    screen = tmux.wait_for(lambda text: re.search(r"^exit=\d+$", text, re.MULTILINE) is not None, "the exit status")
+    assert re.search(r"^exit=0$", screen, re.MULTILINE)
+    assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "0"

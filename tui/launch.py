@@ -5,8 +5,11 @@ stderr, exit 2, raised as SourceError / FilterError for pullwatch.cli to print).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from pullwatch.filtering import image_matcher
+from pullwatch.sources import SourceError
 from tui.clock import Clock, ReplayClock, WallClock
 from tui.source import FeedSpec, replay_spec, watch_spec
 
@@ -29,7 +32,24 @@ def run(spec: FeedSpec, image: str) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    if "-" in args.paths:
+        args = argparse.Namespace(**{**vars(args), "paths": keys_from_terminal(args.paths)})
     return run(replay_spec(args), args.image or "")
+
+
+def keys_from_terminal(paths: list[str]) -> list[str]:
+    """`cat log | pullwatch replay -`: Textual reads keys from stdin, and stdin is the log. Move
+    the pipe to another descriptor and give stdin the terminal, as less and fzf do."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SourceError("replay -: stdin is a terminal, not a log (cat LOG | pullwatch replay -)")
+    try:
+        terminal = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        raise SourceError("replay -: no terminal to read keys from (pullwatch report - reads a pipe)") from None
+    pipe = os.dup(0)
+    os.dup2(terminal, 0)
+    os.close(terminal)
+    return [f"/dev/fd/{pipe}" if path == "-" else path for path in paths]
 
 
 def run_watch(args: argparse.Namespace) -> int:

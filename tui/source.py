@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -47,6 +48,8 @@ class FeedSpec:
             if path == "-":
                 return None
             try:
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    return None  # a pipe: reading ahead would take its lines
                 with open(path, "rb") as handle:
                     size = os.fstat(handle.fileno()).st_size
                     sample = handle.read(SAMPLE_BYTES)
@@ -81,9 +84,9 @@ def replay_spec(args: argparse.Namespace) -> FeedSpec:
 
     paths = list(args.paths)
     for path in paths:  # fail before the screen opens: a missing file is a one-line error
-        if path != "-":
+        if not is_pipe(path):  # (opening a pipe to check it would take its first lines)
             open_saved(path).close()
-    names = ", ".join(os.path.basename(p) if p != "-" else "stdin" for p in paths)
+    names = ", ".join("stdin" if is_pipe(p) else os.path.basename(p) for p in paths)
     return FeedSpec(
         open=lambda: read_saved(paths),
         live=False,
@@ -91,6 +94,14 @@ def replay_spec(args: argparse.Namespace) -> FeedSpec:
         speed=parse_speed(str(args.speed)),
         paths=paths,
     )
+
+
+def is_pipe(path: str) -> bool:
+    """stdin, or the descriptor `replay -` moved it to, or a named pipe."""
+    try:
+        return path == "-" or stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def sample_path() -> str:
