@@ -33,7 +33,7 @@ class MainScreen(Screen[None]):
     # key is routed, so `/busybox` typed in one burst lands in the filter, not in the pane.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "filter", priority=True),
-        Binding("escape", "clear_filter", "clear", show=False, priority=True),
+        Binding("escape", "clear_filter", "clear", priority=True),
         Binding("tab", "next_pane", "pane", priority=True),
         Binding("shift+tab", "previous_pane", "previous pane", show=False, priority=True),
         Binding("enter", "open_detail", "detail", priority=True),
