@@ -190,7 +190,7 @@ def batches(args: argparse.Namespace, follow: bool) -> Iterator[LineBatch]:
 
 
 def load(args: argparse.Namespace) -> PullStore:
-    store = PullStore()
+    store = PullStore(keep_lines=0)  # headless answers never show raw lines: keep memory flat
     for batch in batches(args, follow=False):
         consume(store, batch)
     return store
@@ -211,12 +211,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     _check_source(args)
     store = load(args)
     if args.format == "json":
-        text = output.render_json(output.report_json(store, matches))
-    elif args.format == "csv":
-        text = output.render_csv(store, matches)
-    else:
-        width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None
-        text = output.render_table(store, matches, width=width)
+        output.write_report_json(store, matches, sys.stdout)
+        return 0
+    if args.format == "csv":
+        output.write_csv(store, matches, sys.stdout)
+        return 0
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None
+    text = output.render_table(store, matches, width=width)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from pullwatch.model import ImageSummary, PullRecord, Stats
 from pullwatch.store import PullStore, summarize
@@ -69,13 +69,38 @@ def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False)
 
 
+def write_report_json(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
+    """The same text as render_json(report_json(…)), written one pull at a time so that a report
+    of a huge log never holds the whole document in memory."""
+    pulls = ordered_pulls(store, matches)
+    images = [_image_json(summarize(ref, records)) for ref, records in _by_ref(pulls).items()]
+    out.write("{\n")
+    for key, items in (("pulls", (record.to_json() for record in pulls)), ("images", iter(images))):
+        _write_json_list(out, key, items)
+    stats = json.dumps(store.stats.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    out.write(f'  "stats": {stats}\n}}\n')
+
+
+def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> None:
+    first = True
+    for item in items:
+        out.write(f'  "{key}": [\n    ' if first else ",\n    ")
+        out.write(json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    "))
+        first = False
+    out.write(f'  "{key}": [],\n' if first else "\n  ],\n")
+
+
 def render_csv(store: PullStore, matches: Callable[[str, str], bool]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=PULL_FIELDS, lineterminator="\n")
+    write_csv(store, matches, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
+    writer = csv.DictWriter(out, fieldnames=PULL_FIELDS, lineterminator="\n")
     writer.writeheader()
     for record in ordered_pulls(store, matches):
         writer.writerow(record.to_json())
-    return buffer.getvalue()
 
 
 def render_table(store: PullStore, matches: Callable[[str, str], bool], width: int | None = None) -> str:

@@ -49,7 +49,9 @@ MAX_WAITING_PER_REF = 16
 class PullStore:
     """All pulls seen so far, in order of first sighting."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_lines: int = RAW_LINES_PER_PULL) -> None:
+        """`keep_lines`: raw log lines kept per pull for the detail view (0 for headless answers)."""
+        self.keep_lines = keep_lines
         self.pulls: list[PullRecord] = []
         self.stats = Stats()
         self.revision = 0
@@ -58,6 +60,7 @@ class PullStore:
         self._awaiting_result: dict[str, list[PullRecord]] = {}  # "Pulled image" seen, no result line
         self._pending_stop: dict[str, list[PullEvent]] = {}  # "stop pulling" lines before their outcome
         self._orphans: dict[str, list[PullEvent]] = {}  # debug lines seen while no pull was open
+        self._ended_without_stop: dict[str, list[PullRecord]] = {}  # may still get a "stop pulling" line
 
     # ---- feeding -------------------------------------------------------------------------
     def add(self, event: PullEvent) -> PullRecord | None:
@@ -67,11 +70,14 @@ class PullStore:
         if record is not None:
             self.revision += 1
             record.revision = self.revision
-            if len(record.lines) < RAW_LINES_PER_PULL:
-                record.lines.append(event.raw)
-            else:
-                record.lines_dropped += 1
+            self._keep_line(record, event)
         return record
+
+    def _keep_line(self, record: PullRecord, event: PullEvent) -> None:
+        if len(record.lines) < self.keep_lines:
+            record.lines.append(event.raw)
+        else:
+            record.lines_dropped += 1
 
     def add_all(self, events: Iterable[PullEvent]) -> None:
         for event in events:
@@ -140,7 +146,7 @@ class PullStore:
         waiting = self._awaiting_result.setdefault(event.ref, [])
         waiting.append(record)
         del waiting[:-MAX_WAITING_PER_REF]
-        self._apply_pending_stop(record)
+        self._ended(record)
         return record
 
     def _take_open_for(self, event: PullEvent) -> PullRecord | None:
@@ -176,6 +182,7 @@ class PullStore:
         record = self._take_for_result(event)
         if record is None:
             record = self._new(event)
+        ends_here = record.status is PullStatus.IN_PROGRESS
         record.status = PullStatus.COMPLETED
         record.has_result = True
         record.image_id = event.image_id
@@ -183,6 +190,8 @@ class PullStore:
             record.finished_at = event.time
         if record.duration_seconds is None:
             record.duration_seconds = _elapsed(record.started_at, record.finished_at)
+        if ends_here:
+            self._ended(record)
         return record
 
     def _take_for_result(self, event: PullEvent) -> PullRecord | None:
@@ -204,7 +213,7 @@ class PullStore:
             record = self._new(event)
             self._adopt_orphans(record, event.time)
         self._fail(record, event)
-        self._apply_pending_stop(record)
+        self._ended(record)
         return record
 
     def _take_open_for_failure(self, event: PullEvent) -> PullRecord | None:
@@ -224,7 +233,7 @@ class PullStore:
         record = self._new(event)
         self._adopt_orphans(record, event.time)
         self._fail(record, event)
-        self._apply_pending_stop(record)
+        self._ended(record)
         return record
 
     @staticmethod
@@ -272,8 +281,7 @@ class PullStore:
         for event in orphans:
             if end is None or event.time is None or event.time <= end:
                 _apply_debug(record, event)
-                if len(record.lines) < RAW_LINES_PER_PULL:
-                    record.lines.append(event.raw)
+                self._keep_line(record, event)
             else:
                 kept.append(event)
         if kept:
@@ -283,27 +291,40 @@ class PullStore:
         """`stop pulling image` is logged asynchronously, just before or just after the pull's
         outcome: it belongs to a pull of that image that has just ended without one, else to the
         next one that ends."""
+        ended = self._ended_without_stop.get(event.ref, [])
+        ended[:] = [r for r in ended if r.bytes_read is None and not _ended_long_before(r, event.time)]
         best: PullRecord | None = None
-        for record in self._by_ref.get(event.ref, ()):
-            ended = record.bytes_read is None and record.status is not PullStatus.IN_PROGRESS
-            if ended and _just_ended(record, event.time) and (best is None or _later(record, best)):
+        for record in ended:
+            if _just_ended(record, event.time) and (best is None or _later(record, best)):
                 best = record
         if best is not None:
             best.bytes_read = event.bytes_read
+            ended.remove(best)
             return best
         self._pending_stop.setdefault(event.ref, []).append(event)
         return None
 
-    def _apply_pending_stop(self, record: PullRecord) -> None:
+    def _ended(self, record: PullRecord) -> None:
+        """Note a pull that ended: its "stop pulling" line may come next, or came just before."""
+        if self._apply_pending_stop(record):
+            return
+        ended = self._ended_without_stop.setdefault(record.ref, [])
+        ended.append(record)
+        del ended[:-MAX_WAITING_PER_REF]
+
+    def _apply_pending_stop(self, record: PullRecord) -> bool:
         pending = self._pending_stop.get(record.ref)
+        applied = False
         while pending:
             event = pending.pop(0)
             if record.bytes_read is None and _just_ended(record, event.time, before=True):
                 record.bytes_read = event.bytes_read
-                record.lines.append(event.raw)
+                self._keep_line(record, event)
+                applied = True
                 break
         if pending is not None and not pending:
             del self._pending_stop[record.ref]
+        return applied
 
 
 def _apply_debug(record: PullRecord, event: PullEvent) -> None:
@@ -322,6 +343,13 @@ def _just_ended(record: PullRecord, moment: datetime | None, before: bool = Fals
         return True
     gap = (record.finished_at - moment) if before else (moment - record.finished_at)
     return timedelta(0) <= gap <= STOP_LINE_GRACE
+
+
+def _ended_long_before(record: PullRecord, moment: datetime | None) -> bool:
+    """Past the grace in which its "stop pulling" line could still come."""
+    if moment is None or record.finished_at is None:
+        return False
+    return moment - record.finished_at > STOP_LINE_GRACE
 
 
 def _later(record: PullRecord, other: PullRecord) -> bool:
