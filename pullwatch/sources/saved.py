@@ -26,7 +26,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 def open_saved(path: str) -> BinaryIO:
     """A binary stream for `path` (`-` is stdin); gzip is detected by content, not by name."""
     if path == "-":
-        return sys.stdin.buffer
+        return _gunzip_if_gzip(sys.stdin.buffer)  # `zcat`-free: gzip -c x.log | pullwatch report -
     try:
         raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except FileNotFoundError:
@@ -37,9 +37,15 @@ def open_saved(path: str) -> BinaryIO:
         raise SourceError(f"{path}: permission denied (try sudo, or copy the log somewhere readable)") from None
     except OSError as error:
         raise SourceError(f"{path}: {error.strerror or error}") from None
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.open(raw, "rb")  # type: ignore[return-value]
-    return raw
+    return _gunzip_if_gzip(raw)
+
+
+def _gunzip_if_gzip(stream: BinaryIO) -> BinaryIO:
+    """Closing the GzipFile leaves `stream` open (stdin stays stdin)."""
+    peek = getattr(stream, "peek", None)
+    if peek is not None and peek(2)[:2] == GZIP_MAGIC:
+        return gzip.open(stream, "rb")  # type: ignore[return-value]
+    return stream
 
 
 # Read failures of a saved log: I/O errors, and a gzip file that is truncated or corrupt.
