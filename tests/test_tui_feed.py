@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from logfactory import generate, write_log
-from tuihelp import SAMPLE, ManualTime
+from tuihelp import SAMPLE, SAMPLE_FIRST_PULL, ManualTime, sample_store
 
 from pullwatch.model import EventKind, PullEvent, PullStatus
 from pullwatch.sources import LineBatch, SourceError
@@ -98,10 +98,11 @@ def test_feed_posts_every_line_and_event_in_time_batches() -> None:
     assert sum(isinstance(m, FeedBatch) for m in one_batch) == 1
     each = run_feed(spec, interval=0)  # always due: one message per source batch
     assert sum(isinstance(m, FeedBatch) for m in each) == 2
+    headless = sample_store()  # read_saved + consume, as the headless commands read it
     for posted in (one_batch, each):
         store = applied(posted)
-        assert (store.stats.lines, store.stats.pull_lines, store.stats.unparsed_lines) == (291, 111, 0)
-        assert len(store.pulls) == 30
+        assert store.stats == headless.stats and headless.stats.pull_lines > 0
+        assert len(store.pulls) == len(headless.pulls) > 0
 
 
 def test_feed_counts_the_saved_files_lines_aside_for_the_progress() -> None:
@@ -116,7 +117,9 @@ def test_feed_counts_the_saved_files_lines_aside_for_the_progress() -> None:
 
     Feed(spec, Clock(), post).run()
     assert counted.wait(5)
-    assert [(m.total_lines, m.exact) for m in posted if isinstance(m, FeedStarted)] == [(291, True)]
+    lines = len(SAMPLE.read_bytes().splitlines())
+    assert lines == sample_store().stats.lines
+    assert [(m.total_lines, m.exact) for m in posted if isinstance(m, FeedStarted)] == [(lines, True)]
 
 
 def test_a_big_files_line_count_is_estimated_from_its_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,13 +190,17 @@ def test_paced_feed_holds_lines_until_the_replay_clock_reaches_them() -> None:
         while feed.waits < 1 and not deadline.wait(0.01):
             pass
         store = applied(posted)
-        assert [r.image for r in store.pulls] == ["registry.k8s.io/kube-apiserver:v1.34.2"]  # the first pull only
+        first = sample_store(SAMPLE_FIRST_PULL).pulls  # what the first pull line alone makes
+        assert len(first) == 1
+        assert [r.image for r in store.pulls] == [first[0].image]  # the first pull only
         manual.value = 10_000  # far past the end of the log
         assert feed.done.wait(10)
     finally:
         feed.stop()
     store = applied(posted)
-    assert store.stats.lines == 291 and len(store.pulls) == 30  # interpolated line counts add up
+    headless = sample_store()
+    assert store.stats.lines == headless.stats.lines  # interpolated line counts add up
+    assert len(store.pulls) == len(headless.pulls)
     assert isinstance(posted[-1], FeedDone)
 
 
@@ -214,7 +221,7 @@ def test_paused_feed_shows_and_reads_nothing_more_until_resumed() -> None:
     assert not any(isinstance(m, FeedBatch) for m in posted)  # and what it read is held back
     feed.resume()
     assert feed.done.wait(5)
-    assert applied(posted).stats.lines == 291
+    assert applied(posted).stats == sample_store().stats
 
 
 # ---- the store view ----------------------------------------------------------------------------
@@ -292,9 +299,10 @@ def test_watch_without_a_source_replays_the_sample_with_the_note(monkeypatch: py
     spec = auto_spec()
     assert not spec.live and spec.speed == SAMPLE_SPEED
     assert spec.note and "bundled sample" in spec.note
-    assert spec.count_lines() == (291, True)
+    headless = sample_store()
+    assert spec.count_lines() == (headless.stats.lines, True)
     store = applied(run_feed(FeedSpec(open=spec.open, live=False, description="t")))
-    assert len(store.pulls) == 30
+    assert len(store.pulls) == len(headless.pulls) > 0
 
 
 # ---- the command line --------------------------------------------------------------------------

@@ -13,9 +13,21 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from tuihelp import SAMPLE
+from tuihelp import SAMPLE, sample_store
+
+from pullwatch.filtering import image_matcher
+from pullwatch.model import PullStatus
+from pullwatch.store import PullStore
 
 pytestmark = pytest.mark.timeout(120)
+# An image name the filter narrows the sample to: pulled more than once, and not every pull.
+FILTER = "coredns"
+
+
+def finished(store: PullStore, pattern: str = "") -> int:
+    """How many of the sample's pulls (matching `pattern`) have ended: the Completed pane's count."""
+    matches = image_matcher(pattern)
+    return sum(r.status is not PullStatus.IN_PROGRESS and matches(r.image, r.ref) for r in store.pulls)
 
 
 class Tmux:
@@ -62,17 +74,24 @@ def test_installed_replay_fills_panes_filters_and_quits_cleanly(tmux: Tmux) -> N
     tmux("send-keys", "-t", "t", "-l", f"{command} replay {SAMPLE}; echo exit=$?")
     tmux("send-keys", "-t", "t", "Enter")
 
-    screen = tmux.wait_for(lambda text: "replay finished" in text and "Completed · 30" in text, "the replay")
+    store = sample_store()  # what the headless commands know of the sample
+    matched = [r for r in store.pulls if image_matcher(FILTER)(r.image, r.ref)]
+    assert 1 < len(matched) < len(store.pulls)  # the sample pulls it more than once, and other images
+    assert sum(image_matcher(FILTER)(image.image, image.ref) for image in store.repeated()) == 1
+    ended, ended_matching = finished(store), finished(store, FILTER)
+
+    screen = tmux.wait_for(lambda text: "replay finished" in text and f"Completed · {ended}" in text, "the replay")
     assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "1"
-    assert "Pulled more than once · 9" in screen
-    assert "registry.k8s.io/kube-apiserver:v1.34.2" in screen and "busybox" in screen
+    assert f"Pulled more than once · {len(store.repeated())}" in screen
+    assert "registry.k8s.io/kube-apiserver:v1.34.2" in screen and FILTER in screen
 
     tmux("send-keys", "-t", "t", "/")
-    tmux("send-keys", "-t", "t", "-l", "busybox")
-    screen = tmux.wait_for(lambda text: "Completed · 2 of 30" in text, "the filter")
-    assert "filter busybox 2 of 30 pulls" in screen
+    tmux("send-keys", "-t", "t", "-l", FILTER)
+    screen = tmux.wait_for(lambda text: f"Completed · {ended_matching} of {ended}" in text, "the filter")
+    assert f"filter {FILTER} {len(matched)} of {len(store.pulls)} pulls" in screen
     assert "kube-apiserver" not in screen and "nginx" not in screen
-    assert screen.count("busybox") >= 4  # the filter bar, the summary, two completed pulls, one image
+    # the filter bar, the summary, a row per completed pull, a row for the image pulled more than once
+    assert screen.count(FILTER) >= 2 + ended_matching + 1
 
     tmux("send-keys", "-t", "t", "Enter")  # back to the panes
     tmux("send-keys", "-t", "t", "q")
@@ -90,11 +109,14 @@ def test_replay_of_a_pipe_reads_keys_from_the_terminal(tmux: Tmux) -> None:
     tmux.wait_for(lambda text: "ready$" in text, "the shell")
     tmux("send-keys", "-t", "t", "-l", f"cat {SAMPLE} | {command} replay -; echo exit=$?")
     tmux("send-keys", "-t", "t", "Enter")
+    store = sample_store()
+    matched = sum(image_matcher(FILTER)(r.image, r.ref) for r in store.pulls)
     screen = tmux.wait_for(lambda text: "replay finished" in text, "the replay")
-    assert "30 pulls" in screen and "291 lines read" in screen and "replay stdin" in screen
+    assert f"{len(store.pulls)} pulls" in screen and f"{store.stats.lines:,} lines read" in screen
+    assert "replay stdin" in screen
     tmux("send-keys", "-t", "t", "/")
-    tmux("send-keys", "-t", "t", "-l", "busybox")
-    tmux.wait_for(lambda text: "filter busybox 2 of 30 pulls" in text, "the filter")
+    tmux("send-keys", "-t", "t", "-l", FILTER)
+    tmux.wait_for(lambda text: f"filter {FILTER} {matched} of {len(store.pulls)} pulls" in text, "the filter")
     tmux("send-keys", "-t", "t", "Enter")
     tmux("send-keys", "-t", "t", "q")
     screen = tmux.wait_for(lambda text: re.search(r"^exit=\d+$", text, re.MULTILINE) is not None, "the exit status")

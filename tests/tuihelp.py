@@ -16,16 +16,50 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from parsers import parse_line
+from pullwatch.ingest import consume
+from pullwatch.sources import LineBatch
+from pullwatch.sources.saved import read_saved
+from pullwatch.store import PullStore
 from tui.app import PullwatchApp
 from tui.clock import Clock, ReplayClock
 from tui.source import replay_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "pullwatch" / "sample" / "containerd-1.7-journal.log"
-# The sample's first pull line (the replay clock starts there) and a moment when four pulls run.
-SAMPLE_FIRST_PULL = datetime(2026, 11, 27, 8, 0, 11, 11000, tzinfo=timezone.utc)
-SAMPLE_MIDDLE = datetime(2026, 11, 27, 8, 8, 30, tzinfo=timezone.utc)
+# A moment of the sample's log time when several pulls run (five: one past the no-progress timeout,
+# one past half of it) and every other pane has rows: the paced tests and the snapshots stop there.
+SAMPLE_MIDDLE = datetime(2026, 11, 27, 8, 8, 16, 500000, tzinfo=timezone.utc)
 SIZE = (150, 46)
+
+
+def logged_at(line: bytes) -> datetime | None:
+    """The log time of a pull line (None for a candidate line that is no pull event)."""
+    event = parse_line(line)
+    return None if event is None else event.time
+
+
+@functools.cache
+def sample_store(until: datetime | None = None) -> PullStore:
+    """The sample as the headless commands read it (read_saved + consume): what the panes must
+    show. With `until`, only the pull lines logged up to that moment: what a paced replay has
+    applied when its clock stands there (it holds back the first later pull line). Read only."""
+    store = PullStore()
+    for batch in read_saved([str(SAMPLE)]):
+        if until is not None:
+            kept = [line for line in batch.lines if (moment := logged_at(line)) is None or moment <= until]
+            batch = LineBatch(kept, batch.total)
+        consume(store, batch)
+    return store
+
+
+def _first_pull_line_time() -> datetime:
+    lines = [line for batch in read_saved([str(SAMPLE)]) for line in batch.lines]
+    return next(moment for line in lines if (moment := logged_at(line)) is not None)
+
+
+# The sample's first pull line: a paced replay's clock starts there.
+SAMPLE_FIRST_PULL = _first_pull_line_time()
 
 
 class ManualTime:
