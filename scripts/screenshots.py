@@ -3,8 +3,9 @@ sample log. Re-run after any change to the screen:
 
     python scripts/screenshots.py [--out screenshots]
 
-The replay runs at ×60 on a clock this script holds still at 08:08:30 log time, when four pulls
-are in progress, so that every pane has rows and the pictures are the same on every run.
+The replay runs at ×60 on a clock this script holds still at 08:08:16.5 log time, when five pulls
+are in progress (one past containerd's no-progress timeout, one past half of it), so that every
+pane has rows and the pictures are the same on every run.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ sys.path.insert(0, ROOT)
 
 from textual.pilot import Pilot  # noqa: E402
 
+from parsers import parse_line  # noqa: E402
+from pullwatch.sources.saved import read_saved  # noqa: E402
 from tui.app import PullwatchApp  # noqa: E402
 from tui.clock import ReplayClock  # noqa: E402
 from tui.source import replay_spec, sample_path  # noqa: E402
 
 SIZE = (150, 44)
 SPEED = 60.0
-FIRST_PULL = datetime(2026, 11, 27, 8, 0, 11, 11000, tzinfo=timezone.utc)  # the sample's first pull line
-MOMENT = datetime(2026, 11, 27, 8, 8, 30, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 11, 27, 8, 8, 16, 500000, tzinfo=timezone.utc)
 SHOTS: dict[str, tuple[str, ...]] = {
     "main": (),
     "filter": ("slash", *"nginx", "enter"),
@@ -54,13 +56,24 @@ async def until(ready: object, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def first_pull_line_time(path: str) -> datetime:
+    """Where a paced replay's clock starts: the log time of the first pull line."""
+    for batch in read_saved([path]):
+        for line in batch.lines:
+            event = parse_line(line)
+            if event is not None and event.time is not None:
+                return event.time
+    raise SystemExit(f"screenshots: {path} has no timed pull line")
+
+
 async def shoot(name: str, keys: tuple[str, ...], out: str) -> str:
     held = HeldTime()
+    first_pull = first_pull_line_time(sample_path())
     spec = replay_spec(argparse.Namespace(paths=[sample_path()], speed=str(SPEED), image=""))
     app = PullwatchApp(spec, ReplayClock(SPEED, monotonic=held))
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.feed.waits >= 1)  # the clock started at the first pull line
-        held.value = (MOMENT - FIRST_PULL).total_seconds() / SPEED
+        held.value = (MOMENT - first_pull).total_seconds() / SPEED
         await until(lambda: app.feed.waits >= 2 and app.feed.waiting.is_set() and app.feed_state.total_lines)
         await settle(pilot, app)
         await pilot.press(*keys)
