@@ -8,11 +8,13 @@ that the block scanner is tested against.
 from __future__ import annotations
 
 import gzip
+import io
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch, SourceError
@@ -26,7 +28,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 def open_saved(path: str) -> BinaryIO:
     """A binary stream for `path` (`-` is stdin); gzip is detected by content, not by name."""
     if path == "-":
-        return _gunzip_if_gzip(sys.stdin.buffer)  # `zcat`-free: gzip -c x.log | pullwatch report -
+        return _gunzip_if_gzip(cast(io.BufferedReader, sys.stdin.buffer), owned=False)  # gzip -c x | pullwatch -
     try:
         raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except FileNotFoundError:
@@ -37,15 +39,61 @@ def open_saved(path: str) -> BinaryIO:
         raise SourceError(f"{path}: permission denied (try sudo, or copy the log somewhere readable)") from None
     except OSError as error:
         raise SourceError(f"{path}: {error.strerror or error}") from None
-    return _gunzip_if_gzip(raw)
+    return _gunzip_if_gzip(raw, owned=True)
 
 
-def _gunzip_if_gzip(stream: BinaryIO) -> BinaryIO:
-    """Closing the GzipFile leaves `stream` open (stdin stays stdin)."""
-    peek = getattr(stream, "peek", None)
-    if peek is not None and peek(2)[:2] == GZIP_MAGIC:
-        return gzip.open(stream, "rb")  # type: ignore[return-value]
-    return stream
+def _gunzip_if_gzip(stream: io.BufferedReader, owned: bool) -> BinaryIO:
+    """Decompress a gzip stream. A file is sniffed with peek; a pipe is not, because after a peek
+    a BufferedReader's readinto1 blocks for a whole block and lines followed on a pipe would wait:
+    its first bytes are read once and handed back first (`_Replayed`)."""
+    try:
+        regular = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test's stand-in stdin)
+        return stream
+    if regular:
+        head = stream.peek(2)[:2]
+        piped: BinaryIO = stream
+    else:
+        first = stream.raw.read(1 << 16) or b""
+        while 0 < len(first) < 2:
+            more = stream.raw.read(1 << 16) or b""
+            if not more:
+                break
+            first += more
+        head = first[:2]
+        piped = io.BufferedReader(_Replayed(first, stream, owned))  # type: ignore[arg-type]
+    if head == GZIP_MAGIC:
+        return gzip.open(piped, "rb")  # type: ignore[return-value]
+    return piped
+
+
+class _Replayed(io.RawIOBase):
+    """A pipe whose first bytes were already read (to sniff gzip): gives them back, then reads on."""
+
+    def __init__(self, head: bytes, stream: io.BufferedReader, owned: bool) -> None:
+        super().__init__()
+        self._head = head
+        self._stream = stream
+        self._owned = owned
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            count = min(len(buffer), len(self._head))
+            buffer[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        return int(self._stream.raw.readinto(buffer) or 0)
+
+    def close(self) -> None:
+        if self._owned and not self.closed:
+            self._stream.close()
+        super().close()
 
 
 # Read failures of a saved log: I/O errors, and a gzip file that is truncated or corrupt.
