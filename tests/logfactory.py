@@ -10,6 +10,7 @@ correct reader must report.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import zlib
@@ -46,6 +47,14 @@ IMAGES = (
     "localhost:5000/team/app:dev",
 )
 SANDBOX_IMAGE = "registry.k8s.io/pause:3.9"
+# Sandbox (pause) images are tiny; these are the sizes containerd reports for them.
+PAUSE_SIZES = {SANDBOX_IMAGE: 321_520, "index.docker.io/rancher/mirrored-pause:3.6": 301_773}
+
+
+def image_id_of(image: str) -> str:
+    """A stable image id per image (pulled again, the same image has the same id), derived from
+    the normalized name so that seeds stay reproducible and aliases of one image agree."""
+    return "sha256:" + hashlib.sha256(normalize(image).encode()).hexdigest()
 
 
 @dataclass
@@ -59,7 +68,11 @@ class Pull:
     bytes_read: int
     outcome: str = "completed"  # completed | failed | cancelled
     sandbox: bool = False
-    image_id: str = field(default_factory=lambda: "sha256:" + f"{random.getrandbits(256):064x}")
+    image_id: str = ""  # empty: the image's own stable id (image_id_of)
+
+    def __post_init__(self) -> None:
+        if not self.image_id:
+            self.image_id = image_id_of(self.image)
 
     @property
     def end(self) -> datetime:
@@ -121,7 +134,8 @@ def pull_lines(pull: Pull, version: str, debug: bool = False) -> list[Line]:
             )
     repo_tag = "" if "@" in norm else norm
     repository = norm.split("@")[0] if "@" in norm else norm.rsplit(":", 1)[0]
-    repo_digest = repository + "@sha256:" + pull.image_id[7:][::-1]
+    # A pull by digest reports that digest; otherwise the manifest digest is as stable as the id.
+    repo_digest = norm if "@" in norm else repository + "@sha256:" + pull.image_id[7:][::-1]
     if pull.outcome == "completed":
         if modern:
             lines.append(
@@ -324,6 +338,8 @@ class GeneratedLog:
 
 def image_size(image: str) -> int:
     """A stable size per image (the same image has the same size every time it is pulled)."""
+    if image in PAUSE_SIZES:
+        return PAUSE_SIZES[image]
     return 700_000 + zlib.crc32(image.encode()) % 900_000_000
 
 
@@ -385,7 +401,6 @@ def generate(
     """A whole log: `pulls` pulls (interleaved, some repeated, some failed) among `chatter`
     non-pull lines per pull, sorted by time as containerd writes them."""
     rng = random.Random(seed)
-    random.seed(seed)
     begin = (start or datetime(2026, 11, 27, 8, 0, 0, tzinfo=timezone.utc)).astimezone(tz)
     plan = make_pulls(rng, pulls, begin, sandbox=version not in ("1.5", "1.6"))
     timed: list[tuple[datetime, int, Line]] = []
