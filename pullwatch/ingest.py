@@ -1,4 +1,6 @@
-"""Lines to events to the store: the one path every source and every command goes through."""
+"""Lines to events to the store, in one thread: the path of the headless commands. The monitor
+splits the same two steps across threads (parse_line in its feed thread, store.add on the UI
+thread, tui/view.py) so that the store is never changed while a pane reads it."""
 
 from __future__ import annotations
 
