@@ -37,6 +37,11 @@ class Column(Generic[T]):
     descending: bool = False  # first direction when this column becomes the sort column
 
 
+def measure(label: str, value: Callable[[T], Any], show: Callable[[Any], Text], width: int) -> Column[T]:
+    """A right-aligned quantity column: shows `value` with `show`, sorts by it, largest first."""
+    return Column(label, lambda record: show(value(record)), width, "right", sort_key=value, descending=True)
+
+
 class RecordTable(ScrollView, Generic[T], can_focus=True):
     """Rows are records; cells are computed on draw. Posts Selected on enter / double click."""
 

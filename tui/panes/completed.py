@@ -9,7 +9,7 @@ from rich.text import Text
 
 from pullwatch.model import PullRecord, PullStatus
 from tui import cells
-from tui.table import Column, RecordTable
+from tui.table import Column, RecordTable, measure
 
 STATUS_STYLES = {PullStatus.COMPLETED: "green", PullStatus.FAILED: "bold red"}
 
@@ -40,30 +40,9 @@ class CompletedPane(RecordTable[PullRecord]):
                 sort_key=lambda r: r.finished_at,
                 descending=True,
             ),
-            Column(
-                "duration",
-                lambda r: cells.duration(r.duration_seconds),
-                9,
-                "right",
-                sort_key=lambda r: r.duration_seconds,
-                descending=True,
-            ),
-            Column(
-                "size",
-                lambda r: cells.size(r.size_bytes),
-                10,
-                "right",
-                sort_key=lambda r: r.size_bytes,
-                descending=True,
-            ),
-            Column(
-                "fetched",
-                lambda r: cells.size(r.bytes_read),
-                10,
-                "right",
-                sort_key=lambda r: r.bytes_read,
-                descending=True,
-            ),
+            measure("duration", lambda r: r.duration_seconds, cells.duration, 9),
+            measure("size", lambda r: r.size_bytes, cells.size, 10),
+            measure("fetched", lambda r: r.bytes_read, cells.size, 10),
             Column(
                 "MiB/s",
                 lambda r: cells.mib_per_second(_rate_bytes(r), r.duration_seconds),

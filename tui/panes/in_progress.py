@@ -8,7 +8,7 @@ from rich.text import Text
 
 from pullwatch.model import PullRecord
 from tui import cells
-from tui.table import Column, RecordTable
+from tui.table import Column, RecordTable, measure
 from tui.view import StoreView
 
 URGENCY_STYLES = {"warn": "yellow", "late": "bold red"}
@@ -20,22 +20,8 @@ class InProgressPane(RecordTable[PullRecord]):
         columns: list[Column[PullRecord]] = [
             Column("image", lambda r: cells.name(r.image), sort_key=lambda r: r.image.lower()),
             Column("started", lambda r: cells.moment(r.started_at), cells.TIME_WIDTH, sort_key=lambda r: r.started_at),
-            Column(
-                "elapsed",
-                lambda r: cells.duration(view.elapsed(r)),
-                9,
-                "right",
-                sort_key=view.elapsed,
-                descending=True,
-            ),
-            Column(
-                "fetched",
-                lambda r: cells.size(r.progress_bytes),
-                10,
-                "right",
-                sort_key=lambda r: r.progress_bytes,
-                descending=True,
-            ),
+            measure("elapsed", view.elapsed, cells.duration, 9),
+            measure("fetched", lambda r: r.progress_bytes, cells.size, 10),
             Column("timeout", self._timeout_used, 8, "right", sort_key=view.timeout_share, descending=True),
         ]
         super().__init__(

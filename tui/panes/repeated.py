@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from tui import cells
-from tui.table import Column, RecordTable
+from tui.table import Column, RecordTable, measure
 from tui.view import RepeatedImage
 
 
@@ -30,23 +30,9 @@ class RepeatedPane(RecordTable[RepeatedImage]):
     def __init__(self, *, id: str | None = "repeated") -> None:
         columns: list[Column[RepeatedImage]] = [
             Column("image", lambda r: cells.name(r.summary.image), sort_key=lambda r: r.summary.image.lower()),
-            Column(
-                "pulls",
-                lambda r: Text(str(r.summary.pulls)),
-                5,
-                "right",
-                sort_key=lambda r: r.summary.pulls,
-                descending=True,
-            ),
+            measure("pulls", lambda r: r.summary.pulls, lambda n: Text(str(n)), 5),
             Column("ok / fail", _outcomes, 9, "right", sort_key=lambda r: r.summary.failed, descending=True),
-            Column(
-                "size total",
-                lambda r: cells.size(r.summary.total_size_bytes),
-                10,
-                "right",
-                sort_key=lambda r: r.summary.total_size_bytes,
-                descending=True,
-            ),
+            measure("size total", lambda r: r.summary.total_size_bytes, cells.size, 10),
             Column(
                 "fetched",
                 lambda r: cells.size(r.summary.bytes_read if r.bytes_known else None),
