@@ -90,12 +90,6 @@ def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> 
     out.write(f'  "{key}": [],\n' if first else "\n  ],\n")
 
 
-def render_csv(store: PullStore, matches: Callable[[str, str], bool]) -> str:
-    buffer = io.StringIO()
-    write_csv(store, matches, buffer)
-    return buffer.getvalue()
-
-
 def write_csv(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=PULL_FIELDS, lineterminator="\n")
     writer.writeheader()

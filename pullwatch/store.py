@@ -24,7 +24,6 @@ from the start line (request string vs normalised reference). Rules, in order of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pullwatch.model import (
@@ -78,10 +77,6 @@ class PullStore:
             record.lines.append(event.raw)
         else:
             record.lines_dropped += 1
-
-    def add_all(self, events: Iterable[PullEvent]) -> None:
-        for event in events:
-            self.add(event)
 
     # ---- reading -------------------------------------------------------------------------
     def in_progress(self) -> list[PullRecord]:

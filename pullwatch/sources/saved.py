@@ -137,6 +137,3 @@ def scan_stream(stream: BinaryIO, name: str = "-") -> Iterator[LineBatch]:
     if batch.total:
         yield batch
 
-
-def exists_readable(path: str) -> bool:
-    return path == "-" or os.access(path, os.R_OK)
