@@ -89,12 +89,12 @@ def tui_run(path: str) -> tuple[float, dict[str, float]]:
 
 # ---- the child: the monitor itself -------------------------------------------------------------
 async def child(path: str) -> dict[str, float]:
-    from tui.app import PullwatchApp
-    from tui.clock import Clock
-    from tui.source import replay_spec
+    from pullwatch.tui.app import PullwatchApp
+    from pullwatch.tui.clock import Clock
+    from pullwatch.tui.source import replay_spec
 
     started = time.perf_counter()
-    spec = replay_spec(argparse.Namespace(paths=[path], speed="max", image=""))
+    spec = replay_spec([path], "max")
     app = PullwatchApp(spec, Clock())
     latencies: list[float] = []
     handled: list[float] = []

@@ -1,16 +1,19 @@
 """Parsers: a raw log line -> the pull event it reports. No I/O here.
 
-`parse_line` is the one entry point: a cheap keyword test first (most lines of a containerd log
-are not about pulls), then the envelope, then the message.
+`parse_line` reads one line: a cheap keyword test first (most lines of a containerd log are not
+about pulls), then the envelope, then the message. `parse_batch` reads the candidate lines of a
+stretch of log into one ParsedBatch (events and line counts), what `PullStore.apply` takes.
+This package imports nothing outside itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from parsers.envelope import EnvelopeError, LogEntry, decode_envelope
-from parsers.messages import MessageError, decode_message
-from pullwatch.model import RAW_LINE_LIMIT, PullEvent
+from pullwatch.parsers.envelope import EnvelopeError, LogEntry, decode_envelope
+from pullwatch.parsers.events import RAW_LINE_LIMIT, ParsedBatch, PullEvent
+from pullwatch.parsers.messages import MessageError, decode_message
 
 # Every pull-path message contains one of these; a journald JSON record whose MESSAGE is an
 # array of byte values hides its text, so it is a candidate too, and so is one whose MESSAGE
@@ -52,4 +55,33 @@ def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> Pull
         raise UnparsedLine(str(error)) from None
 
 
-__all__ = ["KEYWORDS", "KEYWORDS_BYTES", "LogEntry", "UnparsedLine", "is_candidate", "parse_line"]
+def parse_batch(
+    lines: Sequence[str | bytes],
+    times: Sequence[datetime | None] | None = None,
+    total: int | None = None,
+) -> ParsedBatch:
+    """The events of `lines` (candidate lines; `times[i]`, when given, is line i's fallback time)
+    and the counts: `total` lines read (default: just these), how many could not be decoded."""
+    events: list[PullEvent] = []
+    unparsed = 0
+    for index, line in enumerate(lines):
+        try:
+            event = parse_line(line, times[index] if times else None)
+        except UnparsedLine:
+            unparsed += 1
+            continue
+        if event is not None:
+            events.append(event)
+    return ParsedBatch(events, len(lines) if total is None else total, unparsed)
+
+
+__all__ = [
+    "KEYWORDS",
+    "KEYWORDS_BYTES",
+    "LogEntry",
+    "ParsedBatch",
+    "UnparsedLine",
+    "is_candidate",
+    "parse_batch",
+    "parse_line",
+]

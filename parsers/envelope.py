@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parsers.gostrings import QUOTED, is_terminated, unquote
-from parsers.timestamps import from_epoch_micros, parse_timestamp
+from pullwatch.parsers.gostrings import QUOTED, is_terminated, unquote
+from pullwatch.parsers.timestamps import from_epoch_micros, parse_timestamp
 
 
 class EnvelopeError(ValueError):

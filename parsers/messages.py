@@ -30,11 +30,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from parsers.durations import parse_go_duration
-from parsers.envelope import LogEntry
-from parsers.gostrings import QUOTED, unquote
-from parsers.refs import normalize
-from pullwatch.model import EventKind, PullEvent
+from pullwatch.parsers.durations import parse_go_duration
+from pullwatch.parsers.envelope import LogEntry
+from pullwatch.parsers.events import EventKind, PullEvent
+from pullwatch.parsers.gostrings import QUOTED, unquote
+from pullwatch.parsers.refs import normalize
 
 
 class MessageError(ValueError):

@@ -72,3 +72,12 @@ def _zone(text: str | None) -> timezone:
         zone = timezone(-offset if text[0] == "-" else offset)
         _ZONES[text] = zone
     return zone
+
+
+def iso(moment: datetime | None) -> str | None:
+    """RFC 3339 with the offset the log used, always with six fractional digits (microseconds,
+    Python's limit) so that every time has the same width and sorts as text."""
+    if moment is None:
+        return None
+    text = moment.isoformat(timespec="microseconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -9,14 +9,14 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from pullwatch import __version__
 from pullwatch.filtering import FilterError, exact_image_matcher, image_matcher
-from pullwatch.ingest import consume, ingest_batch
-from pullwatch.model import PullStatus
-from pullwatch.sources import LineBatch, SourceError
-from pullwatch.store import PullStore
+from pullwatch.ingest import load, parse
+from pullwatch.records import PullStatus
+from pullwatch.sources import SourceError
+from pullwatch.sources.options import SourceOptions, open_source
 
 EXIT_MISMATCH = 1
 EXIT_USAGE = 2
@@ -165,35 +165,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def batches(args: argparse.Namespace, follow: bool) -> Iterator[LineBatch]:
-    """The line batches of the source the options name."""
-    if args.journal or args.directory:
-        from pullwatch.sources.journal import read_journal
-
-        return read_journal(
-            units=args.unit, identifiers=args.identifier, since=args.since, directory=args.directory, follow=follow
-        )
-    paths = args.paths or ["-"]
-    if follow:
-        if len(paths) != 1 or paths[0] == "-":
-            if paths == ["-"]:
-                from pullwatch.sources.saved import read_saved
-
-                return read_saved(paths)  # stdin is followed by reading it to its end
-            raise SourceError("--follow takes one file")
-        from pullwatch.sources.follow import follow_file
-
-        return follow_file(paths[0])
-    from pullwatch.sources.saved import read_saved
-
-    return read_saved(paths)
-
-
-def load(args: argparse.Namespace) -> PullStore:
-    store = PullStore(keep_lines=0)  # headless answers never show raw lines: keep memory flat
-    for batch in batches(args, follow=False):
-        consume(store, batch)
-    return store
+def source_options(args: argparse.Namespace) -> SourceOptions:
+    """The source the command line names (`watch --file PATH` is a path like the others')."""
+    file = getattr(args, "file", None)
+    return SourceOptions(
+        paths=(file,) if file else tuple(getattr(args, "paths", ())),
+        journal=args.journal,
+        units=tuple(args.unit or ()),
+        identifiers=tuple(args.identifier or ()),
+        since=args.since,
+        directory=args.directory,
+    )
 
 
 def _check_source(args: argparse.Namespace) -> None:
@@ -209,7 +191,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     matches = image_matcher(args.image)
     _check_source(args)
-    store = load(args)
+    store = load(source_options(args))
     if args.format == "json":
         output.write_report_json(store, matches, sys.stdout)
         return 0
@@ -223,11 +205,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_count(args: argparse.Namespace) -> int:
-    from parsers.refs import normalize
+    from pullwatch.parsers.refs import normalize
 
     matches = exact_image_matcher(args.image)
     _check_source(args)
-    store = load(args)
+    store = load(source_options(args))
     wanted = None if args.status == "any" else PullStatus(args.status)
     number = sum(1 for r in store.pulls if matches(r.image, r.ref) and (wanted is None or r.status is wanted))
     print(number)
@@ -243,14 +225,13 @@ def cmd_count(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     _check_source(args)
-    store = PullStore()
     out = sys.stdout
     if args.follow:
         signal.signal(signal.SIGTERM, _exit_on_signal)
-    source = batches(args, follow=args.follow)
+    source = open_source(source_options(args), follow=args.follow)
     try:
         for batch in source:
-            for event in ingest_batch(store, batch):
+            for event in parse(batch).events:
                 out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
             out.flush()
     finally:
@@ -266,15 +247,16 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from tui import run_watch
+    from pullwatch.tui import run_watch
 
-    return run_watch(args)
+    named = args.journal or args.directory or args.file  # else: what the node has (sources/auto.py)
+    return run_watch(source_options(args) if named else None, args.image)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from tui import run_replay
+    from pullwatch.tui import run_replay
 
-    return run_replay(args)
+    return run_replay(args.paths, args.speed, args.image)
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

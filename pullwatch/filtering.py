@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Callable
 
-from parsers.refs import normalize
+from pullwatch.parsers.refs import normalize
 
 GLOB_CHARS = "*?["
 

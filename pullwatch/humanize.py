@@ -1,4 +1,5 @@
-"""Numbers for people: sizes, durations, times. Shared by the table output and the TUI."""
+"""Numbers and log text for people: sizes, durations, times, rates, and names from logs made safe
+to print. Shared by the headless output and the TUI (below both)."""
 
 from __future__ import annotations
 
@@ -34,8 +35,15 @@ def short_time(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def throughput(size: int | None, seconds: float | None) -> str:
-    """MB/s as containerd's own throughput metric counts it (MiB per second)."""
-    if not size or not seconds:
+def mib_per_second(count: int | None, seconds: float | None) -> str:
+    """MiB per second, as containerd's own throughput metric counts it; "-" when unknown."""
+    if not count or not seconds:
         return "-"
-    return f"{size / 1048576 / seconds:.1f} MiB/s"
+    return f"{count / 1048576 / seconds:.1f}"
+
+
+def safe_text(text: str) -> str:
+    """Neutralise control characters (escape sequences) in names that come from logs."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in text)

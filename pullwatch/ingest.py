@@ -1,41 +1,33 @@
-"""Lines to events to the store, in one thread: the path of the headless commands. The monitor
-splits the same two steps across threads (parse_line in its feed thread, store.add on the UI
-thread, tui/view.py) so that the store is never changed while a pane reads it."""
+"""The headless path, in one thread: a source's batches are parsed (`parse_batch`) and applied
+(`PullStore.apply`) one after the other. The monitor takes the same two steps on two threads
+(parse_batch in its feed thread, apply on the UI thread, tui/view.py), so that the store is never
+changed while a pane reads it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-
-from parsers import UnparsedLine, parse_line
-from pullwatch.model import PullEvent
+from pullwatch.parsers import ParsedBatch, parse_batch
 from pullwatch.sources import LineBatch
+from pullwatch.sources.options import SourceOptions, open_source
 from pullwatch.store import PullStore
 
 
-def ingest_line(store: PullStore, line: bytes | str, fallback_time: datetime | None = None) -> PullEvent | None:
-    """Parse a candidate line and apply it; the line is already counted in stats.lines."""
-    try:
-        event = parse_line(line, fallback_time)
-    except UnparsedLine:
-        store.stats.unparsed_lines += 1
-        return None
-    if event is not None:
-        store.stats.pull_lines += 1
-        store.add(event)
-    return event
+def parse(batch: LineBatch) -> ParsedBatch:
+    """A source's batch of candidate lines, parsed (pure: nothing is changed)."""
+    return parse_batch(batch.lines, batch.times, batch.total)
 
 
-def ingest_batch(store: PullStore, batch: LineBatch) -> Iterator[PullEvent]:
-    """Apply a batch, yielding each event as it is applied (lazily: consume it)."""
-    store.stats.lines += batch.total
-    times = batch.times
-    for index, line in enumerate(batch.lines):
-        event = ingest_line(store, line, times[index] if times else None)
-        if event is not None:
-            yield event
+def ingest(store: PullStore, batch: LineBatch) -> ParsedBatch:
+    """Parse a batch and apply it; returns what was applied (its events, for `events`)."""
+    parsed = parse(batch)
+    store.apply(parsed)
+    return parsed
 
 
-def consume(store: PullStore, batch: LineBatch) -> None:
-    for _ in ingest_batch(store, batch):
-        pass
+def load(options: SourceOptions) -> PullStore:
+    """Everything the source holds up to now, in a store that keeps no raw lines (the headless
+    answers never show them: memory stays flat)."""
+    store = PullStore(keep_lines=0)
+    for batch in open_source(options, follow=False):
+        ingest(store, batch)
+    return store

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
-from pullwatch.model import ImageSummary, PullRecord, Stats
+from pullwatch.records import ImageSummary, PullRecord, Stats
 from pullwatch.store import PullStore, summarize
 
 PULL_FIELDS = (
@@ -105,7 +105,7 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
     from rich.table import Table
     from rich.text import Text
 
-    from pullwatch.humanize import human_bytes, human_duration, short_time
+    from pullwatch.humanize import human_bytes, human_duration, safe_text, short_time
 
     pulls = ordered_pulls(store, matches)
     table = Table(title=f"{len(pulls)} pulls", title_justify="left")
@@ -178,9 +178,3 @@ def _unknown_start(record: PullRecord, short_time: Callable[[datetime | None], s
 def stats_line(stats: Stats) -> str:
     return f"{stats.lines} lines read, {stats.pull_lines} pull lines, {stats.unparsed_lines} unparsed"
 
-
-def safe_text(text: str) -> str:
-    """Neutralise control characters (escape sequences) in names that come from logs."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in text)

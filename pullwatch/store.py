@@ -1,11 +1,13 @@
 """The in-memory store: pull events in, pull records and per-image aggregates out.
 
-Fed one event at a time by every source (saved logs, files followed, the journal), so the CLI
+Fed by every source (saved logs, files followed, the journal) through one door, `apply`, which
+takes a parsed batch (events and line counts) and is the only place the counts change, so the CLI
 and the TUI see the same answers. It keeps records, never log lines, so memory grows with the
 number of pulls, not with the size of the log. It knows nothing of Textual.
 
-Correlation (see ../shared/formats §8): lines of one pull are matched by normalised reference and
-order, because pulls of different images interleave and the end lines name the image differently
+Correlation (docs/formats.md, "Matching lines to pulls"): lines of one pull are matched by normalised reference and
+order (one _Image state per reference holds what is open or waiting for that image), because
+pulls of different images interleave and the end lines name the image differently
 from the start line (request string vs normalised reference). Rules, in order of strength:
 
 - "Pulled image … in D" ends the open pull of that image that started D before it (identical
@@ -24,17 +26,11 @@ from the start line (request string vs normalised reference). Rules, in order of
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pullwatch.model import (
-    RAW_LINES_PER_PULL,
-    EventKind,
-    ImageSummary,
-    PullEvent,
-    PullRecord,
-    PullStatus,
-    Stats,
-)
+from pullwatch.parsers.events import EventKind, ParsedBatch, PullEvent
+from pullwatch.records import RAW_LINES_PER_PULL, ImageSummary, PullRecord, PullStatus, Stats
 
 # How long after a pull finished containerd's asynchronous "stop pulling image" line may still come.
 STOP_LINE_GRACE = timedelta(seconds=5)
@@ -43,6 +39,19 @@ STOP_LINE_GRACE = timedelta(seconds=5)
 START_FIT_TOLERANCE = timedelta(seconds=2)
 # Bounds on what is kept while waiting for lines that may never come (sandbox pulls have no result).
 MAX_WAITING_PER_REF = 16
+
+
+@dataclass(slots=True)
+class _Image:
+    """What the store knows about one normalised reference: its pulls, and the lines and pulls
+    that wait for a line still to come."""
+
+    pulls: list[PullRecord] = field(default_factory=list)  # in order of first sighting
+    open: list[PullRecord] = field(default_factory=list)  # started, no outcome yet, oldest first
+    awaiting_result: list[PullRecord] = field(default_factory=list)  # "Pulled image" seen, no result line
+    pending_stop: list[PullEvent] = field(default_factory=list)  # "stop pulling" lines before their outcome
+    orphans: list[PullEvent] = field(default_factory=list)  # debug lines seen while no pull was open
+    ended_without_stop: list[PullRecord] = field(default_factory=list)  # may still get a "stop pulling" line
 
 
 class PullStore:
@@ -54,23 +63,34 @@ class PullStore:
         self.pulls: list[PullRecord] = []
         self.stats = Stats()
         self.revision = 0
-        self._by_ref: dict[str, list[PullRecord]] = {}
-        self._open: dict[str, list[PullRecord]] = {}  # started, no outcome yet, oldest first
-        self._awaiting_result: dict[str, list[PullRecord]] = {}  # "Pulled image" seen, no result line
-        self._pending_stop: dict[str, list[PullEvent]] = {}  # "stop pulling" lines before their outcome
-        self._orphans: dict[str, list[PullEvent]] = {}  # debug lines seen while no pull was open
-        self._ended_without_stop: dict[str, list[PullRecord]] = {}  # may still get a "stop pulling" line
+        # Images with pulls come in order of their first pull (an image seen only in waiting lines
+        # so far is moved to the end when its first pull is made).
+        self._images: dict[str, _Image] = {}
 
     # ---- feeding -------------------------------------------------------------------------
-    def add(self, event: PullEvent) -> PullRecord | None:
-        """Apply one event; returns the record it changed (None if it matched no pull)."""
+    def apply(self, batch: ParsedBatch) -> list[PullRecord | None]:
+        """Apply a parsed batch and count its lines; returns, for each event, the record it
+        changed (None if it matched no pull)."""
+        stats = self.stats
+        stats.lines += batch.lines
+        stats.unparsed_lines += batch.unparsed
+        stats.pull_lines += len(batch.events)
+        return [self._add(event) for event in batch.events]
+
+    def _add(self, event: PullEvent) -> PullRecord | None:
         handler = _HANDLERS[event.kind]
-        record = handler(self, event)
+        record = handler(self, event, self._image(event.ref))
         if record is not None:
             self.revision += 1
             record.revision = self.revision
             self._keep_line(record, event)
         return record
+
+    def _image(self, ref: str) -> _Image:
+        image = self._images.get(ref)
+        if image is None:
+            image = self._images[ref] = _Image()
+        return image
 
     def _keep_line(self, record: PullRecord, event: PullEvent) -> None:
         if len(record.lines) < self.keep_lines:
@@ -80,50 +100,52 @@ class PullStore:
 
     # ---- reading -------------------------------------------------------------------------
     def in_progress(self) -> list[PullRecord]:
-        return [r for records in self._open.values() for r in records]
+        return [r for image in self._images.values() for r in image.open]
 
     def pulls_of(self, ref: str) -> list[PullRecord]:
-        return list(self._by_ref.get(ref, ()))
+        image = self._images.get(ref)
+        return list(image.pulls) if image is not None else []
 
     def changed_since(self, revision: int) -> list[PullRecord]:
         """Records changed after `revision` (for views that update incrementally)."""
         return [r for r in self.pulls if r.revision > revision]
 
     def image_refs(self) -> list[str]:
-        return list(self._by_ref)
+        return [ref for ref, image in self._images.items() if image.pulls]
 
     def summary(self, ref: str) -> ImageSummary:
-        records = self._by_ref.get(ref, [])
-        return summarize(ref, records)
+        return summarize(ref, self.pulls_of(ref))
 
     def images(self) -> list[ImageSummary]:
         """One summary per normalised reference, in order of first pull."""
-        return [summarize(ref, records) for ref, records in self._by_ref.items()]
+        return [summarize(ref, image.pulls) for ref, image in self._images.items() if image.pulls]
 
     def repeated(self) -> list[ImageSummary]:
         """Images pulled more than once."""
-        return [summarize(ref, records) for ref, records in self._by_ref.items() if len(records) > 1]
+        return [summarize(ref, image.pulls) for ref, image in self._images.items() if len(image.pulls) > 1]
 
-    # ---- correlation ---------------------------------------------------------------------
-    def _new(self, event: PullEvent, status: PullStatus = PullStatus.IN_PROGRESS) -> PullRecord:
-        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref, status=status)
+    # ---- correlation: one handler per event kind, given the state of the event's image -------
+    def _new(self, event: PullEvent, image: _Image) -> PullRecord:
+        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref)
         self.pulls.append(record)
-        self._by_ref.setdefault(event.ref, []).append(record)
+        if not image.pulls:
+            self._images[event.ref] = self._images.pop(event.ref)  # images come in order of first pull
+        image.pulls.append(record)
         return record
 
-    def _on_start(self, event: PullEvent) -> PullRecord:
-        record = self._new(event)
+    def _on_start(self, event: PullEvent, image: _Image) -> PullRecord:
+        record = self._new(event, image)
         record.started_at = event.time
         record.has_start = True
-        self._open.setdefault(event.ref, []).append(record)
+        image.open.append(record)
         return record
 
-    def _on_pulled(self, event: PullEvent) -> PullRecord:
-        record = self._take_open_for(event)
+    def _on_pulled(self, event: PullEvent, image: _Image) -> PullRecord:
+        record = _take_open_for(image, event)
         if record is None:
             # No start line: a sandbox (pause) image pull, or a pull begun before the log.
-            record = self._new(event)
-            self._adopt_orphans(record, event.time)
+            record = self._new(event, image)
+            self._adopt_orphans(record, image, event.time)
         record.status = PullStatus.COMPLETED
         record.has_details = True
         record.finished_at = event.time
@@ -138,45 +160,15 @@ class PullStore:
                 record.started_at = event.time - timedelta(seconds=event.duration_seconds)
         else:
             record.duration_seconds = _elapsed(record.started_at, record.finished_at)
-        waiting = self._awaiting_result.setdefault(event.ref, [])
-        waiting.append(record)
-        del waiting[:-MAX_WAITING_PER_REF]
-        self._ended(record)
+        image.awaiting_result.append(record)
+        del image.awaiting_result[:-MAX_WAITING_PER_REF]
+        self._ended(record, image)
         return record
 
-    def _take_open_for(self, event: PullEvent) -> PullRecord | None:
-        """The open pull a "Pulled image … in D" line ends: the one that started closest to D
-        before it (identical concurrent pulls finish in any order), but only within
-        START_FIT_TOLERANCE (containerd starts its clock as it logs the start), else none: the
-        line then ends a pull begun before the log, or a sandbox pull. Without a duration or
-        times, the oldest."""
-        records = self._open.get(event.ref)
-        if not records:
-            return None
-        index = 0
-        if event.duration_seconds is not None and event.time is not None:
-            began = event.time - timedelta(seconds=event.duration_seconds)
-            timed = [
-                (abs((r.started_at - began).total_seconds()), i)
-                for i, r in enumerate(records)
-                if r.started_at is not None and abs(r.started_at - began) <= START_FIT_TOLERANCE
-            ]
-            untimed = [i for i, r in enumerate(records) if r.started_at is None]
-            if timed:
-                index = min(timed)[1]
-            elif untimed:
-                index = untimed[0]
-            else:
-                return None
-        record = records.pop(index)
-        if not records:
-            del self._open[event.ref]
-        return record
-
-    def _on_result(self, event: PullEvent) -> PullRecord:
-        record = self._take_for_result(event)
+    def _on_result(self, event: PullEvent, image: _Image) -> PullRecord:
+        record = _take_for_result(image, event)
         if record is None:
-            record = self._new(event)
+            record = self._new(event, image)
         ends_here = record.status is PullStatus.IN_PROGRESS
         record.status = PullStatus.COMPLETED
         record.has_result = True
@@ -186,107 +178,64 @@ class PullStore:
         if record.duration_seconds is None:
             record.duration_seconds = _elapsed(record.started_at, record.finished_at)
         if ends_here:
-            self._ended(record)
+            self._ended(record, image)
         return record
 
-    def _take_for_result(self, event: PullEvent) -> PullRecord | None:
-        """The pull a "returns image reference ID" line ends: the newest one whose "Pulled image"
-        line named the same image id just before (a sandbox pull's never gets a result line),
-        else the oldest still open (1.5/1.6 log no "Pulled image" line at info)."""
-        waiting = self._awaiting_result.get(event.ref, [])
-        for index in range(len(waiting) - 1, -1, -1):
-            if waiting[index].image_id == event.image_id and _just_ended(waiting[index], event.time):
-                record = waiting.pop(index)
-                if not waiting:
-                    del self._awaiting_result[event.ref]
-                return record
-        return _pop_first(self._open, event.ref)
-
-    def _on_failed(self, event: PullEvent) -> PullRecord:
-        record = self._take_open_for_failure(event)
+    def _on_failed(self, event: PullEvent, image: _Image) -> PullRecord:
+        record = _take_open_for_failure(image, event)
         if record is None:
-            record = self._new(event)
-            self._adopt_orphans(record, event.time)
-        self._fail(record, event)
-        self._ended(record)
+            record = self._new(event, image)
+            self._adopt_orphans(record, image, event.time)
+        _fail(record, event)
+        self._ended(record, image)
         return record
 
-    def _take_open_for_failure(self, event: PullEvent) -> PullRecord | None:
-        """Failures carry no duration: the oldest open pull, except that a cancellation goes to
-        the pull a "cancel pulling image" line marked (and other failures skip that one)."""
-        records = self._open.get(event.ref)
-        if not records:
-            return None
-        cancelled = "context canceled" in (event.error or "")
-        index = next((i for i, r in enumerate(records) if (r.error is not None) == cancelled), 0)
-        record = records.pop(index)
-        if not records:
-            del self._open[event.ref]
+    def _on_sandbox_failed(self, event: PullEvent, image: _Image) -> PullRecord:
+        record = self._new(event, image)
+        self._adopt_orphans(record, image, event.time)
+        _fail(record, event)
+        self._ended(record, image)
         return record
 
-    def _on_sandbox_failed(self, event: PullEvent) -> PullRecord:
-        record = self._new(event)
-        self._adopt_orphans(record, event.time)
-        self._fail(record, event)
-        self._ended(record)
-        return record
-
-    @staticmethod
-    def _fail(record: PullRecord, event: PullEvent) -> None:
-        record.status = PullStatus.FAILED
-        record.finished_at = event.time
-        record.error = event.error if not record.error else f"{record.error}; {event.error}"
-        record.duration_seconds = _elapsed(record.started_at, record.finished_at)
-
-    def _on_snapshotter(self, event: PullEvent) -> PullRecord | None:
-        for record in self._open.get(event.ref, ()):
+    def _on_snapshotter(self, event: PullEvent, image: _Image) -> PullRecord | None:
+        for record in image.open:
             if record.snapshotter is None:
                 _apply_debug(record, event)
                 return record
-        self._keep_orphan(event)
+        _keep_orphan(image, event)
         return None
 
-    def _on_progress(self, event: PullEvent) -> PullRecord | None:
-        for record in self._open.get(event.ref, ()):
+    def _on_progress(self, event: PullEvent, image: _Image) -> PullRecord | None:
+        for record in image.open:
             _apply_debug(record, event)
             return record
-        self._keep_orphan(event)
+        _keep_orphan(image, event)
         return None
 
-    def _on_cancel(self, event: PullEvent) -> PullRecord | None:
-        for record in self._open.get(event.ref, ()):
+    def _on_cancel(self, event: PullEvent, image: _Image) -> PullRecord | None:
+        for record in image.open:
             if record.error is None:
                 _apply_debug(record, event)
                 return record
-        self._keep_orphan(event)
+        _keep_orphan(image, event)
         return None
 
-    def _keep_orphan(self, event: PullEvent) -> None:
-        """A debug line for a pull that has no open record (yet): a sandbox pull logs no start."""
-        orphans = self._orphans.setdefault(event.ref, [])
-        orphans.append(event)
-        del orphans[:-MAX_WAITING_PER_REF]
-
-    def _adopt_orphans(self, record: PullRecord, end: datetime | None) -> None:
+    def _adopt_orphans(self, record: PullRecord, image: _Image, end: datetime | None) -> None:
         """Give a pull without a start line the debug lines its image logged before it ended."""
-        orphans = self._orphans.pop(record.ref, None)
-        if not orphans:
-            return
         kept = []
-        for event in orphans:
+        for event in image.orphans:
             if end is None or event.time is None or event.time <= end:
                 _apply_debug(record, event)
                 self._keep_line(record, event)
             else:
                 kept.append(event)
-        if kept:
-            self._orphans[record.ref] = kept
+        image.orphans = kept
 
-    def _on_stop(self, event: PullEvent) -> PullRecord | None:
+    def _on_stop(self, event: PullEvent, image: _Image) -> PullRecord | None:
         """`stop pulling image` is logged asynchronously, just before or just after the pull's
         outcome: it belongs to a pull of that image that has just ended without one, else to the
         next one that ends."""
-        ended = self._ended_without_stop.get(event.ref, [])
+        ended = image.ended_without_stop
         ended[:] = [r for r in ended if r.bytes_read is None and not _ended_long_before(r, event.time)]
         best: PullRecord | None = None
         for record in ended:
@@ -296,30 +245,89 @@ class PullStore:
             best.bytes_read = event.bytes_read
             ended.remove(best)
             return best
-        self._pending_stop.setdefault(event.ref, []).append(event)
+        image.pending_stop.append(event)
         return None
 
-    def _ended(self, record: PullRecord) -> None:
+    def _ended(self, record: PullRecord, image: _Image) -> None:
         """Note a pull that ended: its "stop pulling" line may come next, or came just before."""
-        if self._apply_pending_stop(record):
+        if self._apply_pending_stop(record, image):
             return
-        ended = self._ended_without_stop.setdefault(record.ref, [])
-        ended.append(record)
-        del ended[:-MAX_WAITING_PER_REF]
+        image.ended_without_stop.append(record)
+        del image.ended_without_stop[:-MAX_WAITING_PER_REF]
 
-    def _apply_pending_stop(self, record: PullRecord) -> bool:
-        pending = self._pending_stop.get(record.ref)
-        applied = False
+    def _apply_pending_stop(self, record: PullRecord, image: _Image) -> bool:
+        """The first pending stop line that fits the pull's end gives its bytes read; the ones
+        before it (too early for this pull) are dropped."""
+        pending = image.pending_stop
         while pending:
             event = pending.pop(0)
             if record.bytes_read is None and _just_ended(record, event.time, before=True):
                 record.bytes_read = event.bytes_read
                 self._keep_line(record, event)
-                applied = True
-                break
-        if pending is not None and not pending:
-            del self._pending_stop[record.ref]
-        return applied
+                return True
+        return False
+
+
+def _take_open_for(image: _Image, event: PullEvent) -> PullRecord | None:
+    """The open pull a "Pulled image … in D" line ends: the one that started closest to D
+    before it (identical concurrent pulls finish in any order), but only within
+    START_FIT_TOLERANCE (containerd starts its clock as it logs the start), else none: the
+    line then ends a pull begun before the log, or a sandbox pull. Without a duration or
+    times, the oldest."""
+    records = image.open
+    if not records:
+        return None
+    index = 0
+    if event.duration_seconds is not None and event.time is not None:
+        began = event.time - timedelta(seconds=event.duration_seconds)
+        timed = [
+            (abs((r.started_at - began).total_seconds()), i)
+            for i, r in enumerate(records)
+            if r.started_at is not None and abs(r.started_at - began) <= START_FIT_TOLERANCE
+        ]
+        untimed = [i for i, r in enumerate(records) if r.started_at is None]
+        if timed:
+            index = min(timed)[1]
+        elif untimed:
+            index = untimed[0]
+        else:
+            return None
+    return records.pop(index)
+
+
+def _take_for_result(image: _Image, event: PullEvent) -> PullRecord | None:
+    """The pull a "returns image reference ID" line ends: the newest one whose "Pulled image"
+    line named the same image id just before (a sandbox pull's never gets a result line),
+    else the oldest still open (1.5/1.6 log no "Pulled image" line at info)."""
+    waiting = image.awaiting_result
+    for index in range(len(waiting) - 1, -1, -1):
+        if waiting[index].image_id == event.image_id and _just_ended(waiting[index], event.time):
+            return waiting.pop(index)
+    return image.open.pop(0) if image.open else None
+
+
+def _take_open_for_failure(image: _Image, event: PullEvent) -> PullRecord | None:
+    """Failures carry no duration: the oldest open pull, except that a cancellation goes to
+    the pull a "cancel pulling image" line marked (and other failures skip that one)."""
+    records = image.open
+    if not records:
+        return None
+    cancelled = "context canceled" in (event.error or "")
+    index = next((i for i, r in enumerate(records) if (r.error is not None) == cancelled), 0)
+    return records.pop(index)
+
+
+def _fail(record: PullRecord, event: PullEvent) -> None:
+    record.status = PullStatus.FAILED
+    record.finished_at = event.time
+    record.error = event.error if not record.error else f"{record.error}; {event.error}"
+    record.duration_seconds = _elapsed(record.started_at, record.finished_at)
+
+
+def _keep_orphan(image: _Image, event: PullEvent) -> None:
+    """A debug line for a pull that has no open record (yet): a sandbox pull logs no start."""
+    image.orphans.append(event)
+    del image.orphans[:-MAX_WAITING_PER_REF]
 
 
 def _apply_debug(record: PullRecord, event: PullEvent) -> None:
@@ -351,16 +359,6 @@ def _later(record: PullRecord, other: PullRecord) -> bool:
     if record.finished_at is None or other.finished_at is None:
         return record.id > other.id
     return record.finished_at > other.finished_at
-
-
-def _pop_first(table: dict[str, list[PullRecord]], ref: str) -> PullRecord | None:
-    records = table.get(ref)
-    if not records:
-        return None
-    record = records.pop(0)
-    if not records:
-        del table[ref]
-    return record
 
 
 def _elapsed(start: datetime | None, end: datetime | None) -> float | None:

@@ -22,11 +22,11 @@ sys.path.insert(0, ROOT)
 
 from textual.pilot import Pilot  # noqa: E402
 
-from parsers import parse_line  # noqa: E402
+from pullwatch.parsers import parse_line  # noqa: E402
 from pullwatch.sources.saved import read_saved  # noqa: E402
-from tui.app import PullwatchApp  # noqa: E402
-from tui.clock import ReplayClock  # noqa: E402
-from tui.source import replay_spec, sample_path  # noqa: E402
+from pullwatch.tui.app import PullwatchApp  # noqa: E402
+from pullwatch.tui.clock import ReplayClock  # noqa: E402
+from pullwatch.tui.source import replay_spec, sample_path  # noqa: E402
 
 SIZE = (150, 44)
 SPEED = 60.0
@@ -69,7 +69,7 @@ def first_pull_line_time(path: str) -> datetime:
 async def shoot(name: str, keys: tuple[str, ...], out: str) -> str:
     held = HeldTime()
     first_pull = first_pull_line_time(sample_path())
-    spec = replay_spec(argparse.Namespace(paths=[sample_path()], speed=str(SPEED), image=""))
+    spec = replay_spec([sample_path()], str(SPEED))
     app = PullwatchApp(spec, ReplayClock(SPEED, monotonic=held))
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.feed.waits >= 1)  # the clock started at the first pull line

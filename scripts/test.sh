@@ -2,7 +2,8 @@
 # Set up everything the tests need on a machine that has never seen pullwatch, then run them:
 # Debian packages (tmux for the terminal tests, systemd for a real journald and systemd-cat,
 # libsystemd-dev + pkg-config to build systemd-python), a venv with pullwatch installed, then
-# ruff, mypy and pytest. Extra arguments go to pytest.
+# ruff, mypy (pullwatch and tests), lint-imports (the layers in pyproject.toml) and pytest.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +27,11 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+# A build/ left by an older tree would put its stale modules into the install: build afresh.
+rm -rf build
 .venv/bin/python -m pip install -q '.[journal,test]'
 
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest "$@"

@@ -11,10 +11,9 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from parsers import UnparsedLine, is_candidate, parse_line
-from pullwatch.ingest import ingest_batch
+from pullwatch.ingest import parse
+from pullwatch.parsers import UnparsedLine, is_candidate, parse_line
 from pullwatch.sources import LineBatch
-from pullwatch.store import PullStore
 
 
 def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
@@ -131,10 +130,9 @@ class InProcessFollower:
             return [line for batch in self.batches for line in batch.lines]
 
     def events(self) -> list[dict[str, Any]]:
-        store = PullStore()
         with self._changed:
             batches = list(self.batches)
-        events = [event for batch in batches for event in ingest_batch(store, batch)]
+        events = [event for batch in batches for event in parse(batch).events]
         return [json.loads(json.dumps(event.to_json(), ensure_ascii=False)) for event in events]
 
     def wait_total(self, count: int, timeout: float = 10) -> None:

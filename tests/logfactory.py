@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from parsers.gostrings import quote
-from parsers.refs import normalize
+from pullwatch.parsers.gostrings import quote
+from pullwatch.parsers.refs import normalize
 
 VERSIONS = ("1.5", "1.6", "1.7", "2.0", "2.1", "2.3")
 ENVELOPES = (
@@ -206,7 +206,7 @@ def expected(pull: Pull, version: str, debug: bool = False) -> dict[str, object]
     }
 
 
-CHATTER = (
+CHATTER: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("info", 'StartContainer for "{id}" returns successfully', {}),
     ("info", "shim disconnected", {"id": "{id}", "namespace": "k8s.io"}),
     ("info", 'CreateContainer within sandbox "{id}" for container &ContainerMetadata{{Name:app,Attempt:0,}}', {}),

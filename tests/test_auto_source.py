@@ -11,7 +11,7 @@ import pytest
 from followhelp import InProcessFollower, candidates, expected_events
 from logfactory import generate
 
-from parsers import is_candidate
+from pullwatch.parsers import is_candidate
 from pullwatch.sources import SourceError, follow
 from pullwatch.sources.auto import pick_source, sample_path
 

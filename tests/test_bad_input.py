@@ -12,12 +12,13 @@ import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import assert_usage_error, run
 from logfactory import Line, journal_json, render_text
 
-from parsers.gostrings import quote
+from pullwatch.parsers.gostrings import quote
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,11 +29,12 @@ RESULT = render_text(Line(T, "info", f'PullImage "nginx:1.25" returns image refe
 CHATTER = render_text(Line(T, "info", "shim disconnected", {"id": "abc", "namespace": "k8s.io"}))
 
 
-def report(path: Path) -> dict:
+def report(path: Path) -> dict[str, Any]:
     done = run(["report", "--format", "json", str(path)])
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    return json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def write(tmp_path: Path, data: bytes, name: str = "bad.log") -> Path:
@@ -46,7 +48,7 @@ def good(data: bytes) -> bytes:
     return (START + "\n" + RESULT + "\n").encode() + data + (START + "\n" + RESULT + "\n").encode()
 
 
-def assert_pulls_intact(result: dict, unparsed: int, lines: int) -> None:
+def assert_pulls_intact(result: dict[str, Any], unparsed: int, lines: int) -> None:
     assert [p["status"] for p in result["pulls"]] == ["completed", "completed"], result["pulls"]
     assert result["stats"]["unparsed_lines"] == unparsed
     assert result["stats"]["lines"] == lines

@@ -6,13 +6,14 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import run
 from logfactory import IMAGES, SANDBOX_IMAGE, GeneratedLog, generate, write_log
 
-from parsers import parse_line
-from parsers.refs import normalize
+from pullwatch.parsers import parse_line
+from pullwatch.parsers.refs import normalize
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -92,7 +93,7 @@ def test_count_reads_stdin(log: tuple[Path, GeneratedLog]) -> None:
     assert int(done.stdout) == sum(p["ref"] == "registry.k8s.io/kube-apiserver:v1.34.2" for p in generated.expected)
 
 
-def events_of(*args: str, stdin: bytes | None = None) -> list[dict]:
+def events_of(*args: str, stdin: bytes | None = None) -> list[dict[str, Any]]:
     done = run(["events", *args], stdin=stdin)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
@@ -117,7 +118,7 @@ def test_events_are_json_lines_one_per_pull_line_in_log_order(log: tuple[Path, G
 def test_events_carry_what_each_line_says(log: tuple[Path, GeneratedLog]) -> None:
     path, generated = log
     events = events_of(str(path))
-    by_kind: dict[str, list[dict]] = {}
+    by_kind: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         by_kind.setdefault(event["kind"], []).append(event)
     assert all(e["image_id"] and e["image_id"].startswith("sha256:") for e in by_kind["result"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import run
@@ -15,7 +16,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXPECTED = json.loads((EXAMPLES / "expected.json").read_text(encoding="utf-8"))
 
 
-def _make_examples():  # type: ignore[no-untyped-def]
+def _make_examples() -> Any:
     spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

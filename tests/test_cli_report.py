@@ -10,12 +10,13 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import run
 from logfactory import GeneratedLog, generate, write_log
 
-from parsers import parse_line
+from pullwatch.parsers import parse_line
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,7 +50,7 @@ COMPARED = ("image", "ref", "status", "size_bytes", "bytes_read")
 K3S_ZONE = timezone(timedelta(hours=2))
 
 
-def comparable(pull: dict) -> dict:
+def comparable(pull: dict[str, Any]) -> dict[str, Any]:
     got = {key: pull[key] for key in COMPARED}
     seconds = pull["duration_seconds"]
     got["duration_seconds"] = None if seconds is None else round(seconds, 3)
@@ -75,15 +76,16 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Gene
     return made
 
 
-def report_json(*args: str, stdin: bytes | None = None) -> dict:
+def report_json(*args: str, stdin: bytes | None = None) -> dict[str, Any]:
     done = run(["report", "--format", "json", *args], stdin=stdin)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    return json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 @pytest.mark.parametrize("version", ["1.6", "1.7", "2.0", "2.1"])
-def test_json_schema_and_known_answers(logs: dict, version: str) -> None:
+def test_json_schema_and_known_answers(logs: dict[str, Any], version: str) -> None:
     path, log = logs[version]
     report = report_json(str(path))
     assert list(report) == ["pulls", "images", "stats"]
@@ -108,7 +110,7 @@ def test_json_schema_and_known_answers(logs: dict, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0"])
-def test_json_images_aggregate_the_pulls(logs: dict, version: str) -> None:
+def test_json_images_aggregate_the_pulls(logs: dict[str, Any], version: str) -> None:
     path, log = logs[version]
     report = report_json(str(path))
     for image in report["images"]:
@@ -125,7 +127,7 @@ def test_json_images_aggregate_the_pulls(logs: dict, version: str) -> None:
     assert sorted(i["ref"] for i in report["images"]) == sorted({p["ref"] for p in log.expected})
 
 
-def test_k3s_times_keep_the_node_offset(logs: dict) -> None:
+def test_k3s_times_keep_the_node_offset(logs: dict[str, Any]) -> None:
     report = report_json(str(logs["2.0"][0]))
     started = [p["started_at"] for p in report["pulls"] if p["started_at"]]
     assert started and all(s.endswith("+02:00") for s in started)
@@ -133,7 +135,7 @@ def test_k3s_times_keep_the_node_offset(logs: dict) -> None:
     assert first.astimezone(timezone.utc).date() == datetime(2026, 11, 27).date()
 
 
-def test_csv_has_the_header_and_one_row_per_pull(logs: dict) -> None:
+def test_csv_has_the_header_and_one_row_per_pull(logs: dict[str, Any]) -> None:
     path = str(logs["1.7"][0])
     done = run(["report", "--format", "csv", path])
     assert done.returncode == 0, done.stderr
@@ -145,7 +147,7 @@ def test_csv_has_the_header_and_one_row_per_pull(logs: dict) -> None:
         assert row == ["" if pull[key] is None else str(pull[key]) for key in PULL_FIELDS]
 
 
-def test_table_is_readable(logs: dict) -> None:
+def test_table_is_readable(logs: dict[str, Any]) -> None:
     path, log = logs["1.7"]
     done = run(["report", str(path)])
     assert done.returncode == 0, done.stderr
@@ -162,7 +164,7 @@ def test_table_is_readable(logs: dict) -> None:
     assert not any(line.endswith(" ") for line in out.splitlines())
 
 
-def test_image_filter(logs: dict) -> None:
+def test_image_filter(logs: dict[str, Any]) -> None:
     path, log = logs["1.7"]
     redis = report_json(str(path), "--image", "*redis*")
     assert {p["ref"] for p in redis["pulls"]} == {"docker.io/library/redis:7.2"}
@@ -174,7 +176,7 @@ def test_image_filter(logs: dict) -> None:
     assert report_json(str(path), "--image", "NGINX")["pulls"]  # substrings ignore case
 
 
-def test_several_files_in_one_run(logs: dict) -> None:
+def test_several_files_in_one_run(logs: dict[str, Any]) -> None:
     paths = [str(logs[v][0]) for v in ("1.6", "1.7", "2.1")]
     report = report_json(*paths)
     expected = [pull for v in ("1.6", "1.7", "2.1") for pull in logs[v][1].expected]
@@ -182,7 +184,7 @@ def test_several_files_in_one_run(logs: dict) -> None:
     assert report["stats"]["lines"] == sum(len(logs[v][1].lines) for v in ("1.6", "1.7", "2.1"))
 
 
-def test_a_log_split_in_two_reads_like_the_whole(logs: dict, tmp_path: Path) -> None:
+def test_a_log_split_in_two_reads_like_the_whole(logs: dict[str, Any], tmp_path: Path) -> None:
     """Files are read in the order given, so a pull that spans a rotation is still one pull."""
     path, log = logs["2.1"]
     middle = len(log.lines) // 2
@@ -192,14 +194,14 @@ def test_a_log_split_in_two_reads_like_the_whole(logs: dict, tmp_path: Path) -> 
     assert report_json(str(older), str(newer)) == report_json(str(path))
 
 
-def test_gzip_file(logs: dict, tmp_path: Path) -> None:
+def test_gzip_file(logs: dict[str, Any], tmp_path: Path) -> None:
     path, _ = logs["2.0"]
     packed = tmp_path / "containerd-2026-11-27T08-00-00.000.log.gz"
     packed.write_bytes(gzip.compress(path.read_bytes()))
     assert report_json(str(packed)) == report_json(str(path))
 
 
-def test_rotated_gzip_then_live_file(logs: dict, tmp_path: Path) -> None:
+def test_rotated_gzip_then_live_file(logs: dict[str, Any], tmp_path: Path) -> None:
     path, log = logs["1.7"]
     middle = len(log.lines) // 3
     rotated, live = tmp_path / "containerd-old.log.gz", tmp_path / "containerd.log"
@@ -208,14 +210,14 @@ def test_rotated_gzip_then_live_file(logs: dict, tmp_path: Path) -> None:
     assert report_json(str(rotated), str(live)) == report_json(str(path))
 
 
-def test_stdin(logs: dict) -> None:
+def test_stdin(logs: dict[str, Any]) -> None:
     path, _ = logs["1.6"]
     whole = report_json(str(path))
     assert report_json("-", stdin=path.read_bytes()) == whole
     assert report_json(stdin=path.read_bytes()) == whole  # no PATH: stdin
 
 
-def test_stdin_between_files(logs: dict) -> None:
+def test_stdin_between_files(logs: dict[str, Any]) -> None:
     first, second = logs["1.6"][0], logs["1.7"][0]
     together = report_json(str(first), "-", stdin=second.read_bytes())
     assert together == report_json(str(first), str(second))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from logfactory import go_duration
 
-from parsers.durations import parse_go_duration
+from pullwatch.parsers.durations import parse_go_duration
 
 
 @pytest.mark.parametrize(

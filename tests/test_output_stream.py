@@ -8,16 +8,14 @@ import json
 import pytest
 from logfactory import generate
 
-from pullwatch.ingest import ingest_line
 from pullwatch.output import render_json, report_json, write_report_json
+from pullwatch.parsers import parse_batch
 from pullwatch.store import PullStore
 
 
 def store_of(lines: list[str]) -> PullStore:
     store = PullStore(keep_lines=0)
-    for line in lines:
-        store.stats.lines += 1
-        ingest_line(store, line)
+    store.apply(parse_batch(lines))
     return store
 
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from logfactory import ENVELOPES, VERSIONS, Line, Pull, journal_json, pull_lines, render
 
-from parsers import UnparsedLine, parse_line
-from pullwatch.model import EventKind, PullEvent
+from pullwatch.parsers import UnparsedLine, parse_line
+from pullwatch.parsers.events import EventKind, PullEvent
 
 UTC = timezone.utc
 K3S_ZONE = timezone(timedelta(hours=2))

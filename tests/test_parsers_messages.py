@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from parsers import UnparsedLine, parse_line
-from pullwatch.model import EventKind, PullEvent
+from pullwatch.parsers import UnparsedLine, parse_line
+from pullwatch.parsers.events import EventKind, PullEvent
 
 ID = "sha256:" + "3b" * 32
 DIGEST = "sha256:" + "c4" * 32
@@ -20,7 +20,7 @@ TIME = 'time="2026-11-27T08:00:01.000000001Z"'
 
 def text(level: str, msg: str, **fields: str) -> str:
     """A logrus text line; `msg` is given as containerd formats it, quoting is done here."""
-    from parsers.gostrings import quote
+    from pullwatch.parsers.gostrings import quote
 
     extra = "".join(f" {key}={quote(value)}" for key, value in sorted(fields.items()))
     return f"{TIME} level={level} msg={quote(msg)}{extra}"

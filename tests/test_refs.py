@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.refs import normalize
+from pullwatch.parsers.refs import normalize
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 

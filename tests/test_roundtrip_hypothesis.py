@@ -15,9 +15,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from logfactory import Line, journal_json, render_json, render_text
 
-from parsers import UnparsedLine, parse_line
-from parsers.gostrings import quote, unquote
-from pullwatch.model import EventKind
+from pullwatch.parsers import UnparsedLine, parse_line
+from pullwatch.parsers.events import EventKind
+from pullwatch.parsers.gostrings import quote, unquote
 
 T = datetime(2026, 11, 27, 8, 0, 0, 123456, tzinfo=timezone.utc)
 ID = "sha256:" + "9e" * 32
@@ -43,7 +43,7 @@ AWKWARD = [
 ]
 
 names = st.one_of(
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=40),
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=40),
     st.lists(st.sampled_from(AWKWARD) | st.text(max_size=3), max_size=8).map("".join),
     st.tuples(st.sampled_from(["", "docker.io/", "registry.example:5000/team/"]), st.text(max_size=10)).map("".join),
 )
@@ -87,7 +87,7 @@ def test_text_json_and_journal_lines_round_trip(name: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.characters(blacklist_categories=("Cs",))))
+@given(st.text(st.characters(blacklist_categories=["Cs"])))
 def test_go_quote_and_unquote_are_inverse(text: str) -> None:
     assert unquote(quote(text)) == text
 

@@ -14,6 +14,7 @@ import select
 import subprocess
 import sys
 import zlib
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from logfactory import ENVELOPES, generate
 
-from parsers import KEYWORDS_BYTES
-from pullwatch.ingest import consume
+from pullwatch.ingest import ingest
 from pullwatch.output import report_json
+from pullwatch.parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.saved import read_saved, scan_stream
 from pullwatch.sources.scan import (
@@ -94,7 +95,7 @@ def fast(data: bytes, block_size: int, search: Search, step: int | None = None) 
 def report_of(batches: object) -> dict[str, object]:
     store = PullStore()
     for batch in batches:  # type: ignore[attr-defined]
-        consume(store, batch)
+        ingest(store, batch)
     return report_json(store, lambda image, ref: True)
 
 
@@ -285,6 +286,7 @@ def test_child_process_read_errors_are_the_same_one_line_errors(tmp_path: Path) 
 def test_stopping_early_ends_the_child(tmp_path: Path) -> None:
     path = write_log(tmp_path, "big.log", log_bytes("journal-short", pulls=200) * 20)
     batches = read_saved([path], block_size=1024, in_child=True)
+    assert isinstance(batches, Generator)
     assert next(batches).total > 0
     batches.close()  # must neither hang nor leave the child running (the timeout would catch a hang)
 

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 from logfactory import Line, go_duration, render_text
 
-from parsers import parse_line
-from parsers.gostrings import quote
-from pullwatch.model import PullRecord, PullStatus
+from pullwatch.parsers import ParsedBatch, parse_line
+from pullwatch.parsers.events import PullEvent
+from pullwatch.parsers.gostrings import quote
+from pullwatch.records import PullRecord, PullStatus
 from pullwatch.store import PullStore
 
 T0 = datetime(2026, 11, 27, 8, 0, 0, tzinfo=timezone.utc)
@@ -66,8 +67,14 @@ def feed(*lines: str) -> PullStore:
     for line in lines:
         event = parse_line(line)
         assert event is not None, line
-        store.add(event)
+        add(store, event)
     return store
+
+
+def add(store: PullStore, event: PullEvent | None) -> None:
+    """One line's event, applied as every source applies a batch."""
+    assert event is not None
+    store.apply(ParsedBatch([event], lines=1))
 
 
 def only(store: PullStore) -> PullRecord:
@@ -235,7 +242,7 @@ def test_cancellation_fails_the_cancelled_pull_not_the_oldest() -> None:
     # The cancel line marks the oldest open pull; a non-cancel failure then takes the other one.
     first, second = store.pulls
     assert (first.status, second.status, second.error) == (PullStatus.IN_PROGRESS, PullStatus.FAILED, "other failure")
-    store.add(parse_line(failed("nginx", 62, error)))  # type: ignore[arg-type]
+    add(store, parse_line(failed("nginx", 62, error)))
     assert first.status is PullStatus.FAILED and first.error is not None and first.error.startswith("cancelled")
 
 
@@ -322,7 +329,7 @@ def test_lines_without_time_still_count() -> None:
         'level=info msg="PullImage \\"nginx\\""',
         f'level=info msg="PullImage \\"nginx\\" returns image reference \\"{ID_A}\\""',
     ):
-        store.add(parse_line(line))  # type: ignore[arg-type]
+        add(store, parse_line(line))
     record = only(store)
     assert (record.status, record.started_at, record.duration_seconds, record.image_id) == (
         PullStatus.COMPLETED,

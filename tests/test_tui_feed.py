@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import subprocess
 import sys
@@ -15,14 +14,15 @@ import pytest
 from logfactory import generate, write_log
 from tuihelp import SAMPLE, SAMPLE_FIRST_PULL, ManualTime, sample_store
 
-from pullwatch.model import EventKind, PullEvent, PullStatus
+from pullwatch.parsers.events import EventKind, ParsedBatch, PullEvent
+from pullwatch.records import PullStatus
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.store import PullStore
-from tui.clock import Clock, FixedClock, ReplayClock, WallClock
-from tui.feed import Feed
-from tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
-from tui.source import SAMPLE_SPEED, FeedSpec, auto_spec, parse_speed, replay_spec
-from tui.view import StoreView
+from pullwatch.tui.clock import Clock, FixedClock, ReplayClock, WallClock
+from pullwatch.tui.feed import Feed
+from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
+from pullwatch.tui.source import SAMPLE_SPEED, FeedSpec, auto_spec, parse_speed, replay_spec
+from pullwatch.tui.view import StoreView
 
 pytestmark = pytest.mark.timeout(30)
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
@@ -87,7 +87,7 @@ def applied(posted: list[object]) -> PullStore:
     view = StoreView(store, Clock())
     for message in posted:
         if isinstance(message, FeedBatch):
-            view.apply(message.events, message.lines, message.unparsed)
+            view.apply(message.batch)
     return store
 
 
@@ -123,13 +123,13 @@ def test_feed_counts_the_saved_files_lines_aside_for_the_progress() -> None:
 
 
 def test_a_big_files_line_count_is_estimated_from_its_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tui.source
+    import pullwatch.tui.source
 
     path = tmp_path / "big.log"
     write_log(str(path), generate(seed=5, pulls=40, chatter=20))
     lines = len(path.read_bytes().splitlines())
-    monkeypatch.setattr(tui.source, "SAMPLE_BYTES", 16384)
-    counted = replay_spec(argparse.Namespace(paths=[str(path)], speed="max")).count_lines()
+    monkeypatch.setattr(pullwatch.tui.source, "SAMPLE_BYTES", 16384)
+    counted = replay_spec([str(path)], "max").count_lines()
     assert counted is not None and counted[1] is False
     assert abs(counted[0] - lines) < lines * 0.1
 
@@ -173,7 +173,7 @@ def test_live_feed_posts_a_batch_while_the_source_waits_and_stops_when_asked() -
     feed = Feed(FeedSpec(open=follow, live=True, description="t"), WallClock(), post, interval=0.05)
     feed.start()
     assert got_batch.wait(5), "the lines read before the source blocked were held back"
-    assert sum(m.lines for m in posted if isinstance(m, FeedBatch)) == 40
+    assert sum(m.batch.lines for m in posted if isinstance(m, FeedBatch)) == 40
     feed.stop()
     release.set()
     assert feed.done.wait(5)
@@ -232,17 +232,17 @@ def event(kind: EventKind, moment: datetime, **fields: object) -> PullEvent:
 def test_urgency_counts_from_the_last_progress_line_against_the_learned_timeout() -> None:
     now = [T0 + timedelta(seconds=200)]
     view = StoreView(PullStore(), WallClock(lambda: now[0]))
-    view.apply([event(EventKind.START, T0)], lines=1, unparsed=0)
+    view.apply(ParsedBatch([event(EventKind.START, T0)], lines=1))
     record = view.store.pulls[0]
     assert view.timeout_seconds == 300 and view.urgency(record) == "warn"  # 200 s of 300
     now[0] = T0 + timedelta(seconds=250)
     assert view.urgency(record) == "late"  # 250 s of 300
-    view.apply([event(EventKind.PROGRESS, T0 + timedelta(seconds=200), bytes_read=1000)], 1, 0)
+    view.apply(ParsedBatch([event(EventKind.PROGRESS, T0 + timedelta(seconds=200), bytes_read=1000)], 1))
     assert view.quiet(record) == 50 and view.urgency(record) == ""
     assert record.progress_bytes == 1000
     other = event(EventKind.START, T0 + timedelta(seconds=200))
     other.ref = other.image = "busybox"
-    view.apply([other, event(EventKind.CANCEL, T0 + timedelta(seconds=249), timeout="1m0s")], 2, 0)
+    view.apply(ParsedBatch([other, event(EventKind.CANCEL, T0 + timedelta(seconds=249), timeout="1m0s")], 2))
     assert view.timeout_seconds == 60 and view.timeout_text == "1m0s"
     assert view.urgency(view.store.pulls[1]) == "late"  # 50 s without progress, timeout 60 s
     now[0] = T0 + timedelta(seconds=300)  # outlived the timeout uncancelled: it is progressing
@@ -255,9 +255,9 @@ def test_snapshot_filters_every_list_and_totals() -> None:
     store = PullStore()
     view = StoreView(store, Clock())
     log = generate(seed=3, pulls=25, version="1.7", envelope="text", chatter=1)
-    from parsers import parse_line
+    from pullwatch.parsers import parse_batch
 
-    view.apply([e for line in log.lines if (e := parse_line(line)) is not None], len(log.lines), 0)
+    view.apply(parse_batch(log.lines))
     snap = view.snapshot()
     assert snap.totals.pulls == snap.all_pulls == 25
     assert snap.totals.failed == sum(r.status is PullStatus.FAILED for r in store.pulls)
@@ -279,23 +279,25 @@ def test_parse_speed() -> None:
 
 def test_replay_spec_checks_files_and_counts_lines(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
-        replay_spec(argparse.Namespace(paths=[str(tmp_path / "missing.log")], speed="max"))
+        replay_spec([str(tmp_path / "missing.log")], "max")
     plain = tmp_path / "a.log"
     write_log(str(plain), generate(seed=1, pulls=3, chatter=2))
-    spec = replay_spec(argparse.Namespace(paths=[str(plain), str(plain)], speed="4"))
+    spec = replay_spec([str(plain), str(plain)], "4")
     lines = len(plain.read_text().splitlines())
     assert spec.speed == 4 and spec.count_lines() == (2 * lines, True)
     packed = tmp_path / "a.log.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
-    assert replay_spec(argparse.Namespace(paths=[str(packed)], speed="max")).count_lines() is None
+    assert replay_spec([str(packed)], "max").count_lines() is None
 
 
 def test_watch_without_a_source_replays_the_sample_with_the_note(monkeypatch: pytest.MonkeyPatch) -> None:
     from pullwatch.sources import auto
 
     real = auto.pick_source
-    nothing = {"embedded_logs": (), "embedded_units": (), "probe": lambda units: SourceError("no journal here")}
-    monkeypatch.setattr(auto, "pick_source", lambda: real(**nothing))
+    def nothing() -> auto.PickedSource:
+        return real(embedded_logs=(), embedded_units=(), probe=lambda units: SourceError("no journal here"))
+
+    monkeypatch.setattr(auto, "pick_source", nothing)
     spec = auto_spec()
     assert not spec.live and spec.speed == SAMPLE_SPEED
     assert spec.note and "bundled sample" in spec.note

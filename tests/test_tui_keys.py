@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from textual.widgets import Static
 from tuihelp import (
@@ -20,11 +22,12 @@ from tuihelp import (
 
 from pullwatch.filtering import image_matcher
 from pullwatch.humanize import human_duration
-from pullwatch.model import PullRecord, PullStatus
-from tui.screens.detail import DetailScreen
-from tui.screens.help import HelpScreen
-from tui.summary import SummaryLine
-from tui.view import RepeatedImage
+from pullwatch.records import PullRecord, PullStatus
+from pullwatch.tui.app import PullwatchApp
+from pullwatch.tui.screens.detail import DetailScreen
+from pullwatch.tui.screens.help import HelpScreen
+from pullwatch.tui.summary import SummaryLine
+from pullwatch.tui.view import RepeatedImage
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,7 +36,7 @@ def images(rows: list[list[str]]) -> set[str]:
     return {row[0] for row in rows}
 
 
-def summary(app) -> str:
+def summary(app: PullwatchApp) -> str:
     return widget_text(app.main.query_one(SummaryLine))
 
 
@@ -78,7 +81,7 @@ async def test_replay_at_max_fills_every_pane() -> None:
                 repeat_cells.append(expected_cell)
         assert any(cell.endswith(" 0 fetched") and not cell.startswith("0 ") for cell in repeat_cells)  # cache hits
         newest = main.completed.rows_text()[0]
-        latest = max(ended, key=lambda r: r.finished_at)
+        latest = max(ended, key=lambda r: r.finished_at)  # type: ignore[arg-type,return-value]
         assert newest[:2] == [latest.image, f"{latest.finished_at:%m-%d %H:%M:%S}"]
         failed = [r for r in main.completed.items if r.status is PullStatus.FAILED]
         expected_failed = sum(r.status is PullStatus.FAILED for r in store.pulls)
@@ -106,7 +109,7 @@ async def test_slash_filters_every_pane_as_you_type_and_escape_clears() -> None:
         await pilot.press("escape")
         assert len(main.completed.items) == len(finished(store.pulls))
         assert main.filter_bar.input.value == ""
-        assert app.focused is main.completed
+        assert app.focused is main.completed  # type: ignore[comparison-overlap]  # narrowed before an await
 
 
 @pytest.mark.parametrize(
@@ -165,9 +168,9 @@ async def test_tab_and_shift_tab_move_between_panes() -> None:
         main = app.main
         assert app.focused is main.completed
         await pilot.press("tab")
-        assert app.focused is main.repeated
+        assert app.focused is main.repeated  # type: ignore[comparison-overlap]  # narrowed before an await
         await pilot.press("tab")
-        assert app.focused is main.in_progress
+        assert app.focused is main.in_progress  # type: ignore[comparison-overlap]  # narrowed before an await
         await pilot.press("shift+tab", "shift+tab")
         assert app.focused is main.completed
         await pilot.press("slash", "tab")  # from the filter, tab returns to the panes
@@ -252,14 +255,15 @@ async def test_s_cycles_the_sort_column_and_shift_s_reverses() -> None:
         assert table.sort_label == "image ▲"  # wrapped around
         names = [r.image.lower() for r in table.items]
         assert names == sorted(names)
-        assert "sort image ▲" in table.border_subtitle
+        assert "sort image ▲" in str(table.border_subtitle)
 
 
 @run_async
 async def test_paced_replay_ticks_on_the_log_clock_and_p_pauses_it() -> None:
     running_then = sample_store(SAMPLE_MIDDLE).in_progress()  # the pulls logged as running by then
     assert len(running_then) >= 3
-    longest = min(running_then, key=lambda r: r.started_at)
+    longest = min(running_then, key=lambda r: r.started_at)  # type: ignore[arg-type,return-value]
+    assert longest.started_at is not None
     longest_elapsed = human_duration((SAMPLE_MIDDLE - longest.started_at).total_seconds())
     app, manual = paced_app(speed=60)
     async with app.run_test(size=SIZE) as pilot:
@@ -302,9 +306,9 @@ async def test_question_mark_shows_help_and_closes_it() -> None:
         for key in ("/", "esc", "enter", "tab / shift+tab", "j k", "g G", "s / S", "p", "ctrl+p", "q"):
             assert key in text
         await pilot.press("q")  # closes help, does not quit
-        assert app.screen is app.main and app.is_running
+        assert app.screen is app.main and app.is_running  # type: ignore[comparison-overlap]  # narrowed before an await
         await pilot.press("question_mark", "question_mark")
-        assert app.screen is app.main
+        assert app.screen is app.main  # type: ignore[comparison-overlap]  # narrowed before an await
 
 
 @run_async
@@ -346,14 +350,14 @@ async def test_p_holds_a_live_source_and_resumes_without_losing_lines() -> None:
     from tuihelp import SAMPLE
 
     from pullwatch.sources import LineBatch
-    from tui.app import PullwatchApp
-    from tui.clock import WallClock
-    from tui.source import FeedSpec
+    from pullwatch.tui.app import PullwatchApp
+    from pullwatch.tui.clock import WallClock
+    from pullwatch.tui.source import FeedSpec
 
     lines = SAMPLE.read_bytes().splitlines()
     arriving: queue.Queue[LineBatch | None] = queue.Queue()
 
-    def follow():  # a followed log: blocks until lines are appended
+    def follow() -> Iterator[LineBatch]:  # a followed log: blocks until lines are appended
         while (batch := arriving.get()) is not None:
             yield batch
 
@@ -375,21 +379,22 @@ async def test_p_holds_a_live_source_and_resumes_without_losing_lines() -> None:
 
 
 @run_async
-async def test_big_batches_are_applied_in_slices_in_feed_order(monkeypatch) -> None:
+async def test_big_batches_are_applied_in_slices_in_feed_order(monkeypatch: pytest.MonkeyPatch) -> None:
     from tuihelp import SAMPLE
 
-    import tui.app
-    from pullwatch.cli import build_parser, load
+    import pullwatch.tui.app
+    from pullwatch.ingest import load
     from pullwatch.sources import LineBatch
-    from tui.app import PullwatchApp
-    from tui.clock import Clock
-    from tui.source import FeedSpec
+    from pullwatch.sources.options import SourceOptions
+    from pullwatch.tui.app import PullwatchApp
+    from pullwatch.tui.clock import Clock
+    from pullwatch.tui.source import FeedSpec
 
-    monkeypatch.setattr(tui.app, "APPLY_SLICE_SECONDS", 0.0)  # one chunk per turn, the rest queued
-    monkeypatch.setattr(tui.app, "APPLY_CHUNK", 3)
+    monkeypatch.setattr(pullwatch.tui.app, "APPLY_SLICE_SECONDS", 0.0)  # one chunk per turn, the rest queued
+    monkeypatch.setattr(pullwatch.tui.app, "APPLY_CHUNK", 3)
     lines = SAMPLE.read_bytes().splitlines()
 
-    def small_batches():  # many messages, so later batches arrive while earlier ones are applied
+    def small_batches() -> Iterator[LineBatch]:  # many messages, so later batches arrive while earlier ones are applied
         for start in range(0, len(lines), 20):
             yield LineBatch(lines[start : start + 20], len(lines[start : start + 20]))
 
@@ -399,7 +404,7 @@ async def test_big_batches_are_applied_in_slices_in_feed_order(monkeypatch) -> N
         await wait_until(pilot, lambda: app.loaded)
         assert app.feed_state.done and not app._pending
         stats = app.view.store.stats
-        expected = load(build_parser().parse_args(["report", str(SAMPLE)]))
+        expected = load(SourceOptions(paths=(str(SAMPLE),)))
         assert stats == expected.stats  # lines, pull lines, unparsed lines
         assert expected.stats.lines == len(lines) and expected.stats.pull_lines > 0
         got = [(r.image, r.status, r.bytes_read, r.finished_at) for r in app.view.store.pulls]

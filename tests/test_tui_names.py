@@ -11,8 +11,8 @@ from logfactory import Line, Pull, pull_lines, render
 from textual.widgets import Static
 from tuihelp import SIZE, palette_ready, replay_app, run_async, wait_loaded, wait_until, widget_text
 
-from parsers.gostrings import quote
-from tui.screens.detail import DetailScreen
+from pullwatch.parsers.gostrings import quote
+from pullwatch.tui.screens.detail import DetailScreen
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -76,7 +76,8 @@ async def test_markup_and_escapes_in_image_names_are_shown_literally(tmp_path: P
 
 def test_parsed_names_really_hold_the_hostile_text(tmp_path: Path) -> None:
     """Guard against a vacuous test: the parser hands the TUI the raw name, ESC included."""
-    from pullwatch.cli import build_parser, load
+    from pullwatch.ingest import load
+    from pullwatch.sources.options import SourceOptions
 
-    store = load(build_parser().parse_args(["report", str(hostile_log(tmp_path / "h.log"))]))
+    store = load(SourceOptions(paths=(str(hostile_log(tmp_path / "h.log")),)))
     assert {record.image for record in store.pulls} == {MARKUP, ESCAPE}

@@ -16,7 +16,7 @@ import pytest
 from tuihelp import SAMPLE, sample_store
 
 from pullwatch.filtering import image_matcher
-from pullwatch.model import PullStatus
+from pullwatch.records import PullStatus
 from pullwatch.store import PullStore
 
 pytestmark = pytest.mark.timeout(120)

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from logfactory import ENVELOPES, VERSIONS, generate
 
-from pullwatch.ingest import ingest_line
 from pullwatch.output import report_json
+from pullwatch.parsers import parse_batch
 from pullwatch.store import PullStore
 
 COMPARED = ("image", "ref", "status", "size_bytes", "bytes_read")
 
 
-def report_of(lines: list[str]) -> dict:
+def report_of(lines: list[str]) -> dict[str, Any]:
     store = PullStore()
-    for line in lines:
-        store.stats.lines += 1
-        ingest_line(store, line)
+    store.apply(parse_batch(lines))
     return report_json(store, lambda image, ref: True)
 
 
-def comparable(pull: dict) -> dict:
+def comparable(pull: dict[str, Any]) -> dict[str, Any]:
     got = {key: pull[key] for key in COMPARED}
     seconds = pull["duration_seconds"]
     got["duration_seconds"] = None if seconds is None else round(seconds, 3)

@@ -3,27 +3,27 @@ poll the app's own state instead of sleeping a fixed time."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import io
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from parsers import parse_line
-from pullwatch.ingest import consume
+from pullwatch.ingest import ingest
+from pullwatch.parsers import parse_line
 from pullwatch.sources import LineBatch
 from pullwatch.sources.saved import read_saved
 from pullwatch.store import PullStore
-from tui.app import PullwatchApp
-from tui.clock import Clock, ReplayClock
-from tui.source import replay_spec
+from pullwatch.tui.app import PullwatchApp
+from pullwatch.tui.clock import Clock, ReplayClock
+from pullwatch.tui.source import replay_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "pullwatch" / "sample" / "containerd-1.7-journal.log"
@@ -41,7 +41,7 @@ def logged_at(line: bytes) -> datetime | None:
 
 @functools.cache
 def sample_store(until: datetime | None = None) -> PullStore:
-    """The sample as the headless commands read it (read_saved + consume): what the panes must
+    """The sample as the headless commands read it (read_saved + ingest): what the panes must
     show. With `until`, only the pull lines logged up to that moment: what a paced replay has
     applied when its clock stands there (it holds back the first later pull line). Read only."""
     store = PullStore()
@@ -49,7 +49,7 @@ def sample_store(until: datetime | None = None) -> PullStore:
         if until is not None:
             kept = [line for line in batch.lines if (moment := logged_at(line)) is None or moment <= until]
             batch = LineBatch(kept, batch.total)
-        consume(store, batch)
+        ingest(store, batch)
     return store
 
 
@@ -75,8 +75,7 @@ class ManualTime:
 def replay_app(
     paths: list[str | Path] | None = None, speed: str = "max", image: str = "", clock: Clock | None = None
 ) -> PullwatchApp:
-    args = argparse.Namespace(paths=[str(p) for p in (paths or [SAMPLE])], speed=speed, image=image)
-    spec = replay_spec(args)
+    spec = replay_spec([str(p) for p in (paths or [SAMPLE])], speed)
     if clock is None:
         clock = Clock() if spec.speed is None else ReplayClock(spec.speed)
     return PullwatchApp(spec, clock, image_filter=image)
@@ -126,7 +125,7 @@ async def replay_to(pilot: Pilot[None], manual: ManualTime, moment: datetime) ->
     await pilot.pause()
 
 
-def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     """Run an async test in its own event loop (no pytest asyncio plugin needed)."""
 
     @functools.wraps(test)

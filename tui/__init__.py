@@ -1,20 +1,23 @@
 """pullwatch's Textual monitor. Kept light: the headless commands import pullwatch.cli, which
-must not pull in Textual, so the app is imported only when a screen is opened."""
+must not pull in Textual, so the app is imported only when a screen is opened. The monitor reads
+the store and the sources; it never imports the CLI (the CLI gives it typed options)."""
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Sequence
+
+from pullwatch.sources.options import SourceOptions
 
 
-def run_watch(args: argparse.Namespace) -> int:
-    """`pullwatch watch`: the journal, a followed file, or whatever the node has."""
-    from tui.launch import run_watch as run
+def run_watch(source: SourceOptions | None, image: str = "") -> int:
+    """`pullwatch watch`: the journal or a followed file, or (None) whatever the node has."""
+    from pullwatch.tui.launch import run_watch as run
 
-    return run(args)
+    return run(source, image)
 
 
-def run_replay(args: argparse.Namespace) -> int:
+def run_replay(paths: Sequence[str], speed: str = "max", image: str = "") -> int:
     """`pullwatch replay PATH… [--speed N|max]`: the same screen on saved logs."""
-    from tui.launch import run_replay as run
+    from pullwatch.tui.launch import run_replay as run
 
-    return run(args)
+    return run(paths, speed, image)

@@ -15,16 +15,17 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from pullwatch.parsers.events import ParsedBatch
 from pullwatch.store import PullStore
-from tui.clock import Clock
-from tui.commands import PullwatchCommands
-from tui.feed import POST_INTERVAL, Feed
-from tui.main_screen import MainScreen
-from tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
-from tui.screens.detail import DetailScreen
-from tui.source import FeedSpec
-from tui.status import FeedState
-from tui.view import StoreView
+from pullwatch.tui.clock import Clock
+from pullwatch.tui.commands import PullwatchCommands
+from pullwatch.tui.feed import POST_INTERVAL, Feed
+from pullwatch.tui.main_screen import MainScreen
+from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
+from pullwatch.tui.screens.detail import DetailScreen
+from pullwatch.tui.source import FeedSpec
+from pullwatch.tui.status import FeedState
+from pullwatch.tui.view import StoreView
 
 TICK_SECONDS = 1.0
 APPLY_SLICE_SECONDS = 0.02  # longest the UI thread spends applying events before it looks at keys
@@ -93,16 +94,16 @@ class PullwatchApp(App[None]):
         can hold 10,000 events, and a keypress must not wait for all of them."""
         deadline = time.perf_counter() + APPLY_SLICE_SECONDS
         while self._pending:
-            batch = self._pending[0]
+            batch = self._pending[0].batch
             while self._applied < len(batch.events):
                 chunk = batch.events[self._applied : self._applied + APPLY_CHUNK]
-                self.view.apply(chunk, 0, 0)
+                self.view.apply(ParsedBatch(chunk))
                 self._applied += len(chunk)
                 self._dirty = True
                 if time.perf_counter() >= deadline and self._applied < len(batch.events):
                     self._queue_more()
                     return
-            self.view.apply((), batch.lines, batch.unparsed)  # its lines count once all is in
+            self.view.apply(ParsedBatch([], batch.lines, batch.unparsed))  # its lines count once all is in
             self._pending.popleft()
             self._applied = 0
             self._dirty = True

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from rich.text import Text
 
-from pullwatch.humanize import human_bytes, human_duration
-from pullwatch.output import safe_text
+from pullwatch import humanize
+from pullwatch.humanize import human_bytes, human_duration, safe_text
 
 TIME_WIDTH = 14
 
@@ -30,6 +30,4 @@ def duration(seconds: float | None) -> Text:
 
 
 def mib_per_second(count: int | None, seconds: float | None) -> Text:
-    if not count or not seconds:
-        return Text("-")
-    return Text(f"{count / 1048576 / seconds:.1f}")
+    return Text(humanize.mib_per_second(count, seconds))

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from pullwatch.output import safe_text
+from pullwatch.humanize import safe_text
 
 if TYPE_CHECKING:
-    from tui.app import PullwatchApp
+    from pullwatch.tui.app import PullwatchApp
 
 # (palette text, app action, help)
 ACTIONS: tuple[tuple[str, str, str], ...] = (

@@ -1,10 +1,10 @@
 """The feed: a thread that reads a source, parses its lines and posts events to the app.
 
 Sources block while they wait for new lines, and parsing a large log takes seconds, so neither
-may run on the UI thread. The feed only parses (parsers have no state); the app applies the events
-to the store on its own thread, so the store is never changed while a pane reads it. Events are
-posted in time-batched messages (at most one per `interval`, as toolong does) so that the screen
-is neither flooded nor starved. A replay at --speed N holds each event until the replay clock
+may run on the UI thread. The feed only parses (`parse_batch`: parsers have no state); the app
+applies the parsed batches to the store on its own thread, so the store is never changed while a
+pane reads it. Events are posted in time-batched messages (at most one per `interval`, as toolong
+does) so that the screen is neither flooded nor starved. A replay at --speed N holds each event until the replay clock
 reaches its log time.
 
 It is a daemon thread rather than a Textual worker: a journal or file follower may block forever
@@ -20,12 +20,11 @@ from datetime import datetime
 
 from textual.message import Message
 
-from parsers import UnparsedLine, parse_line
-from pullwatch.model import PullEvent
+from pullwatch.parsers import ParsedBatch, parse_batch
 from pullwatch.sources import LineBatch, SourceError
-from tui.clock import Clock
-from tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
-from tui.source import FeedSpec
+from pullwatch.tui.clock import Clock
+from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
+from pullwatch.tui.source import FeedSpec
 
 POST_INTERVAL = 0.25  # seconds between messages: at most four screen updates a second
 POLL = 0.05  # how often a paced or paused feed looks at its clock and its stop flag
@@ -59,9 +58,7 @@ class Feed:
         self.waiting = threading.Event()  # set while a paced replay waits for its clock
         self.waits = 0  # waits begun so far (tests step a replay from one wait to the next)
         self._thread: threading.Thread | None = None
-        self._events: list[PullEvent] = []
-        self._lines = 0
-        self._unparsed = 0
+        self._parsed = ParsedBatch()  # read, not posted yet
         self._last_post = 0.0
 
     # ---- control (UI thread) ----------------------------------------------------------------
@@ -111,26 +108,32 @@ class Feed:
             self.done.set()
 
     def _read(self, batch: LineBatch) -> None:
+        if self.clock.paced:
+            self._read_paced(batch)
+        else:
+            self._parsed.extend(parse_batch(batch.lines, batch.times, batch.total))
+        if self._stopping.is_set():
+            raise _Stopped
+
+    def _read_paced(self, batch: LineBatch) -> None:
+        """A line at a time: each pull line waits for the replay clock to reach its log time,
+        and the lines before it are counted as it is reached."""
         times = batch.times
         count = len(batch.lines)
-        credited = 0  # lines of this batch already counted (a paced replay counts them as it goes)
-        for index, line in enumerate(batch.lines):
-            try:
-                event = parse_line(line, times[index] if times else None)
-            except UnparsedLine:
-                self._unparsed += 1
-                continue
-            if event is None:
-                continue
-            if self.clock.paced and event.time is not None and self.clock.seconds_until(event.time) > 0:
-                share = batch.total * index // count  # about how far into the batch this line is
-                self._lines += share - credited
-                credited = share
-                self._wait_for(event.time)
-            self._events.append(event)
+        credited = 0  # lines of this batch already counted
+        for index in range(count):
+            one = parse_batch(batch.lines[index : index + 1], times[index : index + 1] if times else None, total=0)
+            self._parsed.unparsed += one.unparsed
+            for event in one.events:
+                if event.time is not None and self.clock.seconds_until(event.time) > 0:
+                    share = batch.total * index // count  # about how far into the batch this line is
+                    self._parsed.lines += share - credited
+                    credited = share
+                    self._wait_for(event.time)
+                self._parsed.events.append(event)
             if self._stopping.is_set():
                 raise _Stopped
-        self._lines += batch.total - credited
+        self._parsed.lines += batch.total - credited
 
     def _wait_for(self, moment: datetime) -> None:
         """Hold a paced replay until its clock reaches `moment`."""
@@ -167,9 +170,8 @@ class Feed:
         self._flush()
 
     def _flush(self) -> None:
-        if self._events or self._lines or self._unparsed:
-            self._post(FeedBatch(self._events, self._lines, self._unparsed))
-            self._events = []
-            self._lines = 0
-            self._unparsed = 0
+        parsed = self._parsed
+        if parsed.events or parsed.lines or parsed.unparsed:
+            self._post(FeedBatch(parsed))
+            self._parsed = ParsedBatch()
         self._last_post = self._monotonic()

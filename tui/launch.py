@@ -1,17 +1,18 @@
-"""From command-line options to a running app: pick the source and the clock, check what can be
+"""From the command's options to a running app: pick the source and the clock, check what can be
 checked before the screen opens (missing files, a bad --image regex, a bad --speed: one line on
 stderr, exit 2, raised as SourceError / FilterError for pullwatch.cli to print)."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 from pullwatch.filtering import image_matcher
 from pullwatch.sources import SourceError
-from tui.clock import Clock, ReplayClock, WallClock
-from tui.source import FeedSpec, replay_spec, watch_spec
+from pullwatch.sources.options import SourceOptions
+from pullwatch.tui.clock import Clock, ReplayClock, WallClock
+from pullwatch.tui.source import FeedSpec, replay_spec, watch_spec
 
 
 def clock_for(spec: FeedSpec) -> Clock:
@@ -23,7 +24,7 @@ def clock_for(spec: FeedSpec) -> Clock:
 
 
 def run(spec: FeedSpec, image: str) -> int:
-    from tui.app import PullwatchApp
+    from pullwatch.tui.app import PullwatchApp
 
     image_matcher(image)  # a bad re: pattern fails here, before the screen opens
     app = PullwatchApp(spec, clock_for(spec), image_filter=image)
@@ -31,13 +32,13 @@ def run(spec: FeedSpec, image: str) -> int:
     return app.return_code or 0
 
 
-def run_replay(args: argparse.Namespace) -> int:
-    if "-" in args.paths:
-        args = argparse.Namespace(**{**vars(args), "paths": keys_from_terminal(args.paths)})
-    return run(replay_spec(args), args.image or "")
+def run_replay(paths: Sequence[str], speed: str, image: str) -> int:
+    if "-" in paths:
+        paths = keys_from_terminal(paths)
+    return run(replay_spec(paths, speed), image)
 
 
-def keys_from_terminal(paths: list[str]) -> list[str]:
+def keys_from_terminal(paths: Sequence[str]) -> list[str]:
     """`cat log | pullwatch replay -`: Textual reads keys from stdin, and stdin is the log. Move
     the pipe to another descriptor and give stdin the terminal, as less and fzf do."""
     if sys.stdin is None or sys.stdin.isatty():
@@ -52,5 +53,5 @@ def keys_from_terminal(paths: list[str]) -> list[str]:
     return [f"/dev/fd/{pipe}" if path == "-" else path for path in paths]
 
 
-def run_watch(args: argparse.Namespace) -> int:
-    return run(watch_spec(args), getattr(args, "image", "") or "")
+def run_watch(source: SourceOptions | None, image: str) -> int:
+    return run(watch_spec(source), image)

@@ -12,20 +12,20 @@ from textual.widgets import Footer, Header, Input
 
 from pullwatch.filtering import FilterError
 from pullwatch.humanize import human_duration
-from pullwatch.model import PullRecord
-from tui.filter_bar import FilterBar
-from tui.panes.completed import CompletedPane
-from tui.panes.in_progress import InProgressPane
-from tui.panes.repeated import RepeatedPane
-from tui.screens.detail import DetailScreen
-from tui.screens.help import HelpScreen
-from tui.status import StatusLine
-from tui.summary import SummaryLine
-from tui.table import RecordTable
-from tui.view import RepeatedImage, StoreView
+from pullwatch.records import PullRecord
+from pullwatch.tui.filter_bar import FilterBar
+from pullwatch.tui.panes.completed import CompletedPane
+from pullwatch.tui.panes.in_progress import InProgressPane
+from pullwatch.tui.panes.repeated import RepeatedPane
+from pullwatch.tui.screens.detail import DetailScreen
+from pullwatch.tui.screens.help import HelpScreen
+from pullwatch.tui.status import StatusLine
+from pullwatch.tui.summary import SummaryLine
+from pullwatch.tui.table import RecordTable
+from pullwatch.tui.view import RepeatedImage, StoreView
 
 if TYPE_CHECKING:
-    from tui.app import PullwatchApp
+    from pullwatch.tui.app import PullwatchApp
 
 
 class MainScreen(Screen[None]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from pullwatch.model import PullEvent
+from pullwatch.parsers.events import ParsedBatch
 
 
 class FeedStarted(Message):
@@ -19,11 +19,9 @@ class FeedStarted(Message):
 class FeedBatch(Message):
     """Parsed pull events and the line counts they came from, to apply to the store."""
 
-    def __init__(self, events: list[PullEvent], lines: int, unparsed: int) -> None:
+    def __init__(self, batch: ParsedBatch) -> None:
         super().__init__()
-        self.events = events
-        self.lines = lines
-        self.unparsed = unparsed
+        self.batch = batch
 
 
 class FeedDone(Message):

@@ -9,17 +9,15 @@ command prints one line and exits 2.
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 
 from pullwatch.sources import LineBatch, SourceError
+from pullwatch.sources.auto import SAMPLE_NAME, sample_path
+from pullwatch.sources.options import SourceOptions, open_source
 
-SAMPLE_NAME = "containerd-1.7-journal.log"
 SAMPLE_SPEED = 10.0  # the bundled sample spans 16 minutes: about 1.5 minutes on screen
 SAMPLE_BYTES = 4 << 20  # read to estimate a big file's line count
 
@@ -79,10 +77,10 @@ def parse_speed(text: str) -> float | None:
     return speed
 
 
-def replay_spec(args: argparse.Namespace) -> FeedSpec:
+def replay_spec(paths: Sequence[str], speed: str = "max") -> FeedSpec:
     from pullwatch.sources.saved import open_saved, read_saved
 
-    paths = list(args.paths)
+    paths = list(paths)
     for path in paths:  # fail before the screen opens: a missing file is a one-line error
         if not is_pipe(path):  # (opening a pipe to check it would take its first lines)
             open_saved(path).close()
@@ -91,7 +89,7 @@ def replay_spec(args: argparse.Namespace) -> FeedSpec:
         open=lambda: read_saved(paths),
         live=False,
         description=f"replay {names}",
-        speed=parse_speed(str(args.speed)),
+        speed=parse_speed(speed),
         paths=paths,
     )
 
@@ -102,10 +100,6 @@ def is_pipe(path: str) -> bool:
         return path == "-" or stat.S_ISFIFO(os.stat(path).st_mode)
     except OSError:
         return False
-
-
-def sample_path() -> str:
-    return str(files("pullwatch") / "sample" / SAMPLE_NAME)
 
 
 def sample_spec(note: str | None) -> FeedSpec:
@@ -122,24 +116,16 @@ def sample_spec(note: str | None) -> FeedSpec:
     )
 
 
-def watch_spec(args: argparse.Namespace) -> FeedSpec:
-    from pullwatch.cli import batches
-
-    if args.journal or args.directory:
-        units = ", ".join(args.unit or ["containerd.service"])
-        where = f"journal {args.directory}" if args.directory else "journal"
-        return FeedSpec(open=lambda: batches(args, follow=True), live=True, description=f"{where} ({units})")
-    if args.file:
-        file_args = argparse.Namespace(**{**vars(args), "paths": [args.file], "journal": False, "directory": None})
-        return FeedSpec(open=lambda: batches(file_args, follow=True), live=True, description=f"following {args.file}")
-    return auto_spec()
+def watch_spec(source: SourceOptions | None) -> FeedSpec:
+    """A live source: the journal or a followed file; None: what the node has (auto_spec)."""
+    if source is None:
+        return auto_spec()
+    description = source.describe_journal() if source.reads_journal else f"following {source.paths[0]}"
+    return FeedSpec(open=lambda: open_source(source, follow=True), live=True, description=description)
 
 
 def auto_spec() -> FeedSpec:
-    """No source named: ask the sources package what this node has (journal, k3s/rke2 file),
-    falling back to the bundled sample when it finds nothing (or is not installed)."""
-    if importlib.util.find_spec("pullwatch.sources.auto") is None:
-        return sample_spec("no source given and no auto-detection here: showing the bundled sample")
+    """No source named: what this node has (journal, k3s/rke2 file), else the bundled sample."""
     from pullwatch.sources.auto import pick_source
 
     picked = pick_source()
@@ -147,9 +133,8 @@ def auto_spec() -> FeedSpec:
         spec = sample_spec(picked.note)
         spec.open = lambda: picked.batches(False)
         spec.description = picked.description or spec.description
-        path = getattr(picked, "path", None)  # the sample it replays, for the progress count
-        if path:
-            spec.paths = [str(path)]
+        if picked.path:
+            spec.paths = [picked.path]  # the sample it replays, for the progress count
         return spec
     return FeedSpec(
         open=lambda: picked.batches(True),

@@ -9,7 +9,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
-from pullwatch.output import safe_text
+from pullwatch.humanize import safe_text
 
 
 @dataclass

@@ -5,10 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from pullwatch.humanize import human_bytes
-from pullwatch.model import Stats
-from pullwatch.output import safe_text
-from tui.view import Snapshot
+from pullwatch.humanize import human_bytes, safe_text
+from pullwatch.records import Stats
+from pullwatch.tui.view import Snapshot
 
 
 def summary_text(snap: Snapshot, stats: Stats, pattern: str) -> Text:

@@ -1,6 +1,6 @@
 """What the panes show, read from the store under the current image filter (no Textual here).
 
-The store is only ever touched on the UI thread: `apply` adds the events the feed parsed, and
+The store is only ever touched on the UI thread: `apply` gives it the batches the feed parsed, and
 `snapshot` reads the pulls for the panes. Besides the store it remembers two things the panes need
 and records do not hold: when each pull last logged progress (the no-progress timeout counts from
 there) and the timeout itself, 5 minutes unless the log shows another (1.7.0-1.7.9 used 1 minute).
@@ -8,15 +8,16 @@ there) and the timeout itself, 5 minutes unless the log shows another (1.7.0-1.7
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parsers.durations import parse_go_duration
 from pullwatch.filtering import image_matcher
-from pullwatch.model import EventKind, ImageSummary, PullEvent, PullRecord, PullStatus
+from pullwatch.parsers.durations import parse_go_duration
+from pullwatch.parsers.events import EventKind, ParsedBatch
+from pullwatch.records import ImageSummary, PullRecord, PullStatus
 from pullwatch.store import PullStore, summarize
-from tui.clock import Clock
+from pullwatch.tui.clock import Clock
 
 DEFAULT_TIMEOUT_SECONDS = 300.0  # containerd's image_pull_progress_timeout since 1.7.10
 WARN_SHARE = 0.5  # colour a pull once this share of the timeout has passed without progress
@@ -72,15 +73,10 @@ class StoreView:
         self._repeated_rows: dict[str, tuple[int, RepeatedImage]] = {}  # ref -> (revision, row)
 
     # ---- feeding (UI thread) -------------------------------------------------------------------
-    def apply(self, events: Iterable[PullEvent], lines: int, unparsed: int) -> None:
-        """Add parsed events to the store and count the lines they came from."""
-        store = self.store
-        stats = store.stats
-        stats.lines += lines
-        stats.unparsed_lines += unparsed
-        for event in events:
-            stats.pull_lines += 1
-            record = store.add(event)
+    def apply(self, batch: ParsedBatch) -> None:
+        """Apply a parsed batch to the store, and note what the panes need from its events."""
+        records = self.store.apply(batch)
+        for event, record in zip(batch.events, records, strict=True):
             moment = event.time
             if moment is not None:
                 self.clock.observe(moment)

@@ -34,7 +34,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from parsers import KEYWORDS_BYTES
+from pullwatch.parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch, SourceError
 
 IDLE_SECONDS = 1.0  # safety-net re-check; also an empty batch so that the consumer may stop

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from parsers import KEYWORDS_BYTES
+from pullwatch.parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.since import parse_since
 

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
-from parsers import KEYWORDS_BYTES
+from pullwatch.parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.scan import BLOCK_SIZE, Readable, scan_blocks
 from pullwatch.sources.scanproc import scan_in_child, worth_a_process

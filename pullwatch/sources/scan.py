@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from parsers import KEYWORDS_BYTES
+from pullwatch.parsers import KEYWORDS_BYTES
 from pullwatch.sources import LineBatch
 
 # Measured on 1 GB (bench/speed.py): 512 KiB blocks scan fastest; 64 KiB ones pay 40% more in

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from pullwatch.model import PullRecord, PullStatus
-from tui import cells
-from tui.table import Column, RecordTable, measure
+from pullwatch.records import PullRecord, PullStatus
+from pullwatch.tui import cells
+from pullwatch.tui.table import Column, RecordTable, measure
 
 STATUS_STYLES = {PullStatus.COMPLETED: "green", PullStatus.FAILED: "bold red"}
 

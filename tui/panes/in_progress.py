@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from pullwatch.model import PullRecord
-from tui import cells
-from tui.table import Column, RecordTable, measure
-from tui.view import StoreView
+from pullwatch.records import PullRecord
+from pullwatch.tui import cells
+from pullwatch.tui.table import Column, RecordTable, measure
+from pullwatch.tui.view import StoreView
 
 URGENCY_STYLES = {"warn": "yellow", "late": "bold red"}
 

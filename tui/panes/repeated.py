@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui import cells
-from tui.table import Column, RecordTable, measure
-from tui.view import RepeatedImage
+from pullwatch.tui import cells
+from pullwatch.tui.table import Column, RecordTable, measure
+from pullwatch.tui.view import RepeatedImage
 
 
 def _repeats(row: RepeatedImage) -> Text:

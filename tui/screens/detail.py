@@ -14,10 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from pullwatch.humanize import human_bytes, human_duration
-from pullwatch.model import PullRecord, PullStatus
-from pullwatch.output import safe_text
-from tui.view import StoreView, repeated_image
+from pullwatch.humanize import human_bytes, human_duration, safe_text
+from pullwatch.records import PullRecord, PullStatus
+from pullwatch.tui.view import StoreView, repeated_image
 
 MAX_PULLS_SHOWN = 100
 STATUS_STYLES = {PullStatus.COMPLETED: "green", PullStatus.FAILED: "bold red", PullStatus.IN_PROGRESS: "yellow"}

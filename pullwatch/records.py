@@ -1,6 +1,5 @@
-"""The event model: what a parsed log line says (PullEvent) and what a pull is (PullRecord).
-
-Kept free of parsing and of any UI so that parsers, store, CLI and TUI all speak the same types.
+"""What a pull is once its lines are put together (PullRecord), per-image aggregates and line
+counts: the types the store keeps and the outputs and the monitor read.
 """
 
 from __future__ import annotations
@@ -10,66 +9,15 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-RAW_LINE_LIMIT = 4096  # characters of a raw line kept for the detail view
+from pullwatch.parsers.timestamps import iso
+
 RAW_LINES_PER_PULL = 32
-
-
-class EventKind(str, Enum):
-    """One kind per containerd pull-path message (see ../shared/formats)."""
-
-    START = "start"  # PullImage "req"
-    RESULT = "result"  # PullImage "req" returns image reference "sha256:…"
-    FAILED = "failed"  # PullImage "req" failed  error=…
-    PULLED = "pulled"  # Pulled image "req" with image id …[, size "N" in D]
-    SNAPSHOTTER = "snapshotter"  # PullImage "norm" with snapshotter X [using …] (debug)
-    PROGRESS = "progress"  # progress for image pull  ref=… totalBytesRead=… (debug)
-    STOP = "stop"  # stop pulling image norm: active requests=N, bytes read=N
-    CANCEL = "cancel"  # cancel pulling image norm because of no progress in D
-    SANDBOX_FAILED = "sandbox_failed"  # RunPodSandbox … failed, error="… failed to pull image "x" …"
 
 
 class PullStatus(str, Enum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     FAILED = "failed"
-
-
-@dataclass(slots=True)
-class PullEvent:
-    """One pull-path log line, decoded. `image` is the name as logged, `ref` its normalised form."""
-
-    kind: EventKind
-    image: str
-    ref: str
-    time: datetime | None = None
-    level: str | None = None
-    image_id: str | None = None
-    repo_tag: str | None = None
-    repo_digest: str | None = None
-    size_bytes: int | None = None
-    duration_seconds: float | None = None
-    bytes_read: int | None = None
-    snapshotter: str | None = None
-    timeout: str | None = None
-    error: str | None = None
-    raw: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "time": iso(self.time),
-            "image": self.image,
-            "ref": self.ref,
-            "level": self.level,
-            "image_id": self.image_id,
-            "repo_tag": self.repo_tag,
-            "repo_digest": self.repo_digest,
-            "size_bytes": self.size_bytes,
-            "duration_seconds": self.duration_seconds,
-            "bytes_read": self.bytes_read,
-            "snapshotter": self.snapshotter,
-            "error": self.error,
-        }
 
 
 @dataclass(slots=True, eq=False)
@@ -157,12 +105,3 @@ class Stats:
 
     def to_json(self) -> dict[str, int]:
         return {"lines": self.lines, "pull_lines": self.pull_lines, "unparsed_lines": self.unparsed_lines}
-
-
-def iso(moment: datetime | None) -> str | None:
-    """RFC 3339 with the offset the log used, always with six fractional digits (microseconds,
-    Python's limit) so that every time has the same width and sorts as text."""
-    if moment is None:
-        return None
-    text = moment.isoformat(timespec="microseconds")
-    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -1,0 +1,82 @@
+"""The pull events the parsers produce: one per pull-path log line (start, result, failed, …).
+
+They belong to the parsers (which import nothing outside their package); the store turns them
+into pull records (pullwatch/records.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pullwatch.parsers.timestamps import iso
+
+RAW_LINE_LIMIT = 4096  # characters of a raw line kept for the detail view
+
+
+class EventKind(str, Enum):
+    """One kind per containerd pull-path message (docs/formats.md)."""
+
+    START = "start"  # PullImage "req"
+    RESULT = "result"  # PullImage "req" returns image reference "sha256:…"
+    FAILED = "failed"  # PullImage "req" failed  error=…
+    PULLED = "pulled"  # Pulled image "req" with image id …[, size "N" in D]
+    SNAPSHOTTER = "snapshotter"  # PullImage "norm" with snapshotter X [using …] (debug)
+    PROGRESS = "progress"  # progress for image pull  ref=… totalBytesRead=… (debug)
+    STOP = "stop"  # stop pulling image norm: active requests=N, bytes read=N
+    CANCEL = "cancel"  # cancel pulling image norm because of no progress in D
+    SANDBOX_FAILED = "sandbox_failed"  # RunPodSandbox … failed, error="… failed to pull image "x" …"
+
+
+@dataclass(slots=True)
+class PullEvent:
+    """One pull-path log line, decoded. `image` is the name as logged, `ref` its normalised form."""
+
+    kind: EventKind
+    image: str
+    ref: str
+    time: datetime | None = None
+    level: str | None = None
+    image_id: str | None = None
+    repo_tag: str | None = None
+    repo_digest: str | None = None
+    size_bytes: int | None = None
+    duration_seconds: float | None = None
+    bytes_read: int | None = None
+    snapshotter: str | None = None
+    timeout: str | None = None
+    error: str | None = None
+    raw: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "time": iso(self.time),
+            "image": self.image,
+            "ref": self.ref,
+            "level": self.level,
+            "image_id": self.image_id,
+            "repo_tag": self.repo_tag,
+            "repo_digest": self.repo_digest,
+            "size_bytes": self.size_bytes,
+            "duration_seconds": self.duration_seconds,
+            "bytes_read": self.bytes_read,
+            "snapshotter": self.snapshotter,
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    """The pull events of a stretch of log and its line counts: what the store applies at once."""
+
+    events: list[PullEvent] = field(default_factory=list)  # in log order
+    lines: int = 0  # lines read, pull lines and unparsed ones included
+    unparsed: int = 0  # lines that look like pull lines but could not be decoded
+
+    def extend(self, other: ParsedBatch) -> None:
+        self.events += other.events
+        self.lines += other.lines
+        self.unparsed += other.unparsed
