@@ -37,8 +37,11 @@ class UnparsedLine(ValueError):
     """A line that looks like a pull line but cannot be decoded; callers count it."""
 
 
-def is_candidate(line: str) -> bool:
-    """Whether the line may report a pull (cheap substring tests, no parsing)."""
+def is_candidate(line: str | bytes) -> bool:
+    """Whether the line may report a pull (cheap substring tests, no parsing): the one keyword
+    test of every source and of parse_line."""
+    if isinstance(line, bytes):
+        return any(keyword in line for keyword in KEYWORDS_BYTES)
     return any(keyword in line for keyword in KEYWORDS)
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# Candidate lines per batch at most, for the sources that read line by line (a followed file, the
+# journal, the reference scan); the block scanner's batches are one block each.
+BATCH_LINES = 4096
+
 
 class SourceError(Exception):
     """A source cannot be read; the message says why and what to do (printed without traceback)."""

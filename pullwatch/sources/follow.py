@@ -34,12 +34,11 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from pullwatch.parsers import KEYWORDS_BYTES
-from pullwatch.sources import LineBatch, SourceError
+from pullwatch.parsers import is_candidate
+from pullwatch.sources import BATCH_LINES, LineBatch, SourceError
 
 IDLE_SECONDS = 1.0  # safety-net re-check; also an empty batch so that the consumer may stop
 CHUNK = 1 << 20
-BATCH_LINES = 4096
 MARK_BYTES = 64  # bytes before the offset remembered to notice a truncate-and-refill
 LONGEST_LINE = 8 << 20  # a "line" without newline longer than this is let through as is
 WATCHED_EVENTS: list[type[FileSystemEvent]] = [
@@ -223,5 +222,5 @@ def _take(current: _OpenFile, line: bytes) -> None:
     """Count a line; keep it when it may be a pull line. Leading NULs are the hole a writer
     without O_APPEND leaves after a copytruncate."""
     current.batch.total += 1
-    if any(keyword in line for keyword in KEYWORDS_BYTES):
+    if is_candidate(line):
         current.batch.lines.append(line.rstrip(b"\r").lstrip(b"\x00"))

@@ -16,12 +16,11 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
-from pullwatch.parsers import KEYWORDS_BYTES
-from pullwatch.sources import LineBatch, SourceError
+from pullwatch.parsers import is_candidate
+from pullwatch.sources import BATCH_LINES, LineBatch, SourceError
 from pullwatch.sources.scan import BLOCK_SIZE, Readable, scan_blocks
 from pullwatch.sources.scanproc import scan_in_child, worth_a_process
 
-BATCH_LINES = 4096
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -125,7 +124,7 @@ def scan_stream(stream: BinaryIO, name: str = "-") -> Iterator[LineBatch]:
     try:
         for line in stream:
             batch.total += 1
-            if any(keyword in line for keyword in KEYWORDS_BYTES):
+            if is_candidate(line):
                 batch.lines.append(line.rstrip(b"\r\n"))
                 if len(batch.lines) >= BATCH_LINES:
                     yield batch

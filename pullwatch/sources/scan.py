@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from pullwatch.parsers import KEYWORDS_BYTES
+from pullwatch.parsers import KEYWORDS_BYTES, is_candidate
 from pullwatch.sources import LineBatch
 
 # Measured on 1 GB (bench/speed.py): 512 KiB blocks scan fastest; 64 KiB ones pay 40% more in
@@ -130,7 +130,7 @@ def scan_blocks(stream: Readable, block_size: int = BLOCK_SIZE, search: Search |
         filled = rest
     if filled:  # a last line without a newline
         line = bytes(buffer[:filled])
-        wanted = any(keyword in line for keyword in KEYWORDS_BYTES)
+        wanted = is_candidate(line)
         yield LineBatch([line.rstrip(b"\r")] if wanted else [], 1)
 
 
@@ -149,6 +149,6 @@ def _candidates(buffer: bytearray, end: int, search: Search) -> list[bytes]:
     lines = []
     for start in sorted(starts):
         line = bytes(buffer[start : starts[start]])
-        if any(keyword in line for keyword in KEYWORDS_BYTES):
+        if is_candidate(line):
             lines.append(line.rstrip(b"\r"))
     return lines
