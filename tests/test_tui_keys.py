@@ -409,3 +409,17 @@ async def test_big_batches_are_applied_in_slices_in_feed_order(monkeypatch: pyte
         assert expected.stats.lines == len(lines) and expected.stats.pull_lines > 0
         got = [(r.image, r.status, r.bytes_read, r.finished_at) for r in app.view.store.pulls]
         assert got == [(r.image, r.status, r.bytes_read, r.finished_at) for r in expected.pulls]
+
+
+def test_help_and_palette_cover_every_main_screen_key() -> None:
+    """The footer, the help and the palette come from one table (tui/keys.py): a key added there
+    without a help line fails here, and every binding of the screen is one of the table's."""
+    from pullwatch.tui.keys import HELP_ROWS, MAIN_KEYS, help_rows
+    from pullwatch.tui.main_screen import MainScreen
+
+    actions = [key.action for key in MAIN_KEYS]
+    assert [binding.action for binding in MainScreen.BINDINGS] == actions  # type: ignore[union-attr]
+    assert sorted(action for row in HELP_ROWS for action in row.actions) == sorted(actions)
+    shown = dict(help_rows())
+    assert shown["tab / shift+tab"] == "next / previous pane" and shown["/"].startswith("filter images")
+    assert all(key.palette and key.shown in key.palette_hint for key in MAIN_KEYS)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
@@ -14,6 +14,7 @@ from pullwatch.filtering import FilterError
 from pullwatch.humanize import human_duration
 from pullwatch.records import PullRecord
 from pullwatch.tui.filter_bar import FilterBar
+from pullwatch.tui.keys import MAIN_KEYS
 from pullwatch.tui.panes.completed import CompletedPane
 from pullwatch.tui.panes.in_progress import InProgressPane
 from pullwatch.tui.panes.repeated import RepeatedPane
@@ -29,20 +30,7 @@ if TYPE_CHECKING:
 
 
 class MainScreen(Screen[None]):
-    # Keys that move focus are priority bindings: they run as the app reads them, before the next
-    # key is routed, so `/busybox` typed in one burst lands in the filter, not in the pane.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "filter", priority=True),
-        Binding("escape", "clear_filter", "clear", priority=True),
-        Binding("tab", "next_pane", "pane", priority=True),
-        Binding("shift+tab", "previous_pane", "previous pane", show=False, priority=True),
-        Binding("enter", "open_detail", "detail", priority=True),
-        Binding("s", "cycle_sort", "sort"),
-        Binding("S", "reverse_sort", "reverse sort", show=False),
-        Binding("p", "toggle_pause", "pause"),
-        Binding("question_mark", "help", "help"),
-        Binding("q", "quit", "quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [key.binding() for key in MAIN_KEYS]  # tui/keys.py
 
     def __init__(self, view: StoreView, pattern: str = "") -> None:
         super().__init__()

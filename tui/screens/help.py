@@ -1,4 +1,4 @@
-"""The `?` help screen: every key, and what the panes and colours mean."""
+"""The `?` help screen: every key (tui/keys.py), and what the panes and colours mean."""
 
 from __future__ import annotations
 
@@ -12,19 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("/", "filter images as you type: text, a glob (*nginx*), or re:REGEX"),
-    ("esc", "clear the filter (in a detail view: close it)"),
-    ("enter", "open the selected pull or image: all its pulls, errors, raw log lines"),
-    ("tab / shift+tab", "next / previous pane"),
-    ("j k ↑ ↓", "move the cursor; pgup/pgdn a page"),
-    ("g G", "first / last row"),
-    ("s / S", "sort the pane by its next column / reverse the order"),
-    ("p", "pause or resume updates (a replay pauses too)"),
-    ("ctrl+p", "command palette: every action, and filter by any image seen"),
-    ("?", "this help"),
-    ("q", "quit (in a detail view: close it)"),
-)
+from pullwatch.tui.keys import help_rows
 
 NOTES = (
     "In progress: elapsed counts on the wall clock when watching, on the log's clock in a replay. "
@@ -42,7 +30,7 @@ def help_renderable() -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for key, meaning in KEYS:
+    for key, meaning in help_rows():
         table.add_row(key, meaning)
     table.add_row("", "")
     table.add_row("", Text(NOTES, style="dim"))
