@@ -57,26 +57,3 @@ def _escaped_end(token: str) -> bool:
         return False  # the usual case, answered without copying the token
     backslashes = len(token) - 1 - len(token[:-1].rstrip("\\"))
     return backslashes % 2 == 1
-
-
-def quote(text: str) -> str:
-    """Encode like Go's strconv.Quote (used by tests and the fixture generator)."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char == '"':
-            out.append('\\"')
-        elif char == "\\":
-            out.append("\\\\")
-        elif char in "\a\b\f\n\r\t\v":
-            out.append("\\" + "abfnrtv"["\a\b\f\n\r\t\v".index(char)])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("\\ufffd")
-        elif not char.isprintable() and code >= 0x80:
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from pullwatch.parsers.gostrings import quote
 from pullwatch.parsers.refs import normalize
 
 VERSIONS = ("1.5", "1.6", "1.7", "2.0", "2.1", "2.3")
@@ -456,3 +455,26 @@ def iter_big_log(
             if written >= target_bytes:
                 return
         chunk += 1
+
+
+def quote(text: str) -> str:
+    """Encode like Go's strconv.Quote, as containerd's %q does (the inverse of gostrings.unquote)."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char in "\a\b\f\n\r\t\v":
+            out.append("\\" + "abfnrtv"["\a\b\f\n\r\t\v".index(char)])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        elif not char.isprintable() and code >= 0x80:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)

@@ -16,9 +16,7 @@ from typing import Any
 
 import pytest
 from clihelp import assert_usage_error, run
-from logfactory import Line, journal_json, render_text
-
-from pullwatch.parsers.gostrings import quote
+from logfactory import Line, journal_json, quote, render_text
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -20,7 +20,7 @@ TIME = 'time="2026-11-27T08:00:01.000000001Z"'
 
 def text(level: str, msg: str, **fields: str) -> str:
     """A logrus text line; `msg` is given as containerd formats it, quoting is done here."""
-    from pullwatch.parsers.gostrings import quote
+    from logfactory import quote
 
     extra = "".join(f" {key}={quote(value)}" for key, value in sorted(fields.items()))
     return f"{TIME} level={level} msg={quote(msg)}{extra}"

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from logfactory import Line, journal_json, render_json, render_text
+from logfactory import Line, journal_json, quote, render_json, render_text
 
 from pullwatch.parsers import UnparsedLine, parse_line
 from pullwatch.parsers.events import EventKind
-from pullwatch.parsers.gostrings import quote, unquote
+from pullwatch.parsers.gostrings import unquote
 
 T = datetime(2026, 11, 27, 8, 0, 0, 123456, tzinfo=timezone.utc)
 ID = "sha256:" + "9e" * 32

@@ -14,8 +14,9 @@ import select
 import subprocess
 import sys
 import zlib
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from hypothesis import given, settings
@@ -24,9 +25,9 @@ from logfactory import ENVELOPES, generate
 
 from pullwatch.ingest import ingest
 from pullwatch.output import report_json
-from pullwatch.parsers import KEYWORDS_BYTES
-from pullwatch.sources import LineBatch, SourceError
-from pullwatch.sources.saved import read_saved, scan_stream
+from pullwatch.parsers import KEYWORDS_BYTES, is_candidate
+from pullwatch.sources import BATCH_LINES, LineBatch, SourceError
+from pullwatch.sources.saved import READ_ERRORS, read_saved
 from pullwatch.sources.scan import (
     ANCHORS,
     GATED,
@@ -40,6 +41,26 @@ from pullwatch.sources.scan import (
 )
 from pullwatch.sources.scanproc import PROCESS_MIN_BYTES, worth_a_process
 from pullwatch.store import PullStore
+
+
+def scan_stream(stream: BinaryIO, name: str = "-") -> Iterator[LineBatch]:
+    """The straightforward line-by-line scan: keep lines that contain a pull keyword."""
+    batch = LineBatch()
+    try:
+        for line in stream:
+            batch.total += 1
+            if is_candidate(line):
+                batch.lines.append(line.rstrip(b"\r\n"))
+                if len(batch.lines) >= BATCH_LINES:
+                    yield batch
+                    batch = LineBatch()
+    except READ_ERRORS as error:
+        if batch.total or batch.lines:
+            yield batch
+        raise SourceError(f"{name}: read failed: {error}") from None
+    if batch.total:
+        yield batch
+
 
 SIMD = _stringzilla()
 SEARCHES = [STDLIB, SIMD] if SIMD is not None else [STDLIB]

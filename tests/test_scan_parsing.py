@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from logfactory import quote
 
 from pullwatch.parsers.envelope import _PAIR, EnvelopeError, LogEntry, _decode_text
-from pullwatch.parsers.gostrings import _ESCAPE, QUOTED, _escaped_end, _replace, is_terminated, quote, unquote
+from pullwatch.parsers.gostrings import _ESCAPE, QUOTED, _escaped_end, _replace, is_terminated, unquote
 from pullwatch.parsers.timestamps import _parse_rfc3339, parse_timestamp
 
 PLAIN_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')

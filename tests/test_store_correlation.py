@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from logfactory import Line, go_duration, render_text
+from logfactory import Line, go_duration, quote, render_text
 
 from pullwatch.parsers import ParsedBatch, parse_line
 from pullwatch.parsers.events import PullEvent
-from pullwatch.parsers.gostrings import quote
 from pullwatch.records import PullRecord, PullStatus
 from pullwatch.store import PullStore
 

@@ -18,7 +18,7 @@ from pullwatch.parsers.events import EventKind, ParsedBatch, PullEvent
 from pullwatch.records import PullStatus
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.store import PullStore
-from pullwatch.tui.clock import Clock, FixedClock, ReplayClock, WallClock
+from pullwatch.tui.clock import Clock, ReplayClock, WallClock
 from pullwatch.tui.feed import Feed
 from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
 from pullwatch.tui.source import SAMPLE_SPEED, FeedSpec, auto_spec, parse_speed, replay_spec
@@ -248,7 +248,6 @@ def test_urgency_counts_from_the_last_progress_line_against_the_learned_timeout(
     now[0] = T0 + timedelta(seconds=300)  # outlived the timeout uncancelled: it is progressing
     assert view.timeout_share(view.store.pulls[1]) == pytest.approx(100 / 60)
     assert view.urgency(view.store.pulls[1]) == ""
-    assert FixedClock(T0).now() == T0
 
 
 def test_snapshot_filters_every_list_and_totals() -> None:

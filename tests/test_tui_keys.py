@@ -13,6 +13,7 @@ from tuihelp import (
     palette_ready,
     replay_app,
     replay_to,
+    rows_text,
     run_async,
     sample_store,
     wait_loaded,
@@ -67,7 +68,7 @@ async def test_replay_at_max_fills_every_pane() -> None:
         main = app.main
         assert len(main.completed.items) == len(ended) > 0
         assert main.in_progress.items == [] and store.in_progress() == []
-        repeated = {row[0]: row for row in main.repeated.rows_text()}
+        repeated = {row[0]: row for row in rows_text(main.repeated)}
         expected_repeated = store.repeated()
         assert len(expected_repeated) > 1  # the sample pulls several images more than once
         assert set(repeated) == {image.image for image in expected_repeated}
@@ -80,7 +81,7 @@ async def test_replay_at_max_fills_every_pane() -> None:
                 assert repeated[image.image][6] == expected_cell
                 repeat_cells.append(expected_cell)
         assert any(cell.endswith(" 0 fetched") and not cell.startswith("0 ") for cell in repeat_cells)  # cache hits
-        newest = main.completed.rows_text()[0]
+        newest = rows_text(main.completed)[0]
         latest = max(ended, key=lambda r: r.finished_at)  # type: ignore[arg-type,return-value]
         assert newest[:2] == [latest.image, f"{latest.finished_at:%m-%d %H:%M:%S}"]
         failed = [r for r in main.completed.items if r.status is PullStatus.FAILED]
@@ -102,9 +103,9 @@ async def test_slash_filters_every_pane_as_you_type_and_escape_clears() -> None:
         main = app.main
         await pilot.press("slash", *"redis")
         assert app.focused is main.filter_bar.input
-        assert images(main.completed.rows_text()) == {r.image for r in redis}
+        assert images(rows_text(main.completed)) == {r.image for r in redis}
         assert len(main.completed.items) == len(finished(redis))
-        assert images(main.repeated.rows_text()) == {i.image for i in store.repeated() if "redis" in i.ref}
+        assert images(rows_text(main.repeated)) == {i.image for i in store.repeated() if "redis" in i.ref}
         assert f"filter redis {len(redis)} of {len(store.pulls)} pulls" in summary(app)
         await pilot.press("escape")
         assert len(main.completed.items) == len(finished(store.pulls))
@@ -128,7 +129,7 @@ async def test_filter_takes_globs_and_regexes(pattern: str, expected: set[str]) 
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         await pilot.press("slash", *pattern, "enter")
-        assert images(app.main.completed.rows_text()) == expected
+        assert images(rows_text(app.main.completed)) == expected
         assert app.focused is app.main.completed  # enter goes back to the panes
 
 
@@ -141,11 +142,11 @@ async def test_bad_regex_shows_an_error_and_keeps_the_last_filter() -> None:
         await wait_loaded(pilot)
         bar = app.main.filter_bar
         await pilot.press("slash", *"re:flux")
-        assert images(app.main.completed.rows_text()) == flux
+        assert images(rows_text(app.main.completed)) == flux
         await pilot.press(*"(")
         assert "bad regular expression" in widget_text(bar.query_one("#filter-error", Static))
         assert bar.input.has_class("-invalid")
-        assert images(app.main.completed.rows_text()) == flux
+        assert images(rows_text(app.main.completed)) == flux
         await pilot.press("backspace")
         assert not bar.input.has_class("-invalid")
         assert app.is_running
@@ -157,7 +158,7 @@ async def test_image_option_prefills_the_filter() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         assert app.main.filter_bar.input.value == "nginx"
-        assert images(app.main.completed.rows_text()) == {"nginx:1.25"}
+        assert images(rows_text(app.main.completed)) == {"nginx:1.25"}
 
 
 @run_async
@@ -268,11 +269,11 @@ async def test_paced_replay_ticks_on_the_log_clock_and_p_pauses_it() -> None:
     app, manual = paced_app(speed=60)
     async with app.run_test(size=SIZE) as pilot:
         await replay_to(pilot, manual, SAMPLE_MIDDLE)
-        running = {row[0]: row for row in app.main.in_progress.rows_text()}
+        running = {row[0]: row for row in rows_text(app.main.in_progress)}
         assert set(running) == {r.image for r in running_then}
         assert len(app.main.in_progress.items) == len(running_then)
         assert running[longest.image][2] == longest_elapsed  # elapsed by the replay clock
-        assert app.main.in_progress.rows_text()[0][0] == longest.image  # longest running first
+        assert rows_text(app.main.in_progress)[0][0] == longest.image  # longest running first
         assert f"log time {SAMPLE_MIDDLE:%Y-%m-%d %H:%M:%S}" in widget_text(app.main.query_one("#status", Static))
         stats = app.view.store.stats
         pulls_before, lines_before = len(app.view.store.pulls), stats.pull_lines
@@ -284,7 +285,7 @@ async def test_paced_replay_ticks_on_the_log_clock_and_p_pauses_it() -> None:
         await pilot.pause(0.3)
         app.redraw()
         assert len(app.view.store.pulls) == pulls_before and stats.pull_lines == lines_before
-        assert {row[0]: row for row in app.main.in_progress.rows_text()}[longest.image][2] == longest_elapsed
+        assert {row[0]: row for row in rows_text(app.main.in_progress)}[longest.image][2] == longest_elapsed
 
         await pilot.press("p")
         assert not app.feed.paused
@@ -336,7 +337,7 @@ async def test_command_palette_runs_the_same_actions() -> None:
         await wait_until(pilot, lambda: palette_ready(app))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.view.pattern == "docker.io/library/redis:7.2")
-        assert images(app.main.completed.rows_text()) == {"docker.io/library/redis:7.2"}
+        assert images(rows_text(app.main.completed)) == {"docker.io/library/redis:7.2"}
         await pilot.press("ctrl+p", *"show the keys")
         await wait_until(pilot, lambda: palette_ready(app))
         await pilot.press("enter")

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from logfactory import Line, Pull, pull_lines, render
+from logfactory import Line, Pull, pull_lines, quote, render
 from textual.widgets import Static
-from tuihelp import SIZE, palette_ready, replay_app, run_async, wait_loaded, wait_until, widget_text
+from tuihelp import SIZE, palette_ready, replay_app, rows_text, run_async, wait_loaded, wait_until, widget_text
 
-from pullwatch.parsers.gostrings import quote
 from pullwatch.tui.screens.detail import DetailScreen
 
 pytestmark = pytest.mark.timeout(60)
@@ -39,9 +38,9 @@ async def test_markup_and_escapes_in_image_names_are_shown_literally(tmp_path: P
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)
         main = app.main
-        assert {row[0] for row in main.completed.rows_text()} == {MARKUP, SHOWN_ESCAPE}
-        assert [row[0] for row in main.in_progress.rows_text()] == [SHOWN_ESCAPE]
-        assert {row[0] for row in main.repeated.rows_text()} == {MARKUP, SHOWN_ESCAPE}
+        assert {row[0] for row in rows_text(main.completed)} == {MARKUP, SHOWN_ESCAPE}
+        assert [row[0] for row in rows_text(main.in_progress)] == [SHOWN_ESCAPE]
+        assert {row[0] for row in rows_text(main.repeated)} == {MARKUP, SHOWN_ESCAPE}
 
         drawn = [main.completed.render_line(y) for y in range(1, 5)]
         texts = [strip.text for strip in drawn]
@@ -59,7 +58,7 @@ async def test_markup_and_escapes_in_image_names_are_shown_literally(tmp_path: P
         assert "\x1b" not in screen
 
         await pilot.press("slash", *"bold]x", "enter")  # the filter takes the name as text too
-        assert {row[0] for row in main.completed.rows_text()} == {MARKUP}
+        assert {row[0] for row in rows_text(main.completed)} == {MARKUP}
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         body = widget_text(app.screen.query_one("#detail-body", Static))
@@ -71,7 +70,7 @@ async def test_markup_and_escapes_in_image_names_are_shown_literally(tmp_path: P
         assert "\x1b" not in app.export_screenshot()
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.view.pattern == ESCAPE)
-        assert {row[0] for row in main.completed.rows_text()} == {SHOWN_ESCAPE}
+        assert {row[0] for row in rows_text(main.completed)} == {SHOWN_ESCAPE}
 
 
 def test_parsed_names_really_hold_the_hostile_text(tmp_path: Path) -> None:

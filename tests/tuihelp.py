@@ -24,6 +24,7 @@ from pullwatch.store import PullStore
 from pullwatch.tui.app import PullwatchApp
 from pullwatch.tui.clock import Clock, ReplayClock
 from pullwatch.tui.source import replay_spec
+from pullwatch.tui.table import RecordTable
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "pullwatch" / "sample" / "containerd-1.7-journal.log"
@@ -147,3 +148,8 @@ def palette_ready(app: PullwatchApp) -> bool:
 
     lists = app.screen.query(CommandList)
     return bool(lists) and lists.first().option_count > 0
+
+
+def rows_text(table: RecordTable[Any]) -> list[list[str]]:
+    """The plain text of a pane's rows, cell by cell, in the order shown."""
+    return [[column.cell(item).plain for column in table.columns] for item in table.items]

@@ -45,13 +45,12 @@ class PullwatchApp(App[None]):
         spec: FeedSpec,
         clock: Clock,
         image_filter: str = "",
-        store: PullStore | None = None,
         feed_interval: float = POST_INTERVAL,
     ) -> None:
         super().__init__()
         self.spec = spec
         self.clock = clock
-        self.view = StoreView(store if store is not None else PullStore(), clock)
+        self.view = StoreView(PullStore(), clock)
         self.view.set_filter(image_filter)
         self.feed_state = FeedState(live=spec.live, speed=spec.speed, note=spec.note)
         self.feed = Feed(spec, clock, self.post_message, interval=feed_interval)

@@ -45,17 +45,6 @@ class Clock:
         """The source has ended: a replayed clock stops where the log stopped."""
 
 
-class FixedClock(Clock):
-    """Always the same moment: for snapshots, screenshots and tests."""
-
-    def __init__(self, moment: datetime) -> None:
-        super().__init__()
-        self._moment = moment
-
-    def now(self) -> datetime | None:
-        return self._moment
-
-
 class WallClock(Clock):
     """Real time, for live sources; pausing freezes what the panes show."""
 

@@ -161,13 +161,6 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
             self.sort_descending = not self.sort_descending
             self.set_items(self._unsorted)
 
-    def row_cells(self, item: T) -> list[str]:
-        """The plain text of a row's cells (for tests and the detail title)."""
-        return [column.cell(item).plain for column in self.columns]
-
-    def rows_text(self) -> list[list[str]]:
-        return [self.row_cells(item) for item in self.items]
-
     # ---- cursor --------------------------------------------------------------------------------
     @property
     def _visible_rows(self) -> int:

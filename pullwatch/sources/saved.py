@@ -1,8 +1,8 @@
 """Saved logs read once: plain files, gzip files (k3s/rke2 rotate to .gz), and stdin (`-`).
 
 Reads bytes, never decodes non-candidate lines: most of a containerd log is not about pulls.
-`read_saved` scans large blocks (scan.py); `scan_stream`, line by line, is the plain reference
-that the block scanner is tested against.
+`read_saved` scans large blocks (scan.py); tests/test_scan.py checks it against a plain
+line-by-line reference.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
-from pullwatch.parsers import is_candidate
-from pullwatch.sources import BATCH_LINES, LineBatch, SourceError
+from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.scan import BLOCK_SIZE, Readable, scan_blocks
 from pullwatch.sources.scanproc import scan_in_child, worth_a_process
 
@@ -116,23 +115,3 @@ def read_saved(paths: Iterable[str], block_size: int = BLOCK_SIZE, in_child: boo
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-
-
-def scan_stream(stream: BinaryIO, name: str = "-") -> Iterator[LineBatch]:
-    """The straightforward line-by-line scan: keep lines that contain a pull keyword."""
-    batch = LineBatch()
-    try:
-        for line in stream:
-            batch.total += 1
-            if is_candidate(line):
-                batch.lines.append(line.rstrip(b"\r\n"))
-                if len(batch.lines) >= BATCH_LINES:
-                    yield batch
-                    batch = LineBatch()
-    except READ_ERRORS as error:
-        if batch.total or batch.lines:
-            yield batch
-        raise SourceError(f"{name}: read failed: {error}") from None
-    if batch.total:
-        yield batch
-
