@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from pullwatch import __version__
 from pullwatch.filtering import FilterError, exact_image_matcher, image_matcher
-from pullwatch.ingest import load, parse
+from pullwatch.ingest import load
 from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
 from pullwatch.sources.options import SourceOptions, open_source
@@ -231,7 +231,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     source = open_source(source_options(args), follow=args.follow)
     try:
         for batch in source:
-            for event in parse(batch).events:
+            for event in batch.parse().events:
                 out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
             out.flush()
     finally:

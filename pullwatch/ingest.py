@@ -1,25 +1,20 @@
-"""The headless path, in one thread: a source's batches are parsed (`parse_batch`) and applied
-(`PullStore.apply`) one after the other. The monitor takes the same two steps on two threads
-(parse_batch in its feed thread, apply on the UI thread, tui/view.py), so that the store is never
-changed while a pane reads it.
+"""The headless path, in one thread: a source's batches are parsed (`LineBatch.parse`, that is
+`parsers.parse_batch`) and applied (`PullStore.apply`) one after the other. The monitor takes the
+same two steps on two threads (parse in its feed thread, apply on the UI thread, tui/view.py), so
+that the store is never changed while a pane reads it.
 """
 
 from __future__ import annotations
 
-from pullwatch.parsers import ParsedBatch, parse_batch
+from pullwatch.parsers import ParsedBatch
 from pullwatch.sources import LineBatch
 from pullwatch.sources.options import SourceOptions, open_source
 from pullwatch.store import PullStore
 
 
-def parse(batch: LineBatch) -> ParsedBatch:
-    """A source's batch of candidate lines, parsed (pure: nothing is changed)."""
-    return parse_batch(batch.lines, batch.times, batch.total)
-
-
 def ingest(store: PullStore, batch: LineBatch) -> ParsedBatch:
     """Parse a batch and apply it; returns what was applied (its events, for `events`)."""
-    parsed = parse(batch)
+    parsed = batch.parse()
     store.apply(parsed)
     return parsed
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pullwatch.ingest import parse
 from pullwatch.parsers import UnparsedLine, is_candidate, parse_line
 from pullwatch.sources import LineBatch
 
@@ -132,7 +131,7 @@ class InProcessFollower:
     def events(self) -> list[dict[str, Any]]:
         with self._changed:
             batches = list(self.batches)
-        events = [event for batch in batches for event in parse(batch).events]
+        events = [event for batch in batches for event in batch.parse().events]
         return [json.loads(json.dumps(event.to_json(), ensure_ascii=False)) for event in events]
 
     def wait_total(self, count: int, timeout: float = 10) -> None:

@@ -111,7 +111,7 @@ class Feed:
         if self.clock.paced:
             self._read_paced(batch)
         else:
-            self._parsed.extend(parse_batch(batch.lines, batch.times, batch.total))
+            self._parsed.extend(batch.parse())
         if self._stopping.is_set():
             raise _Stopped
 

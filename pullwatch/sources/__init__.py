@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pullwatch.parsers import ParsedBatch, parse_batch
+
 # Candidate lines per batch at most, for the sources that read line by line (a followed file, the
 # journal, the reference scan); the block scanner's batches are one block each.
 BATCH_LINES = 4096
@@ -23,3 +25,7 @@ class LineBatch:
     lines: list[bytes] = field(default_factory=list)  # candidate lines, newline stripped
     total: int = 0  # lines read, candidates included
     times: list[datetime | None] | None = None  # per-line fallback times (journal entries)
+
+    def parse(self) -> ParsedBatch:
+        """The batch's pull events and line counts (pure: what PullStore.apply takes)."""
+        return parse_batch(self.lines, self.times, self.total)
