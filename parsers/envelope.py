@@ -2,7 +2,8 @@
 
 Handles logrus text (`time="…" level=info msg="…" key=value`), logrus JSON, the terminal ("TTY")
 layout, journalctl short / short-precise / short-iso / trimmed prefixes, `journalctl -o json`
-records (MESSAGE a string, an array of bytes, or null) and k3s/rke2 `containerd.log` lines.
+records (MESSAGE a string, an array of bytes, or null) and k3s/rke2 `containerd.log` lines
+(docs/formats.md §2).
 """
 
 from __future__ import annotations

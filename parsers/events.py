@@ -17,7 +17,7 @@ RAW_LINE_LIMIT = 4096  # characters of a raw line kept for the detail view
 
 
 class EventKind(str, Enum):
-    """One kind per containerd pull-path message (docs/formats.md)."""
+    """One kind per containerd pull-path message (docs/formats.md §1)."""
 
     START = "start"  # PullImage "req"
     RESULT = "result"  # PullImage "req" returns image reference "sha256:…"

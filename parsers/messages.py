@@ -1,10 +1,10 @@
 """containerd's pull-path messages (1.5 → 2.x) to PullEvents.
 
-Patterns follow the Go format strings exactly (../shared/formats/containerd-pull-logs.md §1, §8):
+Patterns follow the Go format strings exactly (docs/formats.md §1, with the source of each):
 image names are `%q`-quoted, so they are matched as Go string literals and decoded, never with a
 greedy `.+` that would also swallow the "returns image reference" line.
 
-Checked against containerd's source (github.com/containerd/containerd, via the code index):
+Checked against containerd's source (github.com/containerd/containerd):
 - start / failed / result: `Infof("PullImage %q", …)`, `WithError(err).Errorf("PullImage %q failed", …)`,
   `Infof("PullImage %q returns image reference %q", …)` in internal/cri/instrument/
   instrumented_service.go (2.x, commit 04d0bebd); same strings in pkg/cri/instrument (1.7) and

@@ -7,7 +7,7 @@ the first path component is a domain only if it is `localhost`, contains `.` or 
 upper-case letter; `index.docker.io` becomes `docker.io`; Docker Hub names without a namespace get
 `library/`; a reference with a digest loses its tag; one without either gets `:latest`. Anything
 the grammar rejects is returned unchanged (containerd then fails the pull with "failed to parse
-image reference"), so odd names still group with themselves instead of vanishing.
+image reference"), so odd names still group with themselves instead of vanishing (docs/formats.md §4).
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ takes a parsed batch (events and line counts) and is the only place the counts c
 and the TUI see the same answers. It keeps records, never log lines, so memory grows with the
 number of pulls, not with the size of the log. It knows nothing of Textual.
 
-Correlation (docs/formats.md, "Matching lines to pulls"): lines of one pull are matched by normalised reference and
-order (one _Image state per reference holds what is open or waiting for that image), because
-pulls of different images interleave and the end lines name the image differently
-from the start line (request string vs normalised reference). Rules, in order of strength:
+Correlation (docs/formats.md §3): lines of one pull are matched by normalised reference and order
+(one _Image state per reference holds what is open or waiting for that image), because pulls of
+different images interleave and the end lines name the image differently from the start line
+(request string vs normalised reference). Rules, in order of strength:
 
 - "Pulled image … in D" ends the open pull of that image that started D before it (identical
   concurrent pulls finish in any order); when no open pull started that early, the pull began

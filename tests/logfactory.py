@@ -1,6 +1,6 @@
 """Realistic containerd logs with known answers, for tests, the benchmark and the bundled sample.
 
-Each containerd version line writes a pull differently (../shared/formats/containerd-pull-logs.md):
+Each containerd version line writes a pull differently (docs/formats.md):
 1.5/1.6 log only start and result at info (no size, no duration); 1.7+ add "Pulled image … size
 … in …" and "stop pulling image … bytes read"; 2.1+ change the debug snapshotter line. Sandbox
 (pause) images are pulled without start/result lines. The factory renders the same pulls in each
