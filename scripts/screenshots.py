@@ -23,10 +23,11 @@ sys.path.insert(0, ROOT)
 from textual.pilot import Pilot  # noqa: E402
 
 from pullwatch.parsers import parse_line  # noqa: E402
+from pullwatch.sources.auto import sample_path  # noqa: E402
 from pullwatch.sources.saved import read_saved  # noqa: E402
 from pullwatch.tui.app import PullwatchApp  # noqa: E402
 from pullwatch.tui.clock import ReplayClock  # noqa: E402
-from pullwatch.tui.source import replay_spec, sample_path  # noqa: E402
+from pullwatch.tui.source import replay_spec  # noqa: E402
 
 SIZE = (150, 44)
 SPEED = 60.0
