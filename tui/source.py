@@ -1,6 +1,6 @@
-"""What the monitor reads, chosen from the command line: a saved log to replay, a live source
-(journal or followed file), or, when `watch` is given no source, what pullwatch finds on the node
-(else the bundled sample, replayed so that pulls appear, tick and finish).
+"""What the monitor reads, from the options the command gave (paths, SourceOptions): a saved log
+to replay, a live source (journal or followed file), or, when `watch` is given no source, what
+pullwatch finds on the node (else the bundled sample, replayed so that pulls appear, tick and finish).
 
 Sources are opened lazily (the iterators block while waiting for lines) and only inside the feed
 thread; errors that can be found before the screen opens are raised here as SourceError so that the
