@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a machine that has never seen pullwatch, then run them:
 # Debian packages (tmux for the terminal tests, systemd for a real journald and systemd-cat,
-# libsystemd-dev + pkg-config to build systemd-python), a venv with pullwatch installed, then
-# ruff, mypy (pullwatch and tests), lint-imports (the layers in pyproject.toml) and pytest.
-# Extra arguments go to pytest.
+# libsystemd-dev + pkg-config to build systemd-python, real containerd builds and a registry for
+# tests/realcd), a venv with pullwatch installed, then ruff, mypy (pullwatch and tests),
+# lint-imports (the layers in pyproject.toml) and pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,12 @@ if [ ${#packages[@]} -gt 0 ]; then
         echo "missing Debian packages: ${packages[*]} (install them, or run this as root)" >&2
         exit 2
     fi
+fi
+
+# real containerd 1.6/1.7/2.1 (extracted from Debian's packages into tests/realcd/.cache, never
+# installed) and Debian's docker-registry, for the realcd tests
+if [ "$(id -u)" = 0 ]; then
+    bash scripts/realcd-setup.sh
 fi
 
 python3 -m venv .venv
