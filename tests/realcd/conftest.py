@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# the shared helpers of tests/ (journald.py, followhelp.py), also when only tests/realcd is run
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from containerd import SUITES, binary, have
 from scenarios import Recording, record
 
