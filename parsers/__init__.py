@@ -27,6 +27,10 @@ KEYWORDS: tuple[str, ...] = (
     "pulling image",
     "progress for image pull",
     "failed to pull image",
+    "ImageCreate event",
+    "ImageUpdate event",
+    "ImageDelete event",
+    "fetch response received",
     '"MESSAGE":[',
     '"MESSAGE":null',
 )

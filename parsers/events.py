@@ -28,6 +28,10 @@ class EventKind(str, Enum):
     STOP = "stop"  # stop pulling image norm: active requests=N, bytes read=N
     CANCEL = "cancel"  # cancel pulling image norm because of no progress in D
     SANDBOX_FAILED = "sandbox_failed"  # RunPodSandbox … failed, error="… failed to pull image "x" …"
+    IMAGE_CREATE = "image_create"  # ImageCreate event …{Name:x…} / name:"x" (CRI event monitor, info)
+    IMAGE_UPDATE = "image_update"  # ImageUpdate event …
+    IMAGE_DELETE = "image_delete"  # ImageDelete event …
+    LAYER_FETCH = "layer_fetch"  # fetch response received  digest=… mediatype=…layer… (debug)
 
 
 @dataclass(slots=True)
@@ -48,6 +52,9 @@ class PullEvent:
     snapshotter: str | None = None
     timeout: str | None = None
     error: str | None = None
+    digest: str | None = None  # the layer of a layer_fetch line
+    pull_method: str | None = None  # 2.1+ snapshotter line: "transfer service" or "client.Pull()"
+    managed: bool = False  # an image event carrying the CRI's io.cri-containerd.image=managed label
     raw: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +72,7 @@ class PullEvent:
             "bytes_read": self.bytes_read,
             "snapshotter": self.snapshotter,
             "error": self.error,
+            "digest": self.digest,
         }
 
 

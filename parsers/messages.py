@@ -20,6 +20,14 @@ Checked against containerd's source (github.com/containerd/containerd):
 - `Infof("stop pulling image %s: active requests=%v, bytes read=%v", …)` and
   `Errorf("cancel pulling image %s because of no progress in %v", …)` in both the client.Pull and the
   transfer-service reporters (image_pull.go, commit 01e6340e); active requests is an int32 counter.
+- `logrus.Infof("ImageCreate event %+v", e)` (and ImageUpdate, ImageDelete) in the CRI event
+  monitor, pkg/cri/server/events.go (1.6, 1.7) and internal/cri/server/events.go (2.x): 1.6 prints
+  the gogo struct `&ImageCreate{Name:x,Labels:map[string]string{io.cri-containerd.image: managed,},…}`,
+  1.7+ the protobuf text `name:"x"  labels:{key:"io.cri-containerd.image"  value:"managed"}`
+  (docs/formats-real.md, read from real 1.6.20/1.7.24/2.1.9 runs).
+- `fetch response received` (debug, core/remotes/docker/fetcher.go) with `digest=` and `mediatype=`:
+  an HTTP response for that blob; only layers are kept (a manifest and a config are fetched on
+  every pull, cached or not).
 - `WithError(err).Errorf("RunPodSandbox for %+v failed, error", metadata)` (instrumented_service.go);
   sandbox-image pulls fail as `failed to pull image %q: %w` inside it (podsandbox ensureImageExists,
   1.x helpers.go `errors.Wrapf(err, "failed to pull image %q", ref)`).
@@ -61,6 +69,12 @@ _PULLED = re.compile(
 )
 _STOP = re.compile(r"stop pulling image (\S+): active requests=(-?\d+), bytes read=(\d+)")
 _CANCEL = re.compile(r"cancel pulling image (\S+) because of no progress in (\S+)")
+_GOGO_IMAGE_EVENT = re.compile(r"&Image(?:Create|Update|Delete)\{Name:([^,{}]*),(.*)\}", re.DOTALL)
+_PROTO_IMAGE_EVENT = re.compile(r"name:(" + QUOTED + r")(.*)", re.DOTALL)
+_IMAGE_ID = re.compile(r"sha256:[a-f0-9]{64}")
+_MANAGED = ("io.cri-containerd.image: managed", 'key:"io.cri-containerd.image"  value:"managed"',
+            'key:"io.cri-containerd.image" value:"managed"')
+_LAYER_TYPES = ("layer", "rootfs.diff")
 _SANDBOX_IMAGE = re.compile(r'failed to pull image "([^"\\]*(?:\\.[^"\\]*)*)"')
 # Messages that mention a pull but are not pull events of their own.
 _IGNORED_PREFIXES = ("PullImage using normalized image ref", "experimental: PullImage")
@@ -87,6 +101,8 @@ def _pull_image(entry: LogEntry, raw: str) -> PullEvent | None:
     if match := _SNAPSHOTTER.fullmatch(msg):
         event = _event(EventKind.SNAPSHOTTER, unquote(match.group(1)), entry, raw)
         event.snapshotter = match.group(2)
+        tail = match.group(3).strip()
+        event.pull_method = tail[len("using ") :] if tail.startswith("using ") else None
         return event
     raise MessageError(f"unknown PullImage message: {msg[:200]!r}")
 
@@ -149,6 +165,38 @@ def _sandbox(entry: LogEntry, raw: str) -> PullEvent | None:
     return event
 
 
+def _image_event(entry: LogEntry, raw: str) -> PullEvent | None:
+    """An image store change the CRI saw: the name is a tag, a digest reference or an image id."""
+    word, _, rest = entry.msg.partition(" event ")
+    kind = {"ImageCreate": EventKind.IMAGE_CREATE, "ImageUpdate": EventKind.IMAGE_UPDATE,
+            "ImageDelete": EventKind.IMAGE_DELETE}.get(word)
+    if kind is None or not rest:
+        return None  # another message that starts with the word
+    if match := _GOGO_IMAGE_EVENT.fullmatch(rest):
+        name, tail = match.group(1), match.group(2)
+    elif match := _PROTO_IMAGE_EVENT.fullmatch(rest):
+        name, tail = unquote(match.group(1)), match.group(2)
+    else:
+        raise MessageError(f"unknown image event message: {entry.msg[:200]!r}")
+    ref = name if _IMAGE_ID.fullmatch(name) else normalize(name)
+    event = PullEvent(kind, name, ref, entry.time, entry.level, raw=raw)
+    event.managed = any(label in tail for label in _MANAGED)
+    return event
+
+
+def _fetch(entry: LogEntry, raw: str) -> PullEvent | None:
+    if entry.msg != "fetch response received":
+        return None
+    digest, mediatype = entry.fields.get("digest"), entry.fields.get("mediatype", "")
+    if not digest or not any(word in mediatype for word in _LAYER_TYPES):
+        return None  # the manifest (resolve) or the config: fetched on every pull
+    if not entry.fields.get("response.status", "200").startswith(("200", "206")):
+        return None  # 404 for a missing blob, …: nothing arrived
+    event = PullEvent(EventKind.LAYER_FETCH, "", "", entry.time, entry.level, raw=raw)
+    event.digest = digest
+    return event
+
+
 # First word(s) of the message -> its decoder. Checked with str.startswith, cheapest first.
 _DISPATCH: tuple[tuple[str, Callable[[LogEntry, str], PullEvent | None]], ...] = (
     ("PullImage", _pull_image),  # a bare or run-on "PullImage…" is a pull message of unknown shape
@@ -158,6 +206,10 @@ _DISPATCH: tuple[tuple[str, Callable[[LogEntry, str], PullEvent | None]], ...] =
     ("cancel pulling image ", _cancel),
     ("progress for image pull", _progress),
     ("RunPodSandbox for ", _sandbox),
+    ("ImageCreate event ", _image_event),
+    ("ImageUpdate event ", _image_event),
+    ("ImageDelete event ", _image_event),
+    ("fetch response received", _fetch),
 )
 
 

@@ -230,9 +230,13 @@ def cmd_events(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, _exit_on_signal)
     source = open_source(source_options(args), follow=args.follow)
     try:
+        from pullwatch.output import event_items
+        from pullwatch.store import PullStore
+
+        store = PullStore(keep_lines=0)  # to say, event by event, whether its pull downloaded
         for batch in source:
-            for event in batch.parse().events:
-                out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            for item in event_items(store, batch.parse()):
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
             out.flush()
     finally:
         close = getattr(source, "close", None)

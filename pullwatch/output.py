@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
+from pullwatch.parsers.events import ParsedBatch
 from pullwatch.records import ImageSummary, PullRecord, Stats
 from pullwatch.store import PullStore, summarize
 
@@ -26,6 +27,8 @@ PULL_FIELDS = (
     "repo_digest",
     "snapshotter",
     "error",
+    "downloaded",
+    "deleted_at",
 )
 
 
@@ -54,6 +57,7 @@ def _image_json(summary: ImageSummary) -> dict[str, Any]:
         **summary.to_json(),
         "image": summary.image,
         "bytes_read": summary.bytes_read,
+        "downloads": summary.downloads,
         "cached_repeats": summary.cached_repeats,
     }
 
@@ -88,6 +92,16 @@ def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> 
         out.write(json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    "))
         first = False
     out.write(f'  "{key}": [],\n' if first else "\n  ],\n")
+
+
+def event_items(store: PullStore, batch: ParsedBatch) -> Iterator[dict[str, Any]]:
+    """The events of a batch as `pullwatch events` prints them: each as parsed, plus `downloaded`,
+    the store's verdict at that point of the log on the pull the event was matched to (true, false,
+    or null: not known yet, not known at all, or not matched to a pull)."""
+    for event, record in store.apply_stepwise(batch):
+        item = event.to_json()
+        item["downloaded"] = record.downloaded if record is not None else None
+        yield item
 
 
 def write_csv(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
@@ -139,7 +153,7 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
         if record.error:
             errors.append((number, record))
     images = Table(title="images", title_justify="left")
-    for name in ("image", "pulls", "completed", "failed", "in progress", "total size", "fetched"):
+    for name in ("image", "pulls", "completed", "failed", "in progress", "total size", "fetched", "downloads"):
         images.add_column(name, justify="left" if name == "image" else "right")
     for ref, records in _by_ref(pulls).items():
         summary = summarize(ref, records)
@@ -151,6 +165,7 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
             str(summary.in_progress),
             human_bytes(summary.total_size_bytes),
             human_bytes(summary.bytes_read),
+            "-" if summary.downloads is None else str(summary.downloads),
         )
     console = Console(file=io.StringIO(), width=width or 120, force_terminal=False, color_system=None)
     console.print(table)

@@ -42,6 +42,16 @@ class PullRecord:
     has_start: bool = False  # a start line was seen (False: began before the log, or a sandbox pull)
     has_details: bool = False  # the "Pulled image" line was seen
     has_result: bool = False  # the "returns image reference" line was seen
+    from_events: bool = False  # known only from ImageCreate events (1.6 info: a sandbox pull inside RunPodSandbox)
+    # Was it downloaded (layers fetched from a registry) or served from the node's store? None when
+    # the log cannot tell. The store decides from the evidence below (docs/formats-real.md).
+    downloaded: bool | None = None
+    deleted_at: datetime | None = None  # the image was deleted (ImageDelete) between the previous pull and this one
+    bytes_logged: int | None = None  # "bytes read" as logged; bytes_read is None where the log proves it idle
+    id_created: bool = False  # an ImageCreate of its image id came during it: the image was new to the store
+    image_events: int = 0  # ImageCreate/ImageUpdate events of its names during it
+    layer_fetches: int = 0  # debug "fetch response received" lines of layers while it was the only pull open
+    overlapped: bool = False  # another pull of the same image was open at the same time
     revision: int = 0  # store revision of the last change, for incremental views
     lines: list[str] = field(default_factory=list)
     lines_dropped: int = 0
@@ -65,6 +75,8 @@ class PullRecord:
             "repo_digest": self.repo_digest,
             "snapshotter": self.snapshotter,
             "error": self.error,
+            "downloaded": self.downloaded,
+            "deleted_at": iso(self.deleted_at),
         }
 
 
@@ -78,9 +90,11 @@ class ImageSummary:
     completed: int = 0
     failed: int = 0
     in_progress: int = 0
-    total_size_bytes: int = 0
-    bytes_read: int = 0
-    cached_repeats: int = 0  # repeat pulls that fetched 0 bytes: served from the local content store
+    # None, never 0, when a pull's figure is unknown: a total of known and unknown parts is unknown
+    total_size_bytes: int | None = None  # completed pulls' image sizes
+    bytes_read: int | None = None  # what the registry sent, where the log's counter can be trusted
+    downloads: int | None = None  # completed pulls that fetched layers from a registry
+    cached_repeats: int | None = None  # completed repeat pulls served from the node's store
     first_pull_at: datetime | None = None
     last_pull_at: datetime | None = None
 

@@ -22,10 +22,29 @@ different images interleave and the end lines name the image differently from th
   the next one that ends (STOP_LINE_GRACE either way).
 - Debug lines (snapshotter, progress, cancel) that arrive while no pull of the image is open
   belong to a pull without a start line (sandbox pulls): they are kept until it ends.
+
+Downloaded or served from the node's store (docs/formats-real.md, read from real 1.6/1.7/2.1):
+- "bytes read" is exact on 1.6-style client pulls, but under 2.1's transfer service the counter
+  stays 0 even for a first download. It is trusted only once the log proves the counter runs (a
+  snapshotter line without "using transfer service", or bytes read above 0 on a completed pull),
+  and never once the log proves it idle ("using transfer service", or 0 bytes read on a
+  pull that created its image id by itself); bytes_read is then None.
+- ImageCreate of the image id during a pull means the image was new to the store: a download.
+  ImageCreate or ImageUpdate of only its tag or digest name means it was there already (a repeat, or
+  a new tag of content the store had). Events are asynchronous: one that comes just after the end
+  still counts. Of concurrent pulls of one image one fetches and the others wait for its content;
+  which one is a race the events do not tell, so the first to start claims the id's ImageCreate:
+  the per-image count of downloads is right, the per-pull flag a guess (1.7's bytes read decide).
+- A debug "fetch response received" line of a layer, while a single pull is open, is a download.
+- ImageCreate of a CRI-managed tag while no pull of it is open is a pull without a PullImage call
+  (the sandbox image inside RunPodSandbox): a record of its own, which a later "Pulled image" or
+  result line completes instead of making a second one.
+- An ImageDelete of the image between two pulls says why the later one downloaded again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -39,6 +58,9 @@ STOP_LINE_GRACE = timedelta(seconds=5)
 START_FIT_TOLERANCE = timedelta(seconds=2)
 # Bounds on what is kept while waiting for lines that may never come (sandbox pulls have no result).
 MAX_WAITING_PER_REF = 16
+# How far from a pull an asynchronous image event may come and still belong to it.
+EVENT_GRACE = timedelta(seconds=5)
+MAX_ID_EVENTS = 64
 
 
 @dataclass(slots=True)
@@ -52,6 +74,7 @@ class _Image:
     pending_stop: list[PullEvent] = field(default_factory=list)  # "stop pulling" lines before their outcome
     orphans: list[PullEvent] = field(default_factory=list)  # debug lines seen while no pull was open
     ended_without_stop: list[PullRecord] = field(default_factory=list)  # may still get a "stop pulling" line
+    from_events: list[PullRecord] = field(default_factory=list)  # made from ImageCreate, may get its Pulled line
 
 
 class PullStore:
@@ -66,6 +89,13 @@ class PullStore:
         # Images with pulls come in order of their first pull (an image seen only in waiting lines
         # so far is moved to the end when its first pull is made).
         self._images: dict[str, _Image] = {}
+        # What the log proves about containerd's "bytes read" counter (see the module docstring).
+        self.counter_runs = False
+        self.counter_idle = False
+        self._id_creates: dict[str, list[datetime | None]] = {}  # ImageCreate of an id no pull has claimed
+        self._ended_by_id: dict[str, list[PullRecord]] = {}  # recent pulls by image id, for late events
+        self._deletes: dict[str, list[datetime | None]] = {}  # ImageDelete times by name (ref or id)
+        self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
 
     # ---- feeding -------------------------------------------------------------------------
     def apply(self, batch: ParsedBatch) -> list[PullRecord | None]:
@@ -76,6 +106,16 @@ class PullStore:
         stats.unparsed_lines += batch.unparsed
         stats.pull_lines += len(batch.events)
         return [self._add(event) for event in batch.events]
+
+    def apply_stepwise(self, batch: ParsedBatch) -> Iterator[tuple[PullEvent, PullRecord | None]]:
+        """Like `apply`, one event at a time: each event with the record it changed, yielded before
+        the next event is applied (for `pullwatch events`, which prints what was known at that line)."""
+        stats = self.stats
+        stats.lines += batch.lines
+        stats.unparsed_lines += batch.unparsed
+        stats.pull_lines += len(batch.events)
+        for event in batch.events:
+            yield event, self._add(event)
 
     def _add(self, event: PullEvent) -> PullRecord | None:
         handler = _HANDLERS[event.kind]
@@ -137,11 +177,15 @@ class PullStore:
         record = self._new(event, image)
         record.started_at = event.time
         record.has_start = True
+        if image.open:
+            record.overlapped = True
+            for other in image.open:
+                other.overlapped = True
         image.open.append(record)
         return record
 
     def _on_pulled(self, event: PullEvent, image: _Image) -> PullRecord:
-        record = _take_open_for(image, event)
+        record = _take_open_for(image, event) or _take_from_events(image, event)
         if record is None:
             # No start line: a sandbox (pause) image pull, or a pull begun before the log.
             record = self._new(event, image)
@@ -163,10 +207,11 @@ class PullStore:
         image.awaiting_result.append(record)
         del image.awaiting_result[:-MAX_WAITING_PER_REF]
         self._ended(record, image)
+        self._settle(record, image)
         return record
 
     def _on_result(self, event: PullEvent, image: _Image) -> PullRecord:
-        record = _take_for_result(image, event)
+        record = _take_for_result(image, event) or _take_from_events(image, event)
         if record is None:
             record = self._new(event, image)
         ends_here = record.status is PullStatus.IN_PROGRESS
@@ -179,6 +224,7 @@ class PullStore:
             record.duration_seconds = _elapsed(record.started_at, record.finished_at)
         if ends_here:
             self._ended(record, image)
+        self._settle(record, image)
         return record
 
     def _on_failed(self, event: PullEvent, image: _Image) -> PullRecord:
@@ -188,6 +234,7 @@ class PullStore:
             self._adopt_orphans(record, image, event.time)
         _fail(record, event)
         self._ended(record, image)
+        self._settle(record, image)
         return record
 
     def _on_sandbox_failed(self, event: PullEvent, image: _Image) -> PullRecord:
@@ -195,9 +242,12 @@ class PullStore:
         self._adopt_orphans(record, image, event.time)
         _fail(record, event)
         self._ended(record, image)
+        self._settle(record, image)
         return record
 
     def _on_snapshotter(self, event: PullEvent, image: _Image) -> PullRecord | None:
+        # 2.1+ say which way they pull; 1.7/2.0 (client pull, counting bytes) say nothing more
+        self._learn_counter(idle=event.pull_method == "transfer service")
         for record in image.open:
             if record.snapshotter is None:
                 _apply_debug(record, event)
@@ -220,6 +270,143 @@ class PullStore:
         _keep_orphan(image, event)
         return None
 
+    def _on_image_event(self, event: PullEvent, image: _Image) -> PullRecord | None:
+        """An image store change: evidence for the pulls of that name (or id), or a pull of its own."""
+        name, moment = event.image, event.time
+        if event.kind is EventKind.IMAGE_DELETE:
+            _push(self._deletes.setdefault(event.ref, []), moment)
+            return None
+        if _is_image_id(name):
+            return self._on_id_event(event)
+        record: PullRecord | None = None
+        if image.open:
+            for record in image.open:
+                record.image_events += 1
+            return image.open[0]
+        record = _just_ended_pull(image, moment)
+        if record is not None:
+            record.image_events += 1
+            self._judge(record)
+            return record
+        if event.kind is EventKind.IMAGE_CREATE and event.managed and "@" not in name:
+            # a CRI pull with no PullImage call: the sandbox image pulled inside RunPodSandbox
+            record = self._new(event, image)
+            record.status = PullStatus.COMPLETED
+            record.finished_at = moment
+            record.from_events = True
+            record.image_events = 1
+            image.from_events.append(record)
+            del image.from_events[:-MAX_WAITING_PER_REF]
+            self._awaiting_id.append(record)
+            del self._awaiting_id[:-MAX_WAITING_PER_REF]
+            self._ended(record, image)
+            self._judge(record)
+            return record
+        return None
+
+    def _on_id_event(self, event: PullEvent) -> PullRecord | None:
+        """ImageCreate/ImageUpdate of an image id: a create is the mark of a download."""
+        name, moment = event.image, event.time
+        creates = event.kind is EventKind.IMAGE_CREATE
+        for record in reversed(self._ended_by_id.get(name, [])):
+            # a pull that ended just before, unless it created the id already (the image was
+            # deleted since, and this create belongs to a pull still open)
+            if _just_ended(record, moment, grace=EVENT_GRACE) and not (creates and record.id_created):
+                record.image_events += 1
+                if creates:
+                    record.id_created = True
+                    self._judge(record)
+                return record
+        if not creates:
+            return None
+        for record in self._awaiting_id:
+            if record.image_id is None and _just_ended(record, moment, grace=EVENT_GRACE):
+                self._awaiting_id.remove(record)
+                record.image_id = name
+                record.id_created = True
+                self._judge(record)
+                return record
+        _push(self._id_creates.setdefault(name, []), moment)
+        return None
+
+    def _on_layer_fetch(self, event: PullEvent, image: _Image) -> PullRecord | None:
+        """A layer arrived from a registry; the line does not name the image, so it counts only
+        when one pull is open."""
+        open_pulls = [r for state in self._images.values() for r in state.open]
+        if len(open_pulls) != 1:
+            return None
+        record = open_pulls[0]
+        record.layer_fetches += 1
+        self._judge(record)
+        return record
+
+    def _settle(self, record: PullRecord, image: _Image) -> None:
+        """A pull ended: claim its image id's ImageCreate, find a delete before it, judge it."""
+        image_id = record.image_id
+        if image_id:
+            creates = self._id_creates.get(image_id, [])
+            # of concurrent pulls of one image one fetches and the others wait for it; the events do
+            # not say which: leave the create to an older pull still open (see the module docstring)
+            older_open = any(r.started_at is not None and record.started_at is not None
+                             and r.started_at < record.started_at for r in image.open)
+            for index, moment in enumerate(creates):
+                if not older_open and _during(record, moment):
+                    del creates[index]
+                    record.id_created = True
+                    break
+            _push(self._ended_by_id.setdefault(image_id, []), record)
+        record.deleted_at = self._deleted_before(record, image)
+        self._judge(record)
+
+    def _deleted_before(self, record: PullRecord, image: _Image) -> datetime | None:
+        """The last ImageDelete of this image between the previous pull of it and this one."""
+        index = next((i for i, r in enumerate(image.pulls) if r is record), 0)
+        previous = next((r for r in reversed(image.pulls[:index]) if r.finished_at is not None), None)
+        if previous is None or previous.finished_at is None:
+            return None
+        until = record.started_at or record.finished_at
+        names = [record.ref] + [n for n in (previous.image_id, previous.repo_digest) if n]
+        found = [t for n in names for t in self._deletes.get(n, []) if t is not None]
+        found = [t for t in found if previous.finished_at <= t and (until is None or t <= until)]
+        return max(found) if found else None
+
+    def _learn_counter(self, idle: bool = False, runs: bool = False) -> None:
+        """What the log proved about the bytes-read counter; every pull is judged again if it changed."""
+        before = (self.counter_runs, self.counter_idle)
+        self.counter_runs = self.counter_runs or runs or not idle
+        self.counter_idle = self.counter_idle or idle
+        if (self.counter_runs, self.counter_idle) != before:
+            for record in self.pulls:
+                self._judge(record, learn=False)
+
+    def _judge(self, record: PullRecord, learn: bool = True) -> None:
+        """Set `downloaded` and `bytes_read` from the evidence the record has (strongest first)."""
+        logged = record.bytes_logged
+        if learn and record.status is PullStatus.COMPLETED and logged is not None:
+            if logged == 0 and record.id_created and not record.overlapped:
+                self._learn_counter(idle=True)  # a download that read nothing: the counter is idle
+            elif logged > 0:
+                self._learn_counter(runs=True)
+        trusted = self.counter_runs and not self.counter_idle
+        record.bytes_read = None if self.counter_idle else logged
+        if record.status is PullStatus.IN_PROGRESS:
+            record.downloaded = True if record.layer_fetches else None
+        elif record.status is PullStatus.COMPLETED:
+            if trusted and logged is not None:
+                record.downloaded = logged > 0
+            elif record.id_created:
+                record.downloaded = True
+            elif record.image_events:
+                record.downloaded = False
+            elif record.layer_fetches:
+                record.downloaded = True
+            else:
+                record.downloaded = None
+        elif record.layer_fetches:
+            record.downloaded = True
+        else:
+            record.downloaded = False if trusted and logged == 0 else None
+
     def _adopt_orphans(self, record: PullRecord, image: _Image, end: datetime | None) -> None:
         """Give a pull without a start line the debug lines its image logged before it ended."""
         kept = []
@@ -236,14 +423,15 @@ class PullStore:
         outcome: it belongs to a pull of that image that has just ended without one, else to the
         next one that ends."""
         ended = image.ended_without_stop
-        ended[:] = [r for r in ended if r.bytes_read is None and not _ended_long_before(r, event.time)]
+        ended[:] = [r for r in ended if r.bytes_logged is None and not _ended_long_before(r, event.time)]
         best: PullRecord | None = None
         for record in ended:
             if _just_ended(record, event.time) and (best is None or _later(record, best)):
                 best = record
         if best is not None:
-            best.bytes_read = event.bytes_read
+            best.bytes_logged = event.bytes_read
             ended.remove(best)
+            self._judge(best)
             return best
         image.pending_stop.append(event)
         return None
@@ -261,9 +449,10 @@ class PullStore:
         pending = image.pending_stop
         while pending:
             event = pending.pop(0)
-            if record.bytes_read is None and _just_ended(record, event.time, before=True):
-                record.bytes_read = event.bytes_read
+            if record.bytes_logged is None and _just_ended(record, event.time, before=True):
+                record.bytes_logged = event.bytes_read
                 self._keep_line(record, event)
+                self._judge(record)
                 return True
         return False
 
@@ -306,6 +495,41 @@ def _take_for_result(image: _Image, event: PullEvent) -> PullRecord | None:
     return image.open.pop(0) if image.open else None
 
 
+def _take_from_events(image: _Image, event: PullEvent) -> PullRecord | None:
+    """A pull made from its ImageCreate event that this "Pulled image" or result line completes."""
+    for record in image.from_events:
+        if _just_ended(record, event.time, grace=EVENT_GRACE):
+            image.from_events.remove(record)
+            return record
+    return None
+
+
+def _just_ended_pull(image: _Image, moment: datetime | None) -> PullRecord | None:
+    """The latest pull of the image if it ended within EVENT_GRACE before `moment`."""
+    for record in reversed(image.pulls):
+        if record.status is not PullStatus.IN_PROGRESS:
+            return record if _just_ended(record, moment, grace=EVENT_GRACE) else None
+    return None
+
+
+def _during(record: PullRecord, moment: datetime | None) -> bool:
+    """Whether an event at `moment` lies in the pull (or just after its end: events are asynchronous)."""
+    if moment is None or record.finished_at is None:
+        return True
+    if record.started_at is not None and moment < record.started_at:
+        return False
+    return moment <= record.finished_at + EVENT_GRACE
+
+
+def _is_image_id(name: str) -> bool:
+    return name.startswith("sha256:") and len(name) == 71
+
+
+def _push(items: list, item: object) -> None:  # type: ignore[type-arg]
+    items.append(item)
+    del items[:-MAX_ID_EVENTS]
+
+
 def _take_open_for_failure(image: _Image, event: PullEvent) -> PullRecord | None:
     """Failures carry no duration: the oldest open pull, except that a cancellation goes to
     the pull a "cancel pulling image" line marked (and other failures skip that one)."""
@@ -340,12 +564,14 @@ def _apply_debug(record: PullRecord, event: PullEvent) -> None:
         record.error = event.error
 
 
-def _just_ended(record: PullRecord, moment: datetime | None, before: bool = False) -> bool:
-    """Whether `moment` lies within STOP_LINE_GRACE after (or, `before`, before) the record's end."""
+def _just_ended(
+    record: PullRecord, moment: datetime | None, before: bool = False, grace: timedelta = STOP_LINE_GRACE
+) -> bool:
+    """Whether `moment` lies within `grace` after (or, `before`, before) the record's end."""
     if moment is None or record.finished_at is None:
         return True
     gap = (record.finished_at - moment) if before else (moment - record.finished_at)
-    return timedelta(0) <= gap <= STOP_LINE_GRACE
+    return timedelta(0) <= gap <= grace
 
 
 def _ended_long_before(record: PullRecord, moment: datetime | None) -> bool:
@@ -370,17 +596,20 @@ def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
 def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
     """Aggregate the pulls of one image."""
     summary = ImageSummary(ref=ref, image=records[0].image if records else ref, pulls=len(records))
-    for index, record in enumerate(records):
+    completed = [r for r in records if r.status is PullStatus.COMPLETED]
+    repeats = [r for r in records[1:] if r.status is PullStatus.COMPLETED]
+    finished = [r for r in records if r.status is not PullStatus.IN_PROGRESS]
+    summary.total_size_bytes = _total([r.size_bytes for r in completed])
+    summary.bytes_read = _total([r.bytes_read for r in finished])
+    summary.downloads = _count([r.downloaded for r in completed], True)
+    summary.cached_repeats = _count([r.downloaded for r in repeats], False)
+    for record in records:
         if record.status is PullStatus.COMPLETED:
             summary.completed += 1
-            summary.total_size_bytes += record.size_bytes or 0
         elif record.status is PullStatus.FAILED:
             summary.failed += 1
         else:
             summary.in_progress += 1
-        summary.bytes_read += record.bytes_read or 0
-        if index > 0 and record.bytes_read == 0:
-            summary.cached_repeats += 1
         moment = record.sort_time
         if moment is not None:
             if summary.first_pull_at is None or moment < summary.first_pull_at:
@@ -388,6 +617,20 @@ def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
             if summary.last_pull_at is None or moment > summary.last_pull_at:
                 summary.last_pull_at = moment
     return summary
+
+
+def _total(values: list[int | None]) -> int | None:
+    """The sum, or None when any part is unknown (or there is nothing to add up)."""
+    if not values or any(v is None for v in values):
+        return None
+    return sum(v for v in values if v is not None)
+
+
+def _count(values: list[bool | None], wanted: bool) -> int | None:
+    """How many are `wanted`, or None when any is unknown."""
+    if any(v is None for v in values):
+        return None
+    return sum(v is wanted for v in values)
 
 
 _HANDLERS = {
@@ -400,4 +643,8 @@ _HANDLERS = {
     EventKind.PROGRESS: PullStore._on_progress,
     EventKind.CANCEL: PullStore._on_cancel,
     EventKind.STOP: PullStore._on_stop,
+    EventKind.IMAGE_CREATE: PullStore._on_image_event,
+    EventKind.IMAGE_UPDATE: PullStore._on_image_event,
+    EventKind.IMAGE_DELETE: PullStore._on_image_event,
+    EventKind.LAYER_FETCH: PullStore._on_layer_fetch,
 }

@@ -11,12 +11,16 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pullwatch.output import event_items
 from pullwatch.parsers import UnparsedLine, is_candidate, parse_line
+from pullwatch.parsers.events import ParsedBatch
 from pullwatch.sources import LineBatch
+from pullwatch.store import PullStore
 
 
 def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
-    """The JSON events `pullwatch events` prints for `lines`, each line read once, in order."""
+    """The JSON events `pullwatch events` prints for `lines`, each line read once, in order
+    (with the store's `downloaded` verdict, which does not depend on how lines are batched)."""
     events = []
     for line in lines:
         try:
@@ -24,8 +28,9 @@ def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
         except UnparsedLine:
             continue
         if event is not None:
-            events.append(json.loads(json.dumps(event.to_json(), ensure_ascii=False)))
-    return events
+            events.append(event)
+    items = event_items(PullStore(keep_lines=0), ParsedBatch(events, len(lines)))
+    return [json.loads(json.dumps(item, ensure_ascii=False)) for item in items]
 
 
 def candidates(lines: Sequence[str]) -> list[bytes]:
@@ -131,8 +136,9 @@ class InProcessFollower:
     def events(self) -> list[dict[str, Any]]:
         with self._changed:
             batches = list(self.batches)
-        events = [event for batch in batches for event in batch.parse().events]
-        return [json.loads(json.dumps(event.to_json(), ensure_ascii=False)) for event in events]
+        store = PullStore(keep_lines=0)
+        items = [item for batch in batches for item in event_items(store, batch.parse())]
+        return [json.loads(json.dumps(item, ensure_ascii=False)) for item in items]
 
     def wait_total(self, count: int, timeout: float = 10) -> None:
         """Until `count` lines have been read (more is a failure the caller's asserts catch)."""

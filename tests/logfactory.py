@@ -195,12 +195,15 @@ def expected(pull: Pull, version: str, debug: bool = False) -> dict[str, object]
     modern = version not in ("1.5", "1.6")
     status = "completed" if pull.outcome == "completed" else "failed"
     has_size = modern and status == "completed"
+    # 2.1+ pull through the transfer service, whose bytes-read counter stays idle (docs/formats.md);
+    # the debug snapshotter line says so, and then pullwatch reports no bytes read at all
+    transfer = debug and version in ("2.1", "2.3")
     return {
         "image": pull.image,
         "ref": normalize(pull.image),
         "status": status,
         "size_bytes": pull.size if has_size else None,
-        "bytes_read": pull.bytes_read if modern else None,
+        "bytes_read": pull.bytes_read if modern and not transfer else None,
         "duration_seconds": round(pull.seconds, 3) if (not pull.sandbox or has_size) else None,
     }
 

@@ -32,8 +32,11 @@ EVENT_FIELDS = [
     "bytes_read",
     "snapshotter",
     "error",
+    "digest",
+    "downloaded",
 ]
-KINDS = {"start", "result", "failed", "pulled", "snapshotter", "progress", "stop", "cancel", "sandbox_failed"}
+KINDS = {"start", "result", "failed", "pulled", "snapshotter", "progress", "stop", "cancel", "sandbox_failed",
+         "image_create", "image_update", "image_delete", "layer_fetch"}
 
 
 @pytest.fixture(scope="module", params=["1.6", "1.7", "2.3"])

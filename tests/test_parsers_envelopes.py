@@ -206,7 +206,30 @@ def _lines_of_every_kind(version: str) -> list[Line]:
         Pull(f"gcr.io/distroless/static@sha256:{'ab' * 32}", T0, 1.5, 2_000, 2_000, image_id=IMAGE_ID),
     ]
     lines = [line for pull in pulls for line in pull_lines(pull, version, debug=True)]
+    lines += _image_store_lines(version)
     return [line for line in lines if parse_line(render(line, "text")) is not None]
+
+
+def _image_store_lines(version: str) -> list[Line]:
+    """The CRI's image events and a debug layer fetch, as real 1.6.20 / 1.7.24 / 2.1.9 write them
+    (examples/real/): 1.6 prints the gogo struct, 1.7+ the protobuf text."""
+    managed = (
+        "Labels:map[string]string{io.cri-containerd.image: managed,},XXX_unrecognized:[],"
+        if version in ("1.5", "1.6")
+        else 'labels:{key:"io.cri-containerd.image"  value:"managed"}'
+    )
+    lines = []
+    for word, name in (("Create", "docker.io/library/nginx:1.25"), ("Update", IMAGE_ID), ("Delete", IMAGE_ID)):
+        if version in ("1.5", "1.6"):
+            tail = f",{managed}" if word != "Delete" else ",XXX_unrecognized:[],"
+            lines.append(Line(T0, "info", f"Image{word} event &Image{word}{{Name:{name}{tail}}}"))
+        else:
+            tail = f"  {managed}" if word != "Delete" else ""
+            lines.append(Line(T0, "info", f'Image{word} event name:"{name}"{tail}'))
+    layer = "application/vnd.oci.image.layer.v1.tar+gzip"
+    fetch = {"digest": IMAGE_ID, "mediatype": layer, "response.status": "200 OK"}
+    lines.append(Line(T0, "debug", "fetch response received", fetch))
+    return lines
 
 
 MATRIX = [(version, index) for version in VERSIONS for index in range(len(_lines_of_every_kind(version)))]

@@ -126,10 +126,25 @@ def test_run_pod_sandbox_failure_names_the_sandbox_image(error: str) -> None:
             "info",
             'experimental: PullImage "docker.io/library/nginx:1.25" for runtime kata, using snapshotter devmapper',
         ),
-        text("info", 'ImageCreate event name:"docker.io/library/nginx:1.25"  labels:{key:"io.cri-containerd.image"}'),
         text("info", "trying next host", error="pulling image manifest failed", host="mirror.local"),
+        text("debug", "fetch response received", host="127.0.0.1:5000", **{"response.status": "200 OK"}),
+        text(
+            "debug",
+            "fetch response received",
+            digest="sha256:" + "a" * 64,
+            mediatype="application/vnd.oci.image.config.v1+json",
+            **{"response.status": "200 OK"},
+        ),
+        text(
+            "debug",
+            "fetch response received",
+            digest="sha256:" + "a" * 64,
+            mediatype="application/vnd.oci.image.layer.v1.tar+gzip",
+            **{"response.status": "404 Not Found"},
+        ),
     ],
-    ids=["sandbox-ok", "sandbox-network", "no-timeout", "experimental", "image-create", "other-pull-words"],
+    ids=["sandbox-ok", "sandbox-network", "no-timeout", "experimental", "other-pull-words", "fetch-manifest",
+         "fetch-config", "fetch-layer-404"],
 )
 def test_other_lines_mentioning_pulls_are_not_pull_events(line: str) -> None:
     assert parse_line(line) is None
@@ -274,3 +289,55 @@ def test_names_are_decoded_as_go_string_literals() -> None:
     """%q escapes inside logrus's own %q quoting: two levels, decoded exactly."""
     line = f'{TIME} level=info msg="PullImage \\"we\\\\\\"ird\\\\\\\\name\\\\tü\\\\x01\\""'
     assert parsed(line).image == 'we"ird\\name\tü\x01'
+
+
+IMAGE_ID = "sha256:" + "c" * 64
+
+
+@pytest.mark.parametrize(
+    ("msg", "kind", "name", "ref", "managed"),
+    [
+        # 1.6 (gogo struct), as real 1.6.20 writes them (examples/real/)
+        (
+            "ImageCreate event &ImageCreate{Name:registry.k8s.io/pause:3.9,Labels:map[string]string"
+            "{io.cri-containerd.image: managed,},XXX_unrecognized:[],}",
+            EventKind.IMAGE_CREATE, "registry.k8s.io/pause:3.9", "registry.k8s.io/pause:3.9", True,
+        ),
+        (
+            f"ImageUpdate event &ImageUpdate{{Name:{IMAGE_ID},Labels:map[string]string{{}},XXX_unrecognized:[],}}",
+            EventKind.IMAGE_UPDATE, IMAGE_ID, IMAGE_ID, False,
+        ),
+        (
+            "ImageDelete event &ImageDelete{Name:registry.test/again:1,XXX_unrecognized:[],}",
+            EventKind.IMAGE_DELETE, "registry.test/again:1", "registry.test/again:1", False,
+        ),
+        # 1.7+ (protobuf text)
+        (
+            'ImageCreate event name:"beta:2.0"  labels:{key:"io.cri-containerd.image"  value:"managed"}',
+            EventKind.IMAGE_CREATE, "beta:2.0", "docker.io/library/beta:2.0", True,
+        ),
+        (f'ImageDelete event name:"{IMAGE_ID}"', EventKind.IMAGE_DELETE, IMAGE_ID, IMAGE_ID, False),
+    ],
+    ids=["1.6-create", "1.6-update-id", "1.6-delete", "1.7-create", "1.7-delete-id"],
+)
+def test_image_events(msg: str, kind: EventKind, name: str, ref: str, managed: bool) -> None:
+    event = parsed(text("info", msg))
+    assert (event.kind, event.image, event.ref, event.managed) == (kind, name, ref, managed)
+
+
+def test_image_event_of_unknown_shape_is_unparsed() -> None:
+    with pytest.raises(UnparsedLine):
+        parse_line(text("info", "ImageCreate event {broken"))
+
+
+def test_a_layer_arriving_is_a_layer_fetch() -> None:
+    digest = "sha256:" + "b" * 64
+    line = text(
+        "debug",
+        "fetch response received",
+        digest=digest,
+        mediatype="application/vnd.docker.image.rootfs.diff.tar.gzip",
+        **{"response.status": "200 OK"},
+    )
+    event = parsed(line)
+    assert (event.kind, event.digest, event.image) == (EventKind.LAYER_FETCH, digest, "")
