@@ -52,10 +52,11 @@ def sample_matching(pattern: str) -> list[PullRecord]:
 
 
 def repeat_pulls_text(records: list[PullRecord]) -> str | None:
-    """The "repeat pulls" cell for an image's pulls, from their logged bytes read (None: not logged)."""
-    known = [r.bytes_read for r in records[1:] if r.bytes_read is not None]
-    fetched = sum(count > 0 for count in known)
-    return f"{len(known) - fetched} cached, {fetched} fetched" if known else None
+    """The "repeat pulls" cell for an image's pulls, from the store's verdicts on its completed
+    repeat pulls (None: the log tells of none)."""
+    known = [r.downloaded for r in records[1:] if r.status is PullStatus.COMPLETED and r.downloaded is not None]
+    fetched = sum(known)
+    return f"{len(known) - fetched} cached, {fetched} downloaded" if known else None
 
 
 @run_async
@@ -80,7 +81,7 @@ async def test_replay_at_max_fills_every_pane() -> None:
             if expected_cell is not None:
                 assert repeated[image.image][6] == expected_cell
                 repeat_cells.append(expected_cell)
-        assert any(cell.endswith(" 0 fetched") and not cell.startswith("0 ") for cell in repeat_cells)  # cache hits
+        assert any(cell.endswith(" 0 downloaded") and not cell.startswith("0 ") for cell in repeat_cells)  # cache hits
         newest = rows_text(main.completed)[0]
         latest = max(ended, key=lambda r: r.finished_at)  # type: ignore[arg-type,return-value]
         assert newest[:2] == [latest.image, f"{latest.finished_at:%m-%d %H:%M:%S}"]

@@ -29,9 +29,9 @@ class RepeatedImage:
     """An image pulled more than once, and whether its repeat pulls fetched bytes."""
 
     summary: ImageSummary
-    fetched_repeats: int = 0  # repeat pulls that read bytes from the registry
-    known_repeats: int = 0  # repeat pulls whose bytes read the log says (1.7+ "stop pulling")
-    bytes_known: bool = False  # some pull of the image logged its bytes read
+    fetched_repeats: int = 0  # completed repeat pulls that downloaded again
+    known_repeats: int = 0  # completed repeat pulls of which the log tells whether they downloaded
+    bytes_known: bool = False  # the image's bytes fetched are known (every pull's bytes read)
 
 
 @dataclass(slots=True)
@@ -40,8 +40,8 @@ class Totals:
     in_progress: int = 0
     completed: int = 0
     failed: int = 0
-    size_bytes: int = 0  # image sizes of completed pulls
-    fetched_bytes: int = 0  # bytes read from registries
+    size_bytes: int | None = 0  # image sizes of completed pulls (None: some size not logged)
+    fetched_bytes: int | None = 0  # bytes read from registries (None: some pull's bytes unknown)
     images: int = 0
     repeated: int = 0
 
@@ -113,6 +113,7 @@ class StoreView:
         totals = snap.totals
         by_ref: dict[str, list[PullRecord]] = {}
         everything = not self.pattern
+        sizes_known = fetched_known = True
         for record in self.store.pulls:
             if not everything and not self.matches(record.image, record.ref):
                 continue
@@ -121,13 +122,19 @@ class StoreView:
                 snap.in_progress.append(record)
                 continue
             snap.finished.append(record)
+            fetched_known = fetched_known and record.bytes_read is not None
+            totals.fetched_bytes = (totals.fetched_bytes or 0) + (record.bytes_read or 0)
             if record.status is PullStatus.FAILED:
                 totals.failed += 1
             else:
                 totals.completed += 1
-                totals.size_bytes += record.size_bytes or 0
+                sizes_known = sizes_known and record.size_bytes is not None
+                totals.size_bytes = (totals.size_bytes or 0) + (record.size_bytes or 0)
+        if not sizes_known:
+            totals.size_bytes = None  # unknown is not zero: a sum with unknown parts is unknown
+        if not fetched_known:
+            totals.fetched_bytes = None
         for ref, records in by_ref.items():
-            totals.fetched_bytes += sum(r.bytes_read or 0 for r in records)
             if len(records) > 1:
                 snap.repeated.append(self._repeated(ref))
         totals.pulls = sum(len(records) for records in by_ref.values())
@@ -181,9 +188,9 @@ class StoreView:
 def repeated_image(ref: str, records: list[PullRecord]) -> RepeatedImage:
     """Summary of every pull of `ref` (the filter picks images, not single pulls)."""
     row = RepeatedImage(summarize(ref, records))
-    row.bytes_known = any(record.bytes_read is not None for record in records)
+    row.bytes_known = row.summary.bytes_read is not None
     for record in records[1:]:
-        if record.bytes_read is not None:
+        if record.status is PullStatus.COMPLETED and record.downloaded is not None:
             row.known_repeats += 1
-            row.fetched_repeats += record.bytes_read > 0
+            row.fetched_repeats += record.downloaded
     return row

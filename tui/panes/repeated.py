@@ -1,5 +1,5 @@
-"""Pulled more than once: images pulled repeatedly, and whether the repeats fetched bytes from the
-registry or were cache hits (bytes read 0: served from the node's content store)."""
+"""Pulled more than once: images pulled repeatedly, and whether the repeats downloaded again or
+were cache hits (served from the node's image store), as far as the log tells (store.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from pullwatch.tui.view import RepeatedImage
 
 
 def _repeats(row: RepeatedImage) -> Text:
-    """Cache hits (0 bytes read) and fetches among the repeat pulls whose bytes read are logged."""
+    """Cache hits and downloads among the completed repeat pulls of which the log tells."""
     if not row.known_repeats:
-        return Text("-" if row.bytes_known else "bytes not logged", style="dim")
+        return Text("-", style="dim")
     cached = row.known_repeats - row.fetched_repeats
     text = Text(f"{cached} cached, ")
-    text.append(f"{row.fetched_repeats} fetched", style="yellow" if row.fetched_repeats else "")
+    text.append(f"{row.fetched_repeats} downloaded", style="yellow" if row.fetched_repeats else "")
     return text
 
 

@@ -43,7 +43,8 @@ def pull_section(record: PullRecord, view: StoreView, selected: bool) -> Group:
         rows.append(("duration", human_duration(record.duration_seconds)))
     rows += [
         ("size", human_bytes(record.size_bytes)),
-        ("bytes read", human_bytes(record.bytes_read) + (" (cache hit)" if record.bytes_read == 0 else "")),
+        ("bytes read", human_bytes(record.bytes_read)),
+        ("downloaded", _downloaded(record)),
         ("image id", record.image_id or "-"),
         ("repo tag", safe_text(record.repo_tag or "-")),
         ("repo digest", safe_text(record.repo_digest or "-")),
@@ -68,6 +69,17 @@ def pull_section(record: PullRecord, view: StoreView, selected: bool) -> Group:
     return Group(*parts)
 
 
+def _downloaded(record: PullRecord) -> str:
+    """Whether the pull fetched layers or was served from the node's store, and why it fetched again."""
+    if record.downloaded is None:
+        return "-"
+    if not record.downloaded:
+        return "no (served from the node's image store)"
+    if record.deleted_at is not None:
+        return f"yes: the image was deleted at {record.deleted_at.isoformat(timespec='milliseconds')} before this pull"
+    return "yes (layers fetched from the registry)"
+
+
 def detail_renderable(view: StoreView, ref: str, selected_id: int | None) -> Group:
     records = view.store.pulls_of(ref)
     row = repeated_image(ref, records)
@@ -85,7 +97,7 @@ def detail_renderable(view: StoreView, ref: str, selected_id: int | None) -> Gro
         head.append(f" · {human_bytes(summary.bytes_read)} fetched")
     if row.known_repeats:
         cached = row.known_repeats - row.fetched_repeats
-        head.append(f" · {cached} of {row.known_repeats} repeat pulls were cache hits")
+        head.append(f" · {cached} of {row.known_repeats} repeat pulls served from the node's store")
     head.append("\n")
     ordered = sorted(records, key=lambda r: (r.id != selected_id, -r.id))
     sections: list[Text | Group] = [head]
