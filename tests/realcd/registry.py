@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -96,7 +97,9 @@ class Registry:
                 self.proc.kill()
                 self.proc.wait()
 
-    def _request(self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None):
+    def _request(
+        self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
         request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
         return urllib.request.urlopen(request, timeout=30)
 
@@ -174,3 +177,12 @@ def blob_gets(registry: Registry, digest: str) -> int:
         return 0
     pattern = re.compile(rf'"GET /v2/\S+/blobs/{re.escape(digest)}(\?\S*)? HTTP/1\.1" 200 ')
     return sum(1 for line in log.read_text(errors="replace").splitlines() if pattern.search(line))
+
+
+def bytes_sent(registry: Registry, repo: str) -> int:
+    """Body bytes the registry has sent for GETs of `repo`'s manifests and blobs (its access log)."""
+    log = registry.workdir / "registry.log"
+    if not log.exists():
+        return 0
+    pattern = re.compile(rf'"GET /v2/{re.escape(repo)}/(?:manifests|blobs)/\S+ HTTP/1\.1" 20[06] (\d+) ')
+    return sum(int(m.group(1)) for line in log.read_text(errors="replace").splitlines() if (m := pattern.search(line)))

@@ -19,7 +19,7 @@ from pathlib import Path
 from containerd import Containerd, Host
 from cri import CRI, Answer
 from proxy import Proxy
-from registry import Pushed, Registry, blob_gets, free_port
+from registry import Pushed, Registry, blob_gets, bytes_sent, free_port
 
 SMALL = 256 * 1024  # a plain image's layer
 BIG = 1024 * 1024  # layers of the throttled/stalled images
@@ -38,10 +38,16 @@ class Pull:
     ok: bool
     code: str | None  # gRPC status code name when it failed
     image_ref: str | None  # the image id PullImage returned
-    downloaded: bool  # the registry began sending this image's layer during the call
+    # the registry began sending this image's layer during the call; None for one of several
+    # concurrent pulls of one image when the layer was sent fewer times than there were pulls
+    # (which of them fetched is a race: see `group_downloads`)
+    downloaded: bool | None
     started: str  # wall clock, RFC 3339 (containerd logs in UTC)
     finished: str
     via: str = "PullImage"  # or RunPodSandbox
+    size: int | None = None  # bytes of manifest + config + layer as pushed (the image's size)
+    sent: int | None = None  # bytes the registry sent for this image during the call (access log)
+    group_downloads: int | None = None  # concurrent pulls of one image: layer downloads among them
 
 
 @dataclass
@@ -70,13 +76,15 @@ class _Run:
         self.rec, self.cri, self.reg, self.images = rec, cri, reg, images
 
     def pull(self, scenario: str, image: str, normalized: str, key: str, timeout: float = 60) -> Pull:
-        layer = self.images[key].layer_digest
-        before = blob_gets(self.reg, layer)
+        layer, repo = self.images[key].layer_digest, self.images[key].repo
+        before, sent_before = blob_gets(self.reg, layer), bytes_sent(self.reg, repo)
         started = _now()
         answer = self.cri.pull(image, timeout=timeout)
         finished = _now()
         time.sleep(0.3)  # the registry writes its access line as the response ends
         pull = _pull(scenario, image, normalized, answer, blob_gets(self.reg, layer) > before, started, finished)
+        pull.size = self.images[key].size if key not in ("nope", "down") else None
+        pull.sent = bytes_sent(self.reg, repo) - sent_before
         self.rec.pulls.append(pull)
         return pull
 
@@ -101,14 +109,18 @@ class _Run:
             t.join()
         time.sleep(0.3)
         fetched = {key: blob_gets(self.reg, d) - before[key] for key, d in digests.items()}
+        pulls_of = {key: sum(1 for _, _, k in pulls if k == key) for key in digests}
         for image, normalized, key, answer, started, finished in sorted(results, key=lambda r: r[4]):
-            # a layer sent once for two pulls of one image: the first pull to start is the one that downloaded
-            downloaded = fetched[key] > 0
-            fetched[key] -= 1
-            self.rec.pulls.append(_pull(scenario, image, normalized, answer, downloaded, started, finished))
+            # a layer sent once for two pulls of one image: one fetched, the other waited for its
+            # content; which one is a race (1.7's per-pull bytes read show either)
+            downloaded = None if 0 < fetched[key] < pulls_of[key] else fetched[key] > 0
+            pull = _pull(scenario, image, normalized, answer, downloaded, started, finished)
+            pull.size = self.images[key].size
+            pull.group_downloads = fetched[key]
+            self.rec.pulls.append(pull)
 
 
-def _pull(scenario: str, image: str, normalized: str, answer: Answer, downloaded: bool, started: str,
+def _pull(scenario: str, image: str, normalized: str, answer: Answer, downloaded: bool | None, started: str,
           finished: str) -> Pull:
     ref = answer.reply.image_ref if answer.ok else None
     return Pull(scenario, image, normalized, answer.ok, answer.code, ref, downloaded, started, finished)
@@ -203,7 +215,8 @@ def _sandbox(run: _Run, pause: Pushed) -> None:
         # the sandbox image was pulled inside the call: a pull with no PullImage of its own
         ids = [image.id for image in run.cri.images() if SANDBOX_IMAGE in image.repo_tags]
         run.rec.pulls.append(Pull("sandbox", SANDBOX_IMAGE, SANDBOX_IMAGE, present, None if present else "UNKNOWN",
-                                  ids[0] if ids else None, downloaded, started, finished, via="RunPodSandbox"))
+                                  ids[0] if ids else None, downloaded, started, finished, via="RunPodSandbox",
+                                  size=pause.size))
 
 
 def save(recordings: list[Recording], path: Path) -> None:

@@ -117,6 +117,7 @@ def test_events_follow_file_and_journal(version: str, private_journald: PrivateJ
         for stream in streams:
             result = _wait_kind(stream, "result")
             assert result["image_id"] == answers[0].reply.image_ref
+            assert result["downloaded"] is True  # a first pull: the registry sent the layer
     finally:
         for stream in streams:
             stream.process.terminate()
