@@ -8,6 +8,7 @@ in progress while the CRI call is still running, then completed once it has retu
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -166,6 +167,8 @@ def test_monitor_shows_the_pull_in_progress_then_completed(private_journald: Pri
         assert answers and answers[0].ok, answers
         screen = tmux.wait_for(lambda text: "In progress · 0" in text and "Completed · 1" in text, "the completed pull")
         assert IMAGE in screen, screen
+        row = next(line for line in screen.splitlines() if IMAGE in line)
+        assert re.search(r"completed\s+yes\b", row), row  # a first pull: the registry sent the layer
     finally:
         subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True, timeout=20, check=False)
         node.stop()

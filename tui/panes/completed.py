@@ -1,7 +1,8 @@
 """Completed: pulls that ended, newest first; failed ones in red (the detail view has the error).
 
 Throughput is bytes fetched per second when the log says how many were read (1.7+), else the
-image size per second, as containerd's own throughput metric counts it."""
+image size per second, as containerd's own throughput metric counts it. "downloaded" is the store's
+verdict: layers fetched from a registry, or served from the node's image store (store.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def _rate(record: PullRecord) -> float | None:
     if not count or not record.duration_seconds:
         return None
     return count / record.duration_seconds
+
+
+def _downloaded(record: PullRecord) -> Text:
+    """Layers fetched from a registry (yes), served from the node's store (no), or not told (-)."""
+    if record.downloaded is None:
+        return Text("-", style="dim")
+    return Text("yes", style="yellow") if record.downloaded else Text("no")
 
 
 def _status(record: PullRecord) -> Text:
@@ -52,6 +60,7 @@ class CompletedPane(RecordTable[PullRecord]):
                 descending=True,
             ),
             Column("status", _status, 9, sort_key=lambda r: r.status.value),
+            Column("downloaded", _downloaded, 10, sort_key=lambda r: r.downloaded),
         ]
         super().__init__(
             columns,
