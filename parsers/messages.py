@@ -24,7 +24,7 @@ Checked against containerd's source (github.com/containerd/containerd):
   monitor, pkg/cri/server/events.go (1.6, 1.7) and internal/cri/server/events.go (2.x): 1.6 prints
   the gogo struct `&ImageCreate{Name:x,Labels:map[string]string{io.cri-containerd.image: managed,},…}`,
   1.7+ the protobuf text `name:"x"  labels:{key:"io.cri-containerd.image"  value:"managed"}`
-  (docs/formats-real.md, read from real 1.6.20/1.7.24/2.1.9 runs).
+  (docs/formats.md §5, read from real 1.6.20/1.7.24/2.1.9 runs).
 - `fetch response received` (debug, core/remotes/docker/fetcher.go) with `digest=` and `mediatype=`:
   an HTTP response for that blob; only layers are kept (a manifest and a config are fetched on
   every pull, cached or not).

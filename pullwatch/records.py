@@ -44,7 +44,7 @@ class PullRecord:
     has_result: bool = False  # the "returns image reference" line was seen
     from_events: bool = False  # known only from ImageCreate events (1.6 info: a sandbox pull inside RunPodSandbox)
     # Was it downloaded (layers fetched from a registry) or served from the node's store? None when
-    # the log cannot tell. The store decides from the evidence below (docs/formats-real.md).
+    # the log cannot tell. The store decides from the evidence below (docs/formats.md §5).
     downloaded: bool | None = None
     deleted_at: datetime | None = None  # the image was deleted (ImageDelete) between the previous pull and this one
     bytes_logged: int | None = None  # "bytes read" as logged; bytes_read is None where the log proves it idle

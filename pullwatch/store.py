@@ -23,7 +23,7 @@ different images interleave and the end lines name the image differently from th
 - Debug lines (snapshotter, progress, cancel) that arrive while no pull of the image is open
   belong to a pull without a start line (sandbox pulls): they are kept until it ends.
 
-Downloaded or served from the node's store (docs/formats-real.md, read from real 1.6/1.7/2.1):
+Downloaded or served from the node's store (docs/formats.md §5, read from real 1.6/1.7/2.1):
 - "bytes read" is exact on 1.6-style client pulls, but under 2.1's transfer service the counter
   stays 0 even for a first download. It is trusted only once the log proves the counter runs (a
   snapshotter line without "using transfer service", or bytes read above 0 on a completed pull),
