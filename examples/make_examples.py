@@ -30,9 +30,8 @@ EXAMPLES: dict[str, tuple[str, str, timezone, bool, datetime, int]] = {
     "containerd-2.3-json.log": ("2.3", "json", UTC, False, datetime(2026, 11, 25, 7), 114),
 }
 PULLS = 24
-# The sample bundled with pullwatch (what `pullwatch` shows on a machine without containerd, and
-# what the screenshots and TUI snapshots replay).
-SAMPLE = HERE.parent / "pullwatch" / "sample" / "containerd-1.7-journal.log"
+# The sample bundled with pullwatch (pullwatch/sample/) is not generated: it is a recording of real
+# containerd 1.7.24 (tests/realcd/record_sample.py).
 CHATTER = 8  # non-pull lines per pull: a few hundred lines per file
 
 
@@ -54,12 +53,7 @@ def build() -> dict[str, tuple[list[str], list[dict[str, object]]]]:
     return made
 
 
-def build_sample() -> list[str]:
-    return generate(seed=7, pulls=30, version="1.7", envelope="journal-short", chatter=6).lines
-
-
 def main() -> None:
-    SAMPLE.write_text("".join(line + "\n" for line in build_sample()), encoding="utf-8")
     made = build()
     for name, (lines, _) in made.items():
         (HERE / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")

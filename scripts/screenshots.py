@@ -3,9 +3,9 @@ sample log. Re-run after any change to the screen:
 
     python scripts/screenshots.py [--out screenshots]
 
-The replay runs at ×60 on a clock this script holds still at 08:08:16.5 log time, when five pulls
-are in progress (one past containerd's no-progress timeout, one past half of it), so that every
-pane has rows and the pictures are the same on every run.
+The replay runs at ×60 on a clock this script holds still at 06:27:27.3 log time of the sample (a
+real containerd 1.7.24 recording, tests/realcd/record_sample.py), when four pulls are in progress
+through a throttled registry, so that the pictures are the same on every run.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pullwatch.tui.source import replay_spec  # noqa: E402
 
 SIZE = (150, 44)
 SPEED = 60.0
-MOMENT = datetime(2026, 11, 27, 8, 8, 16, 500000, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 12, 2, 6, 27, 27, 300000, tzinfo=timezone.utc)
 SHOTS: dict[str, tuple[str, ...]] = {
     "main": (),
     "filter": ("slash", *"nginx", "enter"),

@@ -28,9 +28,9 @@ from pullwatch.tui.table import RecordTable
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "pullwatch" / "sample" / "containerd-1.7-journal.log"
-# A moment of the sample's log time when several pulls run (five: one past the no-progress timeout,
-# one past half of it) and every other pane has rows: the paced tests and the snapshots stop there.
-SAMPLE_MIDDLE = datetime(2026, 11, 27, 8, 8, 16, 500000, tzinfo=timezone.utc)
+# A moment of the sample's log time when several pulls run (six, through a throttled registry) and
+# the sandbox pull has completed: the paced tests and the snapshots stop there.
+SAMPLE_MIDDLE = datetime(2026, 12, 2, 6, 27, 25, 0, tzinfo=timezone.utc)
 SIZE = (150, 46)
 
 

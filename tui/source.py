@@ -18,7 +18,7 @@ from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.auto import SAMPLE_NAME, sample_path
 from pullwatch.sources.options import SourceOptions, open_source
 
-SAMPLE_SPEED = 10.0  # the bundled sample spans 16 minutes: about 1.5 minutes on screen
+SAMPLE_SPEED = 1.0  # the bundled sample is a real one-minute recording: replayed at its own pace
 SAMPLE_BYTES = 4 << 20  # read to estimate a big file's line count
 
 
