@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from parsers import MAX_LINE_BYTES, UnparsedLine, parse_line
-from parsers.envelope import decode_envelope
-from parsers.gostrings import unquote
-from parsers.messages import decode_message
-from parsers.refs import normalize
-from pullwatch.model import EventKind, PullEvent
+from pullwatch.parsers import MAX_LINE_BYTES, UnparsedLine, parse_line
+from pullwatch.parsers.envelope import decode_envelope
+from pullwatch.parsers.events import EventKind, PullEvent
+from pullwatch.parsers.gostrings import unquote
+from pullwatch.parsers.messages import decode_message
+from pullwatch.parsers.refs import normalize
 
 pytestmark = pytest.mark.timeout(120)
 
