@@ -37,6 +37,12 @@ KEYWORDS: tuple[str, ...] = (
 KEYWORDS_BYTES: tuple[bytes, ...] = tuple(k.encode() for k in KEYWORDS)
 
 
+# A pull line longer than this is counted as unparsed without being decoded: it bounds the work
+# one line can cost. journald splits messages at LineMax (48 KiB by default), so a real pull line
+# is far shorter, even as a `journalctl -o json` record whose MESSAGE is an array of byte values.
+MAX_LINE_BYTES = 256 * 1024
+
+
 class UnparsedLine(ValueError):
     """A line that looks like a pull line but cannot be decoded; callers count it."""
 
@@ -55,11 +61,41 @@ def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> Pull
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
     if not is_candidate(text):
         return None
+    if len(line) > MAX_LINE_BYTES:
+        raise UnparsedLine(f"line longer than {MAX_LINE_BYTES} bytes")
     try:
         entry = decode_envelope(text, fallback_time)
-        return decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])
+        event = decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])
     except (EnvelopeError, MessageError) as error:
         raise UnparsedLine(str(error)) from None
+    return None if event is None else _valid_text(event)
+
+
+def _valid_text(event: PullEvent) -> PullEvent:
+    """Escape lone surrogates (`\\ud800` decoded from JSON or a Go literal) in the event's text, so
+    that every later step may encode it as UTF-8; done once, here, for every consumer."""
+    for name in _TEXT_FIELDS:
+        value = getattr(event, name)
+        if value is not None and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                setattr(event, name, value.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return event
+
+
+_TEXT_FIELDS = (
+    "image",
+    "ref",
+    "level",
+    "image_id",
+    "repo_tag",
+    "repo_digest",
+    "snapshotter",
+    "timeout",
+    "error",
+    "raw",
+)
 
 
 def parse_batch(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,11 +30,14 @@ class LogEntry:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-# key=value pairs of logrus text; a quoted value may be cut at the end of the line.
-_PAIR = re.compile(r'([^\s="]+)=(' + QUOTED + r'|"[^"\\]*(?:\\.[^"\\]*)*\\?$|[^\s"]*)')
+# key=value pairs of logrus text; a quoted value may be cut at the end of the line. A run of
+# key characters without `=` is matched too (and skipped by _pairs): a search that failed on it
+# would start again one character later and read the run again, quadratic on a long token.
+_TOKEN = re.compile(r'([^\s="]+)(?:=(' + QUOTED + r'|"[^"\\]*(?:\\.[^"\\]*)*\\?$|[^\s"]*))?')
 _SYSLOG_TIME = r"(?:[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+)"
 _JOURNAL_PREFIX = re.compile(r"(?:(" + _SYSLOG_TIME + r") \S+ )?[^\s\[\]=\"{]+(?:\[\d+\])?: ")
-_TTY = re.compile(r"(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[([^\]]*)\] ")
+# The bracket holds a time or seconds since start; bounded, so `INFO[INFO[…` costs no re-reads.
+_TTY = re.compile(r"(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[([^\]]{0,64})\] ")
 _TTY_LEVELS = {
     "TRAC": "trace",
     "DEBU": "debug",
@@ -45,7 +49,6 @@ _TTY_LEVELS = {
 }
 # The one pull message with `=` in its text; in the TTY layout it would pass for fields.
 _TTY_EQUALS_MSG = re.compile(r"stop pulling image \S+: active requests=\d+, bytes read=\d+")
-_TTY_FIELDS = re.compile(r"\s+((?:[\w.\-]+=(?:" + QUOTED + r"|[^\s\"]*)\s*)+)$")
 
 
 def decode_envelope(line: str, fallback: datetime | None = None) -> LogEntry:
@@ -83,8 +86,7 @@ def _decode_text(text: str, fallback: datetime | None) -> LogEntry:
     if head is not None:
         return _decode_logrus_head(text, head, fallback)
     fields: dict[str, str] = {}
-    for match in _PAIR.finditer(text):
-        key, value = match.group(1), match.group(2)
+    for key, value in _pairs(text, 0):
         if key not in fields:
             if key == "msg" and value.startswith('"') and not is_terminated(value):
                 # Cut inside msg (truncated file, journald LineMax): the part left may pass
@@ -109,8 +111,7 @@ def _decode_logrus_head(text: str, head: re.Match[str], fallback: datetime | Non
     time_text, level, msg = head.groups()
     fields: dict[str, str] = {}
     if head.end() < len(text):
-        for match in _PAIR.finditer(text, head.end()):
-            key, value = match.group(1), match.group(2)
+        for key, value in _pairs(text, head.end()):
             if key not in fields:
                 fields[key] = unquote(value) if value.startswith('"') else value
         for key in ("time", "level", "msg"):  # repeated keys: the first one counts
@@ -122,8 +123,8 @@ def _decode_logrus_head(text: str, head: re.Match[str], fallback: datetime | Non
 def _decode_json(text: str, fallback: datetime | None) -> LogEntry:
     try:
         record = json.loads(text)
-    except ValueError as error:
-        raise EnvelopeError(f"bad JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # RecursionError: `[[[[…` nested past the stack
+        raise EnvelopeError(f"bad JSON: {str(error)[:200]}") from None
     if not isinstance(record, dict):
         raise EnvelopeError("JSON that is not an object")
     if "MESSAGE" in record or "__REALTIME_TIMESTAMP" in record:
@@ -131,9 +132,14 @@ def _decode_json(text: str, fallback: datetime | None) -> LogEntry:
     msg = record.get("msg")
     if not isinstance(msg, str):
         raise EnvelopeError("JSON entry without msg")
-    fields = {
-        k: v if isinstance(v, str) else json.dumps(v) for k, v in record.items() if k not in ("msg", "time", "level")
-    }
+    try:
+        fields = {
+            k: v if isinstance(v, str) else json.dumps(v)
+            for k, v in record.items()
+            if k not in ("msg", "time", "level")
+        }
+    except (ValueError, RecursionError):
+        raise EnvelopeError("JSON field that cannot be written back") from None
     time_value = record.get("time")
     moment = parse_timestamp(time_value) if isinstance(time_value, str) else None
     level = record.get("level")
@@ -166,10 +172,73 @@ def _decode_tty(text: str, head: re.Match[str]) -> LogEntry:
     """`INFO[2019-07-18T08:05:35.462093797Z] msg (padded to 44)  key=value…`; msg is raw."""
     rest = text[head.end() :].rstrip()
     fields: dict[str, str] = {}
-    tail = None if _TTY_EQUALS_MSG.fullmatch(rest) else _TTY_FIELDS.search(rest)
-    if tail is not None:
-        for match in _PAIR.finditer(tail.group(1)):
-            value = match.group(2)
-            fields[match.group(1)] = unquote(value) if value.startswith('"') else value
-        rest = rest[: tail.start()]
+    start = -1 if _TTY_EQUALS_MSG.fullmatch(rest) else _tty_fields_start(rest)
+    if start >= 0:
+        for key, value in _pairs(rest, start):
+            fields[key] = unquote(value) if value.startswith('"') else value
+        rest = rest[:start]
     return LogEntry(rest.rstrip(), parse_timestamp(head.group(2)), _TTY_LEVELS[head.group(1)], fields)
+
+
+def _pairs(text: str, start: int) -> Iterator[tuple[str, str]]:
+    """The key=value pairs of `text` from `start`, in order, in one pass."""
+    for match in _TOKEN.finditer(text, start):
+        value = match.group(2)
+        if value is not None:
+            yield match.group(1), value
+
+
+def _tty_fields_start(rest: str) -> int:
+    """Where the ` key=value…` tail of a TTY line begins, or -1. logrus writes the message raw
+    (quotes and `=` included), so the tail is peeled off from the right one pair at a time: a
+    regex for "pairs up to the end" backtracks exponentially on `k=k=k=…"`. Each character is
+    read a bounded number of times."""
+    start = -1
+    end = len(rest)
+    while True:
+        begin = _tty_pair_start(rest, end)
+        if begin <= 0 or not rest[begin - 1].isspace():
+            return start
+        end = begin
+        while end > 0 and rest[end - 1].isspace():
+            end -= 1
+        start = end
+
+
+def _tty_pair_start(text: str, end: int) -> int:
+    """Start of the key of the pair `key=value` that ends at `end`, or -1 when none does.
+    A key is `[\\w.-]+`; a value is a Go-quoted string or a run without blanks and quotes."""
+    if end == 0:
+        return -1
+    if text[end - 1] == '"':
+        if _backslashes_before(text, end - 1) % 2:
+            return -1  # an escaped quote ends no value
+        index = end - 2
+        while index >= 0:  # back to the opening quote: the nearest unescaped one
+            if text[index] == '"':
+                run = _backslashes_before(text, index)
+                if run % 2 == 0:
+                    break
+                index -= run
+            index -= 1
+        if index < 1 or text[index - 1] != "=":
+            return -1
+        equals = index - 1
+    else:
+        word = end
+        while word > 0 and not text[word - 1].isspace():
+            word -= 1
+        equals = text.find("=", word, end)
+        if equals < 0 or text.find('"', word, end) >= 0:
+            return -1
+    begin = equals
+    while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "_.-"):
+        begin -= 1
+    return begin if begin < equals else -1
+
+
+def _backslashes_before(text: str, index: int) -> int:
+    count = 0
+    while index - count > 0 and text[index - count - 1] == "\\":
+        count += 1
+    return count

@@ -80,6 +80,19 @@ _SANDBOX_IMAGE = re.compile(r'failed to pull image "([^"\\]*(?:\\.[^"\\]*)*)"')
 _IGNORED_PREFIXES = ("PullImage using normalized image ref", "experimental: PullImage")
 
 
+# Byte counts are Go int64/uint64 values: at most 20 digits. Checked before int(), which refuses
+# more than 4,300 digits with a ValueError and is quadratic below that.
+_MAX_COUNT = 2**64 - 1
+
+
+def byte_count(text: str) -> int | None:
+    """A logged byte count, or None (unknown, never 0) when it is not a number Go could print."""
+    if not (0 < len(text) <= 20 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= _MAX_COUNT else None
+
+
 def _event(kind: EventKind, image: str, entry: LogEntry, raw: str) -> PullEvent:
     return PullEvent(kind, image, normalize(image), entry.time, entry.level, raw=raw)
 
@@ -117,8 +130,7 @@ def _pulled(entry: LogEntry, raw: str) -> PullEvent | None:
     event.repo_tag = unquote(repo_tag) or None
     event.repo_digest = unquote(repo_digest) or None
     if size is not None:
-        size_text = unquote(size)
-        event.size_bytes = int(size_text) if size_text.isascii() and size_text.isdigit() else None
+        event.size_bytes = byte_count(unquote(size))
         seconds = parse_go_duration(duration)
         event.duration_seconds = seconds if seconds is not None and seconds >= 0 else None
     return event
@@ -129,7 +141,7 @@ def _stop(entry: LogEntry, raw: str) -> PullEvent | None:
     if match is None:
         raise MessageError(f"unknown stop message: {entry.msg[:200]!r}")
     event = _event(EventKind.STOP, match.group(1), entry, raw)
-    event.bytes_read = int(match.group(3))
+    event.bytes_read = byte_count(match.group(3))
     return event
 
 
@@ -148,8 +160,7 @@ def _progress(entry: LogEntry, raw: str) -> PullEvent | None:
     if entry.msg != "progress for image pull" or not ref:
         return None
     event = _event(EventKind.PROGRESS, ref, entry, raw)
-    total = entry.fields.get("totalBytesRead", "")
-    event.bytes_read = int(total) if total.isascii() and total.isdigit() else None
+    event.bytes_read = byte_count(entry.fields.get("totalBytesRead", ""))
     return event
 
 

@@ -10,17 +10,29 @@ _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+
 _ZONES: dict[str, timezone] = {}
 
 
+# Log times outside these years are taken as no time (a forged or broken clock): within them, a
+# time minus or plus any Go duration (at most ~292 years) is still a datetime, so the store and
+# the monitor never meet an OverflowError ("date value out of range") on a year-1 time.
+FIRST_YEAR = 1970
+LAST_YEAR = 8999
+
+
 def parse_timestamp(text: str) -> datetime | None:
     """RFC 3339 with any number of fractional digits (logrus prints 9; Python keeps 6).
-    A time without an offset is taken as UTC. Returns None for anything else."""
+    A time without an offset is taken as UTC. Returns None for anything else, and for a time
+    outside FIRST_YEAR..LAST_YEAR."""
     if _FROMISOFORMAT_TAKES_Z and _looks_like_logrus_utc(text):
         # Every line has a time: the C parser is ten times faster than the regex below and
         # gives the same result for this shape (tests/test_scan_parsing.py).
         try:
-            return datetime.fromisoformat(text)
+            return _in_range(datetime.fromisoformat(text))
         except ValueError:
             pass
     return _parse_rfc3339(text)
+
+
+def _in_range(moment: datetime | None) -> datetime | None:
+    return moment if moment is not None and FIRST_YEAR <= moment.year <= LAST_YEAR else None
 
 
 # Python 3.11+ reads "Z" and any number of fractional digits.
@@ -49,15 +61,16 @@ def _parse_rfc3339(text: str) -> datetime | None:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     micros = int((fraction or "0")[:6].ljust(6, "0"))
     try:
-        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, _zone(zone))
-    except ValueError:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, _zone(zone))
+    except ValueError:  # month 13, hour 24, an offset of 24h or more
         return None
+    return _in_range(moment)
 
 
 def from_epoch_micros(text: str) -> datetime | None:
     """journald's __REALTIME_TIMESTAMP (microseconds since the epoch, as a decimal string)."""
     try:
-        return datetime.fromtimestamp(int(text) / 1e6, timezone.utc)
+        return _in_range(datetime.fromtimestamp(int(text) / 1e6, timezone.utc))
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 

@@ -15,12 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from logfactory import quote
 
-from pullwatch.parsers.envelope import _PAIR, EnvelopeError, LogEntry, _decode_text
+from pullwatch.parsers.envelope import EnvelopeError, LogEntry, _decode_text, _pairs
 from pullwatch.parsers.gostrings import _ESCAPE, QUOTED, _escaped_end, _replace, is_terminated, unquote
 from pullwatch.parsers.timestamps import _parse_rfc3339, parse_timestamp
 
 PLAIN_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 UNROLLED_QUOTED = re.compile(QUOTED)
+# The key=value pattern as it was before _pairs (quadratic on a long token without `=`, fine here).
+OLD_PAIR = re.compile(r'([^\s="]+)=(' + QUOTED + r'|"[^"\\]*(?:\\.[^"\\]*)*\\?$|[^\s"]*)')
 # Text rich in the characters that matter: quotes, backslashes, escape letters, newlines.
 TRICKY = st.text(st.sampled_from('ab"\\\\nxu0\n\t\x00é☃'), max_size=40)
 
@@ -32,6 +34,12 @@ def test_unrolled_pattern_matches_what_the_plain_one_matches(text: str) -> None:
         plain = PLAIN_QUOTED.match(text, start)
         unrolled = UNROLLED_QUOTED.match(text, start)
         assert (plain and plain.group()) == (unrolled and unrolled.group())
+
+
+@settings(max_examples=500)
+@given(st.text(st.sampled_from('k=" \\\\a.\t'), max_size=30))
+def test_pairs_finds_what_the_old_pattern_found(text: str) -> None:
+    assert list(_pairs(text, 0)) == [(m.group(1), m.group(2)) for m in OLD_PAIR.finditer(text)]
 
 
 @settings(max_examples=500)
@@ -105,7 +113,7 @@ def test_fast_timestamps_are_taken_for_containerd_times() -> None:
 def plain_decode_text(text: str, fallback: datetime | None) -> LogEntry:
     """`_decode_text` as it was: every key=value pair through the general loop."""
     fields: dict[str, str] = {}
-    for match in _PAIR.finditer(text):
+    for match in OLD_PAIR.finditer(text):
         key, value = match.group(1), match.group(2)
         if key not in fields:
             if key == "msg" and value.startswith('"') and not is_terminated(value):

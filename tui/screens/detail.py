@@ -45,7 +45,7 @@ def pull_section(record: PullRecord, view: StoreView, selected: bool) -> Group:
         ("size", human_bytes(record.size_bytes)),
         ("bytes read", human_bytes(record.bytes_read)),
         ("downloaded", _downloaded(record)),
-        ("image id", record.image_id or "-"),
+        ("image id", safe_text(record.image_id or "-")),
         ("repo tag", safe_text(record.repo_tag or "-")),
         ("repo digest", safe_text(record.repo_digest or "-")),
         ("snapshotter", safe_text(record.snapshotter or "-")),
