@@ -1,0 +1,318 @@
+"""Resolver host lines (parsers/hosts.py) and kubelet's image lines (parsers/kubelet.py).
+
+containerd lines are logrus text as TextFormatter writes them (fields sorted, a value quoted when it
+has a character outside [A-Za-z0-9-._/@^+]); messages and fields are those of resolver.go at the
+tags named. kubelet lines are klog text (strconv.Quote of string values) around the messages of
+image_manager.go, pod_workers.go, image_gc_manager.go and client-go's event logging.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from parsers.envelope import decode_envelope
+from parsers.gostrings import quote
+from parsers.hosts import HostEventKind, decode_host_message, ref_from_url, repository_of
+from parsers.kubelet import KubeletEventKind, decode_klog
+
+T = 'time="2026-12-02T05:00:00.000000000Z"'
+MIRROR_URL = "https://mirror.local:5000/v2/library/nginx/manifests/1.25?ns=docker.io"
+
+
+def host_event(line: str):  # type: ignore[no-untyped-def]
+    return decode_host_message(decode_envelope(line))
+
+
+# (containerd, logrus line, kind, host, status, ref named by the line)
+HOST_CASES = [
+    (
+        "1.6/1.7/2.1",
+        f'{T} level=debug msg=resolving host="mirror.local:5000"',
+        HostEventKind.RESOLVING,
+        "mirror.local:5000",
+        None,
+        None,
+    ),
+    (
+        "1.x",
+        f'{T} level=debug msg=resolved desc.digest="sha256:{"d" * 64}" host=registry-1.docker.io',
+        HostEventKind.RESOLVED,
+        "registry-1.docker.io",
+        None,
+        None,
+    ),
+    (
+        "1.x",
+        f'{T} level=info msg="trying next host" error="failed to do request: Head \\"{MIRROR_URL}\\": dial tcp '
+        f'10.0.0.9:5000: connect: connection refused" host="mirror.local:5000"',
+        HostEventKind.NEXT_HOST,
+        "mirror.local:5000",
+        None,
+        None,
+    ),
+    (
+        "1.x",
+        f'{T} level=info msg="trying next host - response was http.StatusNotFound" host="mirror.local:5000"',
+        HostEventKind.NEXT_HOST,
+        "mirror.local:5000",
+        "404 Not Found",
+        None,
+    ),
+    (
+        "2.x",
+        f'{T} level=info msg="trying next host after status: 404 Not Found" host="mirror.local:5000"',
+        HostEventKind.NEXT_HOST,
+        "mirror.local:5000",
+        "404 Not Found",
+        None,
+    ),
+    (
+        "2.x",
+        f'{T} level=info msg="fetch failed after status: 401 Unauthorized" host="localhost:5000"',
+        HostEventKind.LAST_HOST_FAILED,
+        "localhost:5000",
+        "401 Unauthorized",
+        None,
+    ),
+    (
+        "2.3",
+        f'{T} level=debug msg=resolving host="mirror.local:5000" method=HEAD url="{MIRROR_URL}"',
+        HostEventKind.RESOLVING,
+        "mirror.local:5000",
+        None,
+        "docker.io/library/nginx:1.25",
+    ),
+    (
+        "1.x/2.x",
+        f'{T} level=debug msg="do request" host=registry-1.docker.io request.header.accept="application/json, */*" '
+        f'request.method=HEAD url="https://registry-1.docker.io/v2/library/nginx/manifests/1.25"',
+        HostEventKind.REQUEST,
+        "registry-1.docker.io",
+        None,
+        "docker.io/library/nginx:1.25",
+    ),
+    (
+        "blob request (no host field)",
+        f'{T} level=debug msg="fetch response received" response.status="200 OK" '
+        f'url="https://mirror.local:5000/v2/library/nginx/blobs/sha256:{"e" * 64}?ns=docker.io"',
+        HostEventKind.RESPONSE,
+        "mirror.local:5000",
+        "200 OK",
+        f"docker.io/library/nginx@sha256:{'e' * 64}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("version", "line", "kind", "host", "status", "ref"), HOST_CASES)
+def test_host_lines(
+    version: str, line: str, kind: HostEventKind, host: str, status: str | None, ref: str | None
+) -> None:
+    event = host_event(line)
+    assert event is not None
+    assert (event.kind, event.host, event.status, event.ref) == (kind, host, status, ref)
+
+
+def test_host_line_error_and_method_fields() -> None:
+    line = (
+        f'{T} level=info msg="trying next host" error="failed to do request: Head \\"{MIRROR_URL}\\": EOF" '
+        f'host="mirror.local:5000" method=HEAD url="{MIRROR_URL}"'
+    )
+    event = host_event(line)
+    assert event is not None
+    assert event.error == f'failed to do request: Head "{MIRROR_URL}": EOF'
+    assert event.method == "HEAD" and event.url == MIRROR_URL
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'{T} level=debug msg="fetch failed" error="unexpected EOF" digest="sha256:{"f" * 64}"',  # a blob, no host
+        f'{T} level=debug msg=fetch digest="sha256:{"f" * 64}" mediatype=application/json size=1',
+        f'{T} level=info msg="resolving the weather"',
+        f'{T} level=info msg="PullImage \\"nginx\\""',
+    ],
+)
+def test_not_host_lines(line: str) -> None:
+    assert host_event(line) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "ref"),
+    [
+        ("https://registry.k8s.io/v2/pause/manifests/3.9", "registry.k8s.io/pause:3.9"),
+        (
+            "http://localhost:5000/v2/team/app/manifests/sha256:" + "a" * 64,
+            "localhost:5000/team/app@sha256:" + "a" * 64,
+        ),
+        ("https://m:5000/v2/library/busybox/manifests/latest?ns=docker.io", "docker.io/library/busybox:latest"),
+        ("https://m:5000/v2/", None),
+        ("not a url", None),
+        ("https://m/v2/x/tags/list", None),
+    ],
+)
+def test_ref_from_url(url: str, ref: str | None) -> None:
+    assert ref_from_url(url) == ref
+
+
+def test_repository_of() -> None:
+    assert repository_of("localhost:5000/app:1.0") == "localhost:5000/app"
+    assert repository_of("localhost:5000/app") == "localhost:5000/app"
+    assert repository_of("docker.io/library/nginx@sha256:" + "a" * 64) == "docker.io/library/nginx"
+
+
+# ---- kubelet ----
+
+YEAR = datetime(2026, 12, 2, 5, 0, tzinfo=timezone.utc)
+JOURNAL = "Dec 02 05:36:31 node1 kubelet[1234]: "
+
+
+def klog(level: str, source: str, msg: str, *pairs: tuple[str, str]) -> str:
+    fields = " ".join(f"{key}={quote(value)}" for key, value in pairs)
+    return f"{level}1202 05:36:31.123456    1234 {source}] {quote(msg)} {fields}"
+
+
+def event_line(reason: str, message: str, obj: str = "default/web-0", kind: str = "Pod") -> str:
+    return klog(
+        "I",
+        "event.go:389",
+        "Event occurred",
+        ("object", obj),
+        ("fieldPath", "spec.containers{web}"),
+        ("kind", kind),
+        ("apiVersion", "v1"),
+        ("type", "Normal"),
+        ("reason", reason),
+        ("message", message),
+    )
+
+
+CRI_NOT_FOUND = (
+    'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nosuch:1.0": failed to '
+    'resolve reference "docker.io/library/nosuch:1.0": docker.io/library/nosuch:1.0: not found'
+)
+
+
+def test_pulling_event_with_journal_prefix() -> None:
+    event = decode_klog(JOURNAL + event_line("Pulling", 'Pulling image "nginx:1.25"'), YEAR)
+    assert event is not None
+    assert (event.kind, event.image, event.namespace, event.pod) == (
+        KubeletEventKind.PULLING,
+        "nginx:1.25",
+        "default",
+        "web-0",
+    )
+    assert event.time == datetime(2026, 12, 2, 5, 36, 31, 123456, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "image"),
+    [
+        (
+            'Successfully pulled image "nginx:1.25" in 1.2s (1.2s including waiting). Image size: 1 bytes.',
+            KubeletEventKind.PULLED,
+            "nginx:1.25",
+        ),
+        ('Container image "nginx:1.25" already present on machine', KubeletEventKind.PRESENT, "nginx:1.25"),
+        ('Back-off pulling image "nosuch:1.0"', KubeletEventKind.BACKOFF, "nosuch:1.0"),
+        (f'Failed to pull image "nosuch:1.0": {CRI_NOT_FOUND}', KubeletEventKind.FAILED, "nosuch:1.0"),
+    ],
+)
+def test_image_manager_events(message: str, kind: KubeletEventKind, image: str) -> None:
+    event = decode_klog(event_line("Any", message), YEAR)
+    assert event is not None and (event.kind, event.image, event.pod) == (kind, image, "web-0")
+    if kind is KubeletEventKind.FAILED:
+        assert event.error == CRI_NOT_FOUND
+
+
+def test_events_that_are_not_pulls() -> None:
+    assert (
+        decode_klog(
+            event_line("ErrImageNeverPull", 'Container image "x" is not present with pull policy of Never'), YEAR
+        )
+        is None
+    )
+    assert (
+        decode_klog(event_line("ScalingReplicaSet", "Scaled up replica set web to 1", kind="Deployment"), YEAR) is None
+    )
+    assert decode_klog(event_line("Started", "Started container web"), YEAR) is None
+
+
+def test_old_unstructured_event() -> None:
+    line = (
+        'I0102 03:04:05.000001    1234 event.go:278] Event(v1.ObjectReference{Kind:"Pod", Namespace:"prod", '
+        'Name:"api-1", UID:"u", APIVersion:"v1", ResourceVersion:"9", FieldPath:"spec.containers{api}"}): '
+        "type: 'Normal' reason: 'Pulling' Pulling image \"registry.local/api:2\""
+    )
+    event = decode_klog(line, datetime(2027, 1, 2, tzinfo=timezone.utc))
+    assert event is not None
+    assert (event.kind, event.image, event.namespace, event.pod) == (
+        KubeletEventKind.PULLING,
+        "registry.local/api:2",
+        "prod",
+        "api-1",
+    )
+    assert event.time is not None and event.time.year == 2027
+
+
+def test_pod_workers_err_image_pull() -> None:
+    err = 'failed to "StartContainer" for "web" with ErrImagePull: ' + quote(CRI_NOT_FOUND)
+    line = klog(
+        "E",
+        "pod_workers.go:1301",
+        "Error syncing pod, skipping",
+        ("err", err),
+        ("pod", "default/web-0"),
+        ("podUID", "0a1b2c"),
+    )
+    event = decode_klog(JOURNAL + line, YEAR)
+    assert event is not None
+    assert (event.kind, event.image, event.namespace, event.pod, event.error) == (
+        KubeletEventKind.FAILED,
+        "docker.io/library/nosuch:1.0",
+        "default",
+        "web-0",
+        CRI_NOT_FOUND,
+    )
+
+
+def test_pod_workers_backoff_and_unrelated_errors() -> None:
+    err = 'failed to "StartContainer" for "web" with ImagePullBackOff: ' + quote('Back-off pulling image "nosuch:1.0"')
+    event = decode_klog(
+        klog("E", "pod_workers.go:1301", "Error syncing pod, skipping", ("err", err), ("pod", "default/web-0")), YEAR
+    )
+    assert event is not None and (event.kind, event.image) == (KubeletEventKind.BACKOFF, "nosuch:1.0")
+    crash = 'failed to "StartContainer" for "web" with CrashLoopBackOff: "back-off 10s restarting failed container"'
+    assert (
+        decode_klog(
+            klog("E", "pod_workers.go:1301", "Error syncing pod, skipping", ("err", crash), ("pod", "default/web-0")),
+            YEAR,
+        )
+        is None
+    )
+
+
+def test_image_gc_line() -> None:
+    line = (
+        "I1202 05:36:31.123456    1234 image_gc_manager.go:375] "
+        f'"Removing image to free bytes" imageID="sha256:{"a" * 64}" size=162019241 runtimeHandler=""'
+    )
+    event = decode_klog(line, YEAR)
+    assert event is not None
+    assert (event.kind, event.image_id, event.size_bytes) == (
+        KubeletEventKind.IMAGE_REMOVED,
+        "sha256:" + "a" * 64,
+        162019241,
+    )
+
+
+def test_no_year_means_no_time_and_bad_lines_are_none() -> None:
+    event = decode_klog(event_line("Pulling", 'Pulling image "nginx"'))
+    assert event is not None and event.time is None
+    assert decode_klog("Pulling image but no klog header Event occurred", YEAR) is None
+    assert (
+        decode_klog('I1399 99:99:99.0 1 event.go:1] "Event occurred" message="Pulling image \\"x\\""', YEAR) is not None
+    )
+    hostile = "I1202 05:36:31.1 1 e.go:1] " + '"Event occurred" ' + "message=" + '"\\' * 100_000
+    assert decode_klog(hostile, YEAR) is None
