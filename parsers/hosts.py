@@ -42,8 +42,9 @@ class HostEvent:
     error: str | None = None
     digest: str | None = None
     ref: str | None = None  # the image reference the URL names, when it names one
+    blob: bool = False  # the URL is a blob's (a layer or config), not a manifest's
 
-    def to_json(self) -> dict[str, str | None]:
+    def to_json(self) -> dict[str, str | bool | None]:
         return {
             "kind": self.kind.value,
             "host": self.host,
@@ -53,6 +54,7 @@ class HostEvent:
             "error": self.error,
             "digest": self.digest,
             "ref": self.ref,
+            "blob": self.blob,
         }
 
 
@@ -66,6 +68,9 @@ MESSAGE_PREFIXES = (
     "fetch response received",
 )
 _AFTER_STATUS = re.compile(r"(trying next host|fetch failed) after status: ([^\r\n]{1,200})")
+# 1.x logs no url= at info level, but the error of `trying next host` quotes it (net/http's
+# `Head "URL": …`, url.Error).
+_URL_IN_ERROR = re.compile(r'(?:Head|Get) "(https?://[^"\s]{1,2048})"')
 _V2_PATH = re.compile(r"/v2/([^?#]{1,512})/(manifests|blobs)/([^/?#]{1,256})")
 # containerd talks to docker.io at registry-1.docker.io without `ns=` (RegistryHost.isProxy).
 _DOCKER_HUB_HOST = "registry-1.docker.io"
@@ -106,19 +111,21 @@ def decode_host_message(entry: LogEntry) -> HostEvent | None:
 
 def _event(kind: HostEventKind, fields: dict[str, str]) -> HostEvent:
     url = fields.get("url") or None
-    host = fields.get("host") or None
+    error = fields.get("error") or None
+    if url is None and error is not None and (quoted := _URL_IN_ERROR.search(error)):
+        url = quoted.group(1)
+    host = fields.get("host") or None  # absent outside the resolve loop (the fetcher's requests)
     ref = ref_from_url(url) if url else None
-    if host is None and url is not None and kind in (HostEventKind.REQUEST, HostEventKind.RESPONSE):
-        host = urlsplit(url).netloc or None
     return HostEvent(
         kind,
         host=host,
         url=url,
         method=fields.get("method") or fields.get("request.method") or None,
         status=fields.get("response.status") or None,
-        error=fields.get("error") or None,
+        error=error,
         digest=fields.get("desc.digest") or None,
         ref=ref,
+        blob=url is not None and "/blobs/" in url,
     )
 
 

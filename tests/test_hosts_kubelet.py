@@ -50,7 +50,7 @@ HOST_CASES = [
         HostEventKind.NEXT_HOST,
         "mirror.local:5000",
         None,
-        None,
+        "docker.io/library/nginx:1.25",  # from the URL quoted in the error (1.x has no url= at info)
     ),
     (
         "1.x",
@@ -98,7 +98,7 @@ HOST_CASES = [
         f'{T} level=debug msg="fetch response received" response.status="200 OK" '
         f'url="https://mirror.local:5000/v2/library/nginx/blobs/sha256:{"e" * 64}?ns=docker.io"',
         HostEventKind.RESPONSE,
-        "mirror.local:5000",
+        None,
         "200 OK",
         f"docker.io/library/nginx@sha256:{'e' * 64}",
     ),
