@@ -4,10 +4,10 @@ Checked against containerd's source (v1.6.20, v1.7.24, v2.1.9):
 - CRI RemoveImage (instrumented_service.go, every version, info): `RemoveImage %q`, then
   `RemoveImage %q returns successfully` or `RemoveImage %q failed` (error level, `error=`). The name
   is what the client sent: kubelet's image GC sends the image id (`sha256:…`), crictl a name.
-- Image store events (cri events.go `Infof("ImageDelete event %+v", e)`): 1.6 and 1.7's sbserver
-  print the gogo form `&ImageDelete{Name:ref,XXX_unrecognized:[],}`, 2.x the protobuf-go text form
-  `name:"ref"` (one or two spaces, deliberately random). 1.7's default CRI server logs no image
-  events. One event per image name (tag, repo digest and the id ref are separate names).
+- Image store events (cri events.go `Infof("ImageDelete event %+v", e)`): 1.6 prints the gogo form
+  `&ImageDelete{Name:ref,XXX_unrecognized:[],}`, 1.7 and 2.x the protobuf-go text form `name:"ref"`
+  (one or two spaces, deliberately random); seen so in tests/realwhy's logs of 1.6.20, 1.7.24 and
+  2.1.9. One event per image name (tag, repo digest and the id ref are separate names).
 """
 
 from __future__ import annotations

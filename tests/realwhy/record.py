@@ -1,0 +1,97 @@
+"""Record the real containerd logs of tests/test_why_real.py (run by hand; not a test).
+
+Uses the realcd harness modules (tests/realcd: Containerd, Registry, free_port) and its cached
+Debian builds of containerd (scripts/realcd-setup.sh). One containerd at debug level pulls through
+registry host configurations made to fail in known ways, and the answers and ports are saved next
+to the log as the expected answers:
+
+- docker.io: a mirror on a closed port, then an empty registry as second mirror (404), then the
+  registry that has the image (`beta:2.0`): two mirrors skipped, served by the third host;
+- tls.test: https to a plain-http registry; dns.test: a name that does not resolve;
+  down.test: a closed port; registry.test/nope:1: an image the registry does not have;
+- registry.test/app:1 pulled, removed with RemoveImage, pulled again.
+
+    python tests/realwhy/record.py 1.7.24 [--harness /work/wt-realcd/tests/realcd]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("version")
+    parser.add_argument("--harness", default=str(HERE.parent / "realcd"))
+    parser.add_argument("--work", default="/tmp/realwhy")
+    args = parser.parse_args()
+    sys.path.insert(0, args.harness)
+    from containerd import Containerd  # type: ignore[import-not-found]
+    from registry import Registry, free_port  # type: ignore[import-not-found]
+
+    version = args.version
+    log = HERE / f"containerd-{version}-why.log"
+    log.unlink(missing_ok=True)
+    work = Path(args.work) / version
+    reg, empty = Registry(work / "reg"), Registry(work / "empty")
+    reg.start()
+    empty.start()
+    answers: dict[str, object] = {}
+    try:
+        reg.push_image("library/beta", "2.0", 64 * 1024, b"beta" + version.encode())
+        reg.push_image("app", "1", 64 * 1024, b"app" + version.encode())
+        dead = free_port()
+        cd = Containerd(version, "debug", log, [], "registry.k8s.io/pause:3.9")
+        live = f"http://127.0.0.1:{reg.port}"
+
+        def hosts(name: str, server: str, *mirrors: str) -> None:
+            (cd.base / "certs.d" / name).mkdir(parents=True, exist_ok=True)
+            blocks = "".join(f'[host."{h}"]\n  capabilities = ["pull", "resolve"]\n\n' for h in (*mirrors, server))
+            (cd.base / "certs.d" / name / "hosts.toml").write_text(f'server = "{server}"\n\n{blocks}')
+
+        hosts("docker.io", live, f"http://127.0.0.1:{dead}", f"http://127.0.0.1:{empty.port}")
+        hosts("tls.test", f"https://127.0.0.1:{reg.port}")
+        hosts("dns.test", "http://nosuch.invalid:5000")
+        hosts("down.test", f"http://127.0.0.1:{dead}")
+        hosts("registry.test", live)
+        cri = cd.start()
+        try:
+            pulls = []
+            for image in [
+                "beta:2.0",
+                "tls.test/app:1",
+                "dns.test/app:1",
+                "down.test/app:1",
+                "registry.test/nope:1",
+                "registry.test/app:1",
+            ]:
+                answer = cri.pull(image, timeout=40)
+                pulls.append({"image": image, "ok": answer.ok, "code": answer.code, "details": answer.details})
+            removed = cri.remove("registry.test/app:1")
+            again = cri.pull("registry.test/app:1", timeout=40)
+            pulls.append({"image": "registry.test/app:1", "ok": again.ok, "code": again.code, "details": again.details})
+            answers = {
+                "version": version,
+                "hosts": {
+                    "dead_mirror": f"127.0.0.1:{dead}",
+                    "empty_mirror": f"127.0.0.1:{empty.port}",
+                    "registry": f"127.0.0.1:{reg.port}",
+                },
+                "pulls": pulls,
+                "removed": {"image": "registry.test/app:1", "ok": removed.ok},
+            }
+        finally:
+            cd.stop()
+    finally:
+        reg.stop()
+        empty.stop()
+    (HERE / f"containerd-{version}-why.json").write_text(json.dumps(answers, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
