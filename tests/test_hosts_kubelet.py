@@ -316,3 +316,50 @@ def test_no_year_means_no_time_and_bad_lines_are_none() -> None:
     )
     hostile = "I1202 05:36:31.1 1 e.go:1] " + '"Event occurred" ' + "message=" + '"\\' * 100_000
     assert decode_klog(hostile, YEAR) is None
+
+
+# Kubelet lines as published: a kind node's kubelet.log quoted in kubernetes-sigs/kueue's issue
+# about the e2e flake of 2025-10-22 (kubelet 1.31), a kind 1.22 kubelet journal quoted in a
+# kubernetes issue, and openshift/origin's monitor test of CRI-O ErrImagePull lines.
+PUBLISHED = [
+    (
+        r'Oct 22 17:17:42 kind-worker kubelet[277]: I1022 17:17:42.021229     277 event.go:389] "Event occurred" '
+        r'object="pytorch-e2e-fcjhp/pytorch-simple-worker-1" fieldPath="spec.initContainers{init-pytorch}" '
+        r'kind="Pod" apiVersion="v1" type="Normal" reason="Pulling" message="Pulling image \"alpine:3.10\""',
+        KubeletEventKind.PULLING,
+        "alpine:3.10",
+        "pytorch-e2e-fcjhp",
+        "pytorch-simple-worker-1",
+    ),
+    (
+        r'Dec 28 02:17:44 kind-worker2 kubelet[248]: I1228 02:17:44.371335     248 event.go:291] "Event occurred" '
+        r'object="default/pod2" kind="Pod" apiVersion="v1" type="Normal" reason="Pulling" '
+        r'message="Pulling image \"centos:7\""',
+        KubeletEventKind.PULLING,
+        "centos:7",
+        "default",
+        "pod2",
+    ),
+    (
+        r"Feb 01 05:37:45.731611 ci-op-vyccmv3h-4ef92-xs5k5-master-0 kubenswrapper[2213]: E0201 05:37:45.730879 2213 "
+        r'pod_workers.go:965] "Error syncing pod, skipping" err="failed to \"StartContainer\" for \"oauth-proxy\" '
+        r"with ErrImagePull: \"rpc error: code = Unknown desc = copying system image from manifest list: reading "
+        r"signatures: parsing signature https://registry.redhat.io/containers/sigstore/openshift4/ose-oauth-proxy"
+        r"@sha256=f968922564c3eea1c69d6bbe529d8970784d6cae8935afaf674d9fa7c0f72ea3/signature-9: unrecognized "
+        r'signature format, starting with binary 0x3c\"" pod="openshift-e2e-loki/loki-promtail-plm74" '
+        r"podUID=59b26cbf-3421-407c-98ee-986b5a091ef4",
+        KubeletEventKind.FAILED,
+        None,  # CRI-O's error names no image: the pod is known, the image is not
+        "openshift-e2e-loki",
+        "loki-promtail-plm74",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "kind", "image", "namespace", "pod"), PUBLISHED)
+def test_published_kubelet_lines(
+    line: str, kind: KubeletEventKind, image: str | None, namespace: str, pod: str
+) -> None:
+    event = decode_klog(line, YEAR)
+    assert event is not None
+    assert (event.kind, event.image, event.namespace, event.pod) == (kind, image, namespace, pod)
