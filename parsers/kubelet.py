@@ -46,10 +46,21 @@ class KubeletEvent:
     error: str | None = None
     image_id: str | None = None  # IMAGE_REMOVED only
     size_bytes: int | None = None  # IMAGE_REMOVED only
+    clock: tuple[int, int, int, int, int, int] | None = None  # klog's month, day, h, m, s, µs (no year)
 
 
-# Cheap substring tests: every line decoded here contains one of these.
-KEYWORDS: tuple[str, ...] = ("Event occurred", "Event(v1.ObjectReference", "Error syncing pod", "Removing image")
+# Cheap substring tests: every line decoded here contains one of these (kubelet logs many events
+# and pod errors; only those about images are candidates).
+KEYWORDS: tuple[str, ...] = (
+    "Pulling image",
+    "pulling image",  # Back-off pulling image
+    "pulled image",  # Successfully pulled image
+    "already present on machine",
+    "Failed to pull image",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "Removing image to free bytes",
+)
 
 _HEADER = re.compile(r"([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? +\d+ [^\s\]]{1,256}\] ")
 _PAIR = re.compile(r"([A-Za-z][\w.\-]{0,63})=(" + QUOTED + r"|[^\s\"]*)")
@@ -90,20 +101,53 @@ def decode_klog(text: str, year_from: datetime | None = None) -> KubeletEvent | 
     header = _HEADER.search(text, 0, 512)
     if header is None:
         return None
-    moment = _klog_time(header, year_from)
-    body = text[header.end() :].rstrip("\r\n")
+    event = _decode_body(text[header.end() :].rstrip("\r\n"))
+    if event is not None:
+        _, month, day, hour, minute, second, fraction = header.groups()
+        micros = int((fraction or "0")[:6].ljust(6, "0"))
+        event.clock = (int(month), int(day), int(hour), int(minute), int(second), micros)
+        if year_from is not None:
+            resolve_time(event, year_from)
+    return event
+
+
+def is_klog(text: str) -> bool:
+    """Whether the line carries a klog header (kubelet's, or another Kubernetes component's)."""
+    return _HEADER.search(text, 0, 512) is not None
+
+
+def resolve_time(event: KubeletEvent, reference: datetime) -> None:
+    """Give the event its time from klog's header: the year (and the zone: klog prints the node's
+    local time, as containerd's logrus does) of `reference`, a time of the same log; a December
+    line read against a January reference belongs to the year before, and the reverse."""
+    if event.clock is None:
+        return
+    month, day, hour, minute, second, micros = event.clock
+    year = reference.year
+    if month == 12 and reference.month == 1:
+        year -= 1
+    elif month == 1 and reference.month == 12:
+        year += 1
+    try:
+        event.time = datetime(year, month, day, hour, minute, second, micros, reference.tzinfo or timezone.utc)
+    except ValueError:
+        event.time = None
+
+
+def _decode_body(body: str) -> KubeletEvent | None:
+    """The event of the message after the klog header (its time is set by the caller)."""
     if body.startswith('"Event occurred"'):
-        return _structured_event(body, moment)
+        return _structured_event(body)
     if body.startswith("Event(v1.ObjectReference"):
-        return _old_event(body, moment)
+        return _old_event(body)
     if body.startswith('"Error syncing pod, skipping"'):
-        return _sync_error(body, moment)
+        return _sync_error(body)
     if body.startswith('"Removing image to free bytes"'):
         fields = _fields(body)
         size = fields.get("size", "")
         return KubeletEvent(
             KubeletEventKind.IMAGE_REMOVED,
-            moment,
+            None,
             image_id=fields.get("imageID") or None,
             size_bytes=int(size) if size.isascii() and size.isdigit() else None,
         )
@@ -119,22 +163,22 @@ def _fields(body: str) -> dict[str, str]:
     return fields
 
 
-def _structured_event(body: str, moment: datetime | None) -> KubeletEvent | None:
+def _structured_event(body: str) -> KubeletEvent | None:
     fields = _fields(body)
     if fields.get("kind", "Pod") != "Pod":
         return None
-    event = _from_message(fields.get("message", ""), moment)
+    event = _from_message(fields.get("message", ""))
     if event is None:
         return None
     event.namespace, event.pod = _split_object(fields.get("object", ""))
     return event
 
 
-def _old_event(body: str, moment: datetime | None) -> KubeletEvent | None:
+def _old_event(body: str) -> KubeletEvent | None:
     match = _OLD_EVENT.match(body)
     if match is None:
         return None
-    event = _from_message(body[match.end() :], moment)
+    event = _from_message(body[match.end() :])
     if event is None:
         return None
     event.namespace = unquote(match.group(1)) or None
@@ -142,7 +186,7 @@ def _old_event(body: str, moment: datetime | None) -> KubeletEvent | None:
     return event
 
 
-def _from_message(message: str, moment: datetime | None) -> KubeletEvent | None:
+def _from_message(message: str) -> KubeletEvent | None:
     """An image_manager event message (`Pulling image "x"`, …) to an event without its pod."""
     match = _IMAGE_IN_MESSAGE.match(message)
     if match is None:
@@ -150,13 +194,13 @@ def _from_message(message: str, moment: datetime | None) -> KubeletEvent | None:
     kind = _MESSAGE_KIND[match.group(1)]
     if kind is KubeletEventKind.PRESENT and "already present on machine" not in message:
         return None  # `Container image "x" is not present with pull policy of Never`
-    event = KubeletEvent(kind, moment, image=unquote(match.group(2)))
+    event = KubeletEvent(kind, None, image=unquote(match.group(2)))
     if kind is KubeletEventKind.FAILED and message[match.end() :].startswith(": "):
         event.error = message[match.end() + 2 :]
     return event
 
 
-def _sync_error(body: str, moment: datetime | None) -> KubeletEvent | None:
+def _sync_error(body: str) -> KubeletEvent | None:
     fields = _fields(body)
     match = _SYNC_IMAGE_ERROR.search(fields.get("err", ""))
     if match is None:
@@ -166,7 +210,7 @@ def _sync_error(body: str, moment: datetime | None) -> KubeletEvent | None:
     kind = KubeletEventKind.FAILED if match.group(1) == "ErrImagePull" else KubeletEventKind.BACKOFF
     namespace, pod = _split_object(fields.get("pod", ""))
     return KubeletEvent(
-        kind, moment, image=unquote(image.group(1)) if image else None, namespace=namespace, pod=pod, error=inner
+        kind, None, image=unquote(image.group(1)) if image else None, namespace=namespace, pod=pod, error=inner
     )
 
 
@@ -178,22 +222,4 @@ def _split_object(text: str) -> tuple[str | None, str | None]:
     return (namespace or None, name or None) if slash else (None, text)
 
 
-def _klog_time(header: re.Match[str], year_from: datetime | None) -> datetime | None:
-    """klog's header time (local time of the node, no year, no zone) in `year_from`'s zone."""
-    if year_from is None:
-        return None
-    _, month, day, hour, minute, second, fraction = header.groups()
-    zone = year_from.tzinfo or timezone.utc
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
-    year = year_from.year
-    if int(month) == 12 and year_from.month == 1:
-        year -= 1  # a December line read in January
-    elif int(month) == 1 and year_from.month == 12:
-        year += 1
-    try:
-        return datetime(year, int(month), int(day), int(hour), int(minute), int(second), micros, zone)
-    except ValueError:
-        return None
-
-
-__all__ = ["KEYWORDS", "KubeletEvent", "KubeletEventKind", "decode_klog", "is_candidate"]
+__all__ = ["KEYWORDS", "KubeletEvent", "KubeletEventKind", "decode_klog", "is_candidate", "is_klog", "resolve_time"]

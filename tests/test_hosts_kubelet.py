@@ -8,14 +8,14 @@ image_manager.go, pod_workers.go, image_gc_manager.go and client-go's event logg
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from parsers.envelope import decode_envelope
 from parsers.gostrings import quote
 from parsers.hosts import HostEventKind, decode_host_message, ref_from_url, repository_of
-from parsers.kubelet import KubeletEventKind, decode_klog
+from parsers.kubelet import KubeletEventKind, decode_klog, is_klog, resolve_time
 
 T = 'time="2026-12-02T05:00:00.000000000Z"'
 MIRROR_URL = "https://mirror.local:5000/v2/library/nginx/manifests/1.25?ns=docker.io"
@@ -363,3 +363,12 @@ def test_published_kubelet_lines(
     event = decode_klog(line, YEAR)
     assert event is not None
     assert (event.kind, event.image, event.namespace, event.pod) == (kind, image, namespace, pod)
+
+
+def test_klog_time_takes_year_and_zone_of_a_reference() -> None:
+    event = decode_klog(event_line("Pulling", 'Pulling image "nginx"'))
+    assert event is not None and event.time is None and event.clock == (12, 2, 5, 36, 31, 123456)
+    plus2 = timezone(timedelta(hours=2))
+    resolve_time(event, datetime(2027, 1, 1, 0, 0, 5, tzinfo=plus2))  # read in January: last year's December
+    assert event.time == datetime(2026, 12, 2, 5, 36, 31, 123456, tzinfo=plus2)
+    assert is_klog(event_line("Pulling", "x")) and not is_klog('time="2026-12-02T05:00:00Z" level=info msg=x')
