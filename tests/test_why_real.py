@@ -20,8 +20,9 @@ from parsers.envelope import EnvelopeError, decode_envelope
 from parsers.failures import FailureKind, classify
 from parsers.hosts import decode_host_message
 from parsers.removals import RemovalKind, decode_removal
-from pullwatch.hosttrack import HostAttempt, HostTracker, merge, served_by, skipped_mirrors
 from pullwatch.model import EventKind
+from pullwatch.reasons import HostAttempt, Reasons
+from pullwatch.why.hosts import HostTracker, merge
 
 HERE = Path(__file__).resolve().parent / "realwhy"
 VERSIONS = ["1.6.20", "1.7.24", "2.1.9"]
@@ -90,14 +91,17 @@ def test_mirrors_skipped_and_host_that_served(version: str) -> None:
     ]
     assert beta[0].error is not None and beta[0].error.endswith("connect: connection refused")
     assert beta[1].status == "404 Not Found"
-    assert served_by(beta) == hosts["registry"]
-    assert [a.host for a in skipped_mirrors(beta)] == [hosts["dead_mirror"], hosts["empty_mirror"]]
+    assert Reasons(hosts=beta).served_by == hosts["registry"]
+    assert [a.host for a in (Reasons(hosts=beta).mirrors_skipped or [])] == [
+        hosts["dead_mirror"],
+        hosts["empty_mirror"],
+    ]
     assert all(a.mirror_for == "docker.io" for a in beta)  # every host here stands in for docker.io
     # the failed pulls' hosts all failed, the good one was served by the registry
     for image, ref in [("down.test/app:1", "down.test/app:1"), ("tls.test/app:1", "tls.test/app:1")]:
         assert {a.outcome for a in attempts[ref]} == {"failed"}, image
-        assert served_by(attempts[ref]) is None
-    assert served_by(attempts["registry.test/app:1"]) == hosts["registry"]
+        assert Reasons(hosts=attempts[ref]).served_by is None
+    assert Reasons(hosts=attempts["registry.test/app:1"]).served_by == hosts["registry"]
     assert tracker.unattributed == 0  # one pull at a time: every host line has its image
 
 

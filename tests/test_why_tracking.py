@@ -14,9 +14,10 @@ import pytest
 from parsers.envelope import decode_envelope
 from parsers.hosts import decode_host_message
 from parsers.removals import RemovalKind, decode_removal
-from pullwatch.hosttrack import HostAttempt, HostTracker, merge, served_by, skipped_mirrors
-from pullwatch.podmatch import PodMatcher, split_pod
-from pullwatch.stuck import StuckWatch
+from pullwatch.reasons import HostAttempt, Reasons
+from pullwatch.why.hosts import HostTracker, merge
+from pullwatch.why.pods import PodMatcher, split_pod
+from pullwatch.why.stuck import StuckWatch
 
 T0 = datetime(2026, 12, 2, 5, 0, tzinfo=timezone.utc)
 
@@ -169,8 +170,8 @@ def test_attempts_served_by_and_skipped_mirrors() -> None:
         (MIRROR, "failed", "docker.io"),
         (HUB, "served", None),
     ]
-    assert served_by(attempts) == HUB
-    assert [a.host for a in skipped_mirrors(attempts)] == [MIRROR]
+    assert Reasons(hosts=attempts).served_by == HUB
+    assert [a.host for a in (Reasons(hosts=attempts).mirrors_skipped or [])] == [MIRROR]
     assert attempts[0].error is not None and attempts[0].error.endswith(": EOF")
 
 

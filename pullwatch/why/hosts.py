@@ -12,31 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from parsers.hosts import HostEvent, HostEventKind
+from pullwatch.reasons import HostAttempt
 
 # Resolve requests remembered per host while unanswered (bounds memory on odd logs).
 MAX_IN_FLIGHT_PER_HOST = 64
-
-
-@dataclass(slots=True)
-class HostAttempt:
-    """One host of one pull's resolution and how it answered (`served`, `failed`, None: no answer
-    in the log)."""
-
-    host: str
-    outcome: str | None = None
-    status: str | None = None  # HTTP status of a failure, `404 Not Found`
-    error: str | None = None
-    mirror_for: str | None = None  # the registry this host stands in for (the URL's `ns=`)
-    time: datetime | None = None
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "host": self.host,
-            "outcome": self.outcome,
-            "status": self.status,
-            "error": self.error,
-            "mirror_for": self.mirror_for,
-        }
 
 
 @dataclass(slots=True)
@@ -124,17 +103,4 @@ def merge(attempts: list[HostAttempt], note: HostNote) -> None:
         attempt.outcome, attempt.status, attempt.error, attempt.time = note.outcome, note.status, note.error, note.time
 
 
-def served_by(attempts: list[HostAttempt]) -> str | None:
-    """The host that answered the manifest, None when the log does not show one."""
-    for attempt in attempts:
-        if attempt.outcome == "served":
-            return attempt.host
-    return None
-
-
-def skipped_mirrors(attempts: list[HostAttempt]) -> list[HostAttempt]:
-    """Mirrors that failed this pull: containerd went on to the next host (or gave up)."""
-    return [a for a in attempts if a.mirror_for is not None and a.outcome == "failed"]
-
-
-__all__ = ["HostAttempt", "HostNote", "HostTracker", "merge", "served_by", "skipped_mirrors"]
+__all__ = ["HostNote", "HostTracker", "merge"]
