@@ -11,6 +11,10 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from pullwatch.parsers.failures import FailureKind, classify
+from pullwatch.parsers.hosts import HostEvent
+from pullwatch.parsers.kubelet import KubeletEvent
+from pullwatch.parsers.removals import RemovalEvent
 from pullwatch.parsers.timestamps import iso
 
 RAW_LINE_LIMIT = 4096  # characters of a raw line kept for the detail view
@@ -28,6 +32,14 @@ class EventKind(str, Enum):
     STOP = "stop"  # stop pulling image norm: active requests=N, bytes read=N
     CANCEL = "cancel"  # cancel pulling image norm because of no progress in D
     SANDBOX_FAILED = "sandbox_failed"  # RunPodSandbox … failed, error="… failed to pull image "x" …"
+    # Lines that tell why (docs/why.md); `detail` holds what they say.
+    HOST = "host"  # resolving / resolved / trying next host / do request … host=… (parsers/hosts.py)
+    KUBELET = "kubelet"  # kubelet's image events and pod errors (parsers/kubelet.py)
+    REMOVAL = "removal"  # RemoveImage … / ImageDelete event (parsers/removals.py)
+
+
+PULL_KINDS = frozenset(kind for kind in EventKind if kind not in (EventKind.HOST, EventKind.KUBELET, EventKind.REMOVAL))
+FAILED_KINDS = (EventKind.FAILED, EventKind.SANDBOX_FAILED)
 
 
 @dataclass(slots=True)
@@ -49,6 +61,7 @@ class PullEvent:
     timeout: str | None = None
     error: str | None = None
     raw: str = ""
+    detail: HostEvent | KubeletEvent | RemovalEvent | None = None  # HOST, KUBELET and REMOVAL kinds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,7 +78,17 @@ class PullEvent:
             "bytes_read": self.bytes_read,
             "snapshotter": self.snapshotter,
             "error": self.error,
+            "failure": _failure(self),
+            "detail": None if self.detail is None else self.detail.to_json(),
         }
+
+
+def _failure(event: PullEvent) -> str | None:
+    """The failure class of a failed event's error (a cancel line is a no-progress failure)."""
+    if event.kind is EventKind.CANCEL:
+        return FailureKind.NO_PROGRESS.value
+    failure = classify(event.error) if event.kind in FAILED_KINDS else None
+    return None if failure is None else failure.kind.value
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import parse_qs, urlsplit
 
-from parsers.envelope import LogEntry
+from pullwatch.parsers.envelope import LogEntry
 
 
 class HostEventKind(str, Enum):

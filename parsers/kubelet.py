@@ -19,12 +19,14 @@ Sources (kubernetes/kubernetes, checked via the code index):
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
-from parsers.gostrings import QUOTED, unquote
+from pullwatch.parsers.gostrings import QUOTED, unquote
+from pullwatch.parsers.timestamps import from_epoch_micros
 
 
 class KubeletEventKind(str, Enum):
@@ -47,6 +49,17 @@ class KubeletEvent:
     image_id: str | None = None  # IMAGE_REMOVED only
     size_bytes: int | None = None  # IMAGE_REMOVED only
     clock: tuple[int, int, int, int, int, int] | None = None  # klog's month, day, h, m, s, µs (no year)
+
+    def to_json(self) -> dict[str, str | int | None]:
+        return {
+            "kind": self.kind.value,
+            "image": self.image,
+            "namespace": self.namespace,
+            "pod": self.pod,
+            "error": self.error,
+            "image_id": self.image_id,
+            "size_bytes": self.size_bytes,
+        }
 
 
 # Cheap substring tests: every line decoded here contains one of these (kubelet logs many events
@@ -109,6 +122,51 @@ def decode_klog(text: str, year_from: datetime | None = None) -> KubeletEvent | 
         if year_from is not None:
             resolve_time(event, year_from)
     return event
+
+
+class NotKlog(ValueError):
+    """The line carries no klog header: it is not a kubelet (or other Kubernetes) line."""
+
+
+def decode_kubelet_line(line: str, fallback: datetime | None = None) -> KubeletEvent | None:
+    """decode_klog for a line as a source gives it: klog text (a journal prefix is skipped) or a
+    `journalctl -o json` record whose MESSAGE is klog text. The journal's own time (the record's
+    __REALTIME_TIMESTAMP, or `fallback` from a journal reader) is the event's time: it has a year
+    and a zone, which klog's header lacks. Raises NotKlog for a line without a klog header."""
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            raise NotKlog("bad JSON") from None
+        message = record.get("MESSAGE") if isinstance(record, dict) else None
+        if isinstance(message, list):
+            try:
+                message = bytes(message).decode("utf-8", "backslashreplace")
+            except (TypeError, ValueError):
+                raise NotKlog("MESSAGE byte array is not bytes") from None
+        if not isinstance(message, str):
+            raise NotKlog("journal record without MESSAGE")
+        stamp = record.get("__REALTIME_TIMESTAMP")
+        fallback = from_epoch_micros(stamp) if isinstance(stamp, str) else fallback
+        text = message
+    if not is_klog(text):
+        raise NotKlog("no klog header")
+    event = decode_klog(text)
+    if event is not None and fallback is not None:
+        event.time = fallback
+    return event
+
+
+def is_klog_record(line: str) -> bool:
+    """Whether a `journalctl -o json` record's MESSAGE is a klog line."""
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        decode_kubelet_line(line)
+    except NotKlog:
+        return False
+    return True
 
 
 def is_klog(text: str) -> bool:
@@ -222,4 +280,14 @@ def _split_object(text: str) -> tuple[str | None, str | None]:
     return (namespace or None, name or None) if slash else (None, text)
 
 
-__all__ = ["KEYWORDS", "KubeletEvent", "KubeletEventKind", "decode_klog", "is_candidate", "is_klog", "resolve_time"]
+__all__ = [
+    "KEYWORDS",
+    "KubeletEvent",
+    "KubeletEventKind",
+    "NotKlog",
+    "decode_klog",
+    "decode_kubelet_line",
+    "is_candidate",
+    "is_klog",
+    "resolve_time",
+]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from parsers.envelope import LogEntry
-from parsers.gostrings import QUOTED, unquote
+from pullwatch.parsers.envelope import LogEntry
+from pullwatch.parsers.gostrings import QUOTED, unquote
 
 
 class RemovalKind(str, Enum):
@@ -34,6 +34,9 @@ class RemovalEvent:
     name: str  # a reference or an image id (`sha256:…`)
     time: datetime | None
     error: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"kind": self.kind.value, "name": self.name, "error": self.error}
 
 
 KEYWORDS: tuple[str, ...] = ("RemoveImage ", "ImageDelete event")

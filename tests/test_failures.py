@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parsers.failures import _PHRASE_RE, _PHRASES, CAUSE_LIMIT, FailureKind, classify
+from pullwatch.parsers.failures import _PHRASE_RE, _PHRASES, CAUSE_LIMIT, FailureKind, classify
 
 REF = "localhost:5000/app:1.0"
 HUB = "docker.io/library/nginx:1.25"

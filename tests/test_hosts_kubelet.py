@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from logfactory import quote
 
-from parsers.envelope import decode_envelope
-from parsers.gostrings import quote
-from parsers.hosts import HostEventKind, decode_host_message, ref_from_url, repository_of
-from parsers.kubelet import KubeletEventKind, decode_klog, is_klog, resolve_time
+from pullwatch.parsers.envelope import decode_envelope
+from pullwatch.parsers.hosts import HostEventKind, decode_host_message, ref_from_url, repository_of
+from pullwatch.parsers.kubelet import KubeletEventKind, decode_klog, is_klog, resolve_time
 
 T = 'time="2026-12-02T05:00:00.000000000Z"'
 MIRROR_URL = "https://mirror.local:5000/v2/library/nginx/manifests/1.25?ns=docker.io"
