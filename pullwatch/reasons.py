@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pullwatch.model import iso  # parsers.timestamps after the layout change (issue 8)
+from pullwatch.parsers.timestamps import iso
 
 
 @dataclass(slots=True)
@@ -51,12 +51,18 @@ class Reasons:
                 return attempt.host
         return None
 
-    @property
-    def mirrors_skipped(self) -> list[HostAttempt] | None:
-        """Hosts standing in for another registry (a mirror) that failed this pull."""
+    def mirrors_skipped(self, completed: bool) -> list[HostAttempt] | None:
+        """Hosts standing in for another registry (mirrors) that failed while containerd went on:
+        another host was tried after them, or the pull still completed (at info level the host
+        that served is not logged). The last host of a failed pull was not skipped: it failed."""
         if self.hosts is None:
             return None
-        return [a for a in self.hosts if a.mirror_for is not None and a.outcome == "failed"]
+        last = len(self.hosts) - 1
+        return [
+            a
+            for i, a in enumerate(self.hosts)
+            if a.mirror_for is not None and a.outcome == "failed" and (i < last or completed)
+        ]
 
     @property
     def pod(self) -> tuple[str | None, str | None]:
@@ -66,9 +72,10 @@ class Reasons:
         namespace, _, name = self.pods[0].rpartition("/")
         return namespace or None, name
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, completed: bool) -> dict[str, Any]:
+        """The fields of the report (`completed`: the pull completed)."""
         namespace, pod = self.pod
-        skipped = self.mirrors_skipped
+        skipped = self.mirrors_skipped(completed)
         return {
             "failure": self.failure,
             "failure_code": self.failure_code,
@@ -85,6 +92,22 @@ class Reasons:
         }
 
 
+REASON_FIELDS = (
+    "failure",
+    "failure_code",
+    "hosts",
+    "served_by",
+    "mirrors_skipped",
+    "pod",
+    "namespace",
+    "pods",
+    "removed_at",
+    "removed_by",
+    "stuck",
+    "stuck_since",
+)
+
+
 def csv_value(value: object) -> object:
     """A JSON value as one CSV cell: lists joined by spaces (hosts as host=outcome), None empty."""
     if isinstance(value, list):
@@ -98,4 +121,4 @@ def _cell(item: object) -> str:
     return str(item)
 
 
-__all__ = ["HostAttempt", "Reasons", "csv_value"]
+__all__ = ["REASON_FIELDS", "HostAttempt", "Reasons", "csv_value"]

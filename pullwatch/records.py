@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from pullwatch.parsers.timestamps import iso
+from pullwatch.reasons import Reasons
 
 RAW_LINES_PER_PULL = 32
 
@@ -43,6 +44,7 @@ class PullRecord:
     has_details: bool = False  # the "Pulled image" line was seen
     has_result: bool = False  # the "returns image reference" line was seen
     revision: int = 0  # store revision of the last change, for incremental views
+    reasons: Reasons = field(default_factory=Reasons)  # why it happened, failed or crawled (docs/why.md)
     lines: list[str] = field(default_factory=list)
     lines_dropped: int = 0
 
@@ -65,6 +67,7 @@ class PullRecord:
             "repo_digest": self.repo_digest,
             "snapshotter": self.snapshotter,
             "error": self.error,
+            **self.reasons.to_json(self.status is PullStatus.COMPLETED),
         }
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from parsers import parse_line
-from parsers.envelope import EnvelopeError, decode_envelope
-from parsers.failures import FailureKind, classify
-from parsers.hosts import decode_host_message
-from parsers.removals import RemovalKind, decode_removal
-from pullwatch.model import EventKind
+from pullwatch.parsers import parse_line
+from pullwatch.parsers.envelope import EnvelopeError, decode_envelope
+from pullwatch.parsers.events import EventKind
+from pullwatch.parsers.failures import FailureKind, classify
+from pullwatch.parsers.hosts import decode_host_message
+from pullwatch.parsers.removals import RemovalKind, decode_removal
 from pullwatch.reasons import HostAttempt, Reasons
 from pullwatch.why.hosts import HostTracker, merge
 
@@ -92,7 +92,7 @@ def test_mirrors_skipped_and_host_that_served(version: str) -> None:
     assert beta[0].error is not None and beta[0].error.endswith("connect: connection refused")
     assert beta[1].status == "404 Not Found"
     assert Reasons(hosts=beta).served_by == hosts["registry"]
-    assert [a.host for a in (Reasons(hosts=beta).mirrors_skipped or [])] == [
+    assert [a.host for a in (Reasons(hosts=beta).mirrors_skipped(completed=True) or [])] == [
         hosts["dead_mirror"],
         hosts["empty_mirror"],
     ]

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from parsers.envelope import decode_envelope
-from parsers.hosts import decode_host_message
-from parsers.removals import RemovalKind, decode_removal
+from pullwatch.parsers.envelope import decode_envelope
+from pullwatch.parsers.hosts import decode_host_message
+from pullwatch.parsers.removals import RemovalKind, decode_removal
 from pullwatch.reasons import HostAttempt, Reasons
 from pullwatch.why.hosts import HostTracker, merge
 from pullwatch.why.pods import PodMatcher, split_pod
@@ -171,7 +171,7 @@ def test_attempts_served_by_and_skipped_mirrors() -> None:
         (HUB, "served", None),
     ]
     assert Reasons(hosts=attempts).served_by == HUB
-    assert [a.host for a in (Reasons(hosts=attempts).mirrors_skipped or [])] == [MIRROR]
+    assert [a.host for a in (Reasons(hosts=attempts).mirrors_skipped(completed=True) or [])] == [MIRROR]
     assert attempts[0].error is not None and attempts[0].error.endswith(": EOF")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parsers.hosts import HostEvent, HostEventKind
+from pullwatch.parsers.hosts import HostEvent, HostEventKind
 from pullwatch.reasons import HostAttempt
 
 # Resolve requests remembered per host while unanswered (bounds memory on odd logs).
