@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pullwatch.parsers import hosts, kubelet, removals
+from pullwatch.parsers import hosts, kubelet
 from pullwatch.parsers.envelope import EnvelopeError, LogEntry, decode_envelope
 from pullwatch.parsers.events import RAW_LINE_LIMIT, EventKind, ParsedBatch, PullEvent
 from pullwatch.parsers.messages import MessageError, decode_message
@@ -33,14 +33,13 @@ PULL_KEYWORDS: tuple[str, ...] = (
     '"MESSAGE":null',
 )
 # Lines that tell why a pull went as it did (docs/why.md): containerd's resolver (debug, and its
-# info-level "trying next host"), image removals, kubelet's image events and pod errors.
+# info-level "trying next host"), kubelet's image events and pod errors.
 WHY_KEYWORDS: tuple[str, ...] = (
     "resolving",
     "resolved",
     "trying next host",
     "fetch failed",
     "do request",
-    *removals.KEYWORDS,
     *kubelet.KEYWORDS,
 )
 KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(PULL_KEYWORDS + WHY_KEYWORDS))
@@ -78,8 +77,8 @@ def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> Pull
 
 
 def parse_why_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
-    """The event of a line that tells why a pull went as it did (a resolver host, a removal, a
-    kubelet image line: kinds HOST, REMOVAL, KUBELET), None for any other line; raises
+    """The event of a line that tells why a pull went as it did (a resolver host or a kubelet
+    image line: kinds HOST, KUBELET), None for any other line; raises
     UnparsedLine for a containerd line of that kind that cannot be decoded."""
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
     if not any(keyword in text for keyword in WHY_KEYWORDS):
@@ -97,13 +96,10 @@ def parse_why_line(line: str | bytes, fallback_time: datetime | None = None) -> 
 
 
 def _why_event(entry: LogEntry, raw: str) -> PullEvent | None:
-    """A containerd line that is not a pull line but tells why: a resolver host, a removal."""
+    """A containerd line that is not a pull line but tells why: a resolver host."""
     if host := hosts.decode_host_message(entry):
         ref = host.ref or ""
         return PullEvent(EventKind.HOST, ref, ref, entry.time, entry.level, raw=raw, detail=host)
-    if removal := removals.decode_removal(entry):
-        ref = normalize(removal.name)
-        return PullEvent(EventKind.REMOVAL, removal.name, ref, entry.time, entry.level, raw=raw, detail=removal)
     return None
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from pullwatch.parsers.failures import FailureKind, classify
 from pullwatch.parsers.hosts import HostEvent
 from pullwatch.parsers.kubelet import KubeletEvent
-from pullwatch.parsers.removals import RemovalEvent
 from pullwatch.parsers.timestamps import iso
 
 RAW_LINE_LIMIT = 4096  # characters of a raw line kept for the detail view
@@ -35,10 +34,9 @@ class EventKind(str, Enum):
     # Lines that tell why (docs/why.md); `detail` holds what they say.
     HOST = "host"  # resolving / resolved / trying next host / do request … host=… (parsers/hosts.py)
     KUBELET = "kubelet"  # kubelet's image events and pod errors (parsers/kubelet.py)
-    REMOVAL = "removal"  # RemoveImage … / ImageDelete event (parsers/removals.py)
 
 
-PULL_KINDS = frozenset(kind for kind in EventKind if kind not in (EventKind.HOST, EventKind.KUBELET, EventKind.REMOVAL))
+PULL_KINDS = frozenset(kind for kind in EventKind if kind not in (EventKind.HOST, EventKind.KUBELET))
 FAILED_KINDS = (EventKind.FAILED, EventKind.SANDBOX_FAILED)
 
 
@@ -61,7 +59,7 @@ class PullEvent:
     timeout: str | None = None
     error: str | None = None
     raw: str = ""
-    detail: HostEvent | KubeletEvent | RemovalEvent | None = None  # HOST, KUBELET and REMOVAL kinds
+    detail: HostEvent | KubeletEvent | None = None  # HOST and KUBELET kinds
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -139,6 +139,9 @@ _GRPC_CLASS = {
     "Canceled": K.CANCELED,
     "Unavailable": K.CONNECTION,
 }
+# The request's own context, not a network call, hit its deadline: nothing after the pull wrapper
+# (seen on real 1.6.20 and 1.7.24 when the client's deadline expires mid-download).
+_CLIENT_DEADLINE = re.compile(r'failed to pull and unpack image "[^"\\]{0,1024}": context deadline exceeded\s*$')
 # Network classes that a DNS lookup in the same chain explains (a lookup that timed out is a DNS
 # failure: `dial tcp: lookup reg on 10.0.0.2:53: read udp …: i/o timeout`).
 _DNS_EXPLAINS = (K.TIMEOUT, K.CONNECTION)
@@ -185,6 +188,8 @@ def classify(error: str | None, *, no_progress: bool = False) -> Failure | None:
     else:
         kind = _GRPC_CLASS.get(code or "", K.OTHER)
         cause = _cause(error, len(error))
+    if kind is K.TIMEOUT and code == "DeadlineExceeded" and _CLIENT_DEADLINE.search(error):
+        kind = K.CANCELED  # the CRI client's own deadline ran out (crictl --timeout): it gave up
     if no_progress and kind in (K.CANCELED, K.OTHER):
         kind = K.NO_PROGRESS
     return Failure(kind, code, _stage(error), cause)

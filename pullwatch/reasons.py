@@ -39,8 +39,6 @@ class Reasons:
     failure_code: str | None = None  # gRPC code named in the error
     hosts: list[HostAttempt] | None = None  # hosts asked for the manifest, in order
     pods: list[str] | None = None  # "namespace/name" of every pod whose kubelet lines fit this pull
-    removed_at: datetime | None = None  # the image was removed at … since its previous pull
-    removed_by: str | None = None  # RemoveImage, ImageDelete, kubelet image GC
     stuck: bool | None = None  # crawling (debug progress lines); None: no progress lines to tell
     stuck_since: datetime | None = None
 
@@ -85,8 +83,6 @@ class Reasons:
             "pod": pod,
             "namespace": namespace,
             "pods": self.pods,
-            "removed_at": iso(self.removed_at),
-            "removed_by": self.removed_by,
             "stuck": self.stuck,
             "stuck_since": iso(self.stuck_since),
         }
@@ -101,8 +97,6 @@ REASON_FIELDS = (
     "pod",
     "namespace",
     "pods",
-    "removed_at",
-    "removed_by",
     "stuck",
     "stuck_since",
 )

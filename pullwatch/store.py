@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from pullwatch.parsers.events import PULL_KINDS, EventKind, ParsedBatch, PullEvent
 from pullwatch.parsers.hosts import HostEvent
 from pullwatch.parsers.kubelet import KubeletEvent
-from pullwatch.parsers.removals import RemovalEvent
 from pullwatch.records import RAW_LINES_PER_PULL, ImageSummary, PullRecord, PullStatus, Stats
 from pullwatch.why.tracker import WhyTracker
 
@@ -85,7 +84,8 @@ class PullStore:
         return [self._add(event) for event in batch.events]
 
     def _add(self, event: PullEvent) -> PullRecord | None:
-        self._why.saw_time(event.time)
+        for other in self._why.saw_time(event.time):
+            self._changed(other)
         if event.kind not in PULL_KINDS:
             return self._add_why(event)
         handler = _HANDLERS[event.kind]
@@ -113,14 +113,12 @@ class PullStore:
         return []
 
     def _add_why(self, event: PullEvent) -> PullRecord | None:
-        """A resolver, kubelet or removal line: the records it tells about (the first is returned)."""
+        """A resolver or kubelet line: the records it tells about (the first is returned)."""
         detail = event.detail
         if isinstance(detail, HostEvent):
             changed = self._why.host_line(detail, event.time)
         elif isinstance(detail, KubeletEvent):
             changed = self._why.kubelet_line(detail)
-        elif isinstance(detail, RemovalEvent):
-            changed = self._why.removal_line(detail)
         else:
             changed = []
         for record in changed:

@@ -43,8 +43,6 @@ PULL_FIELDS = [
     "pod",
     "namespace",
     "pods",
-    "removed_at",
-    "removed_by",
     "stuck",
     "stuck_since",
 ]

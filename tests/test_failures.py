@@ -223,6 +223,21 @@ CASES = [
         None,
         "Canceled",
     ),
+    (
+        "client deadline (real 1.7.24, crictl-style timeout mid-download)",
+        'rpc error: code = DeadlineExceeded desc = failed to pull and unpack image "slow.test/cancel:1": '
+        "context deadline exceeded",
+        FailureKind.CANCELED,
+        None,
+        "DeadlineExceeded",
+    ),
+    (
+        "HTTP client timeout is a timeout",
+        fetch('failed to do request: Get "https://r/v2/x/blobs/sha256:x": context deadline exceeded'),
+        FailureKind.TIMEOUT,
+        "fetch",
+        None,
+    ),
     # no progress: the store's error for containerd's own progress-timeout cancel
     ("no progress", "cancelled: no progress in 5m0s", FailureKind.NO_PROGRESS, None, None),
     # disk

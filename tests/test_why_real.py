@@ -20,7 +20,6 @@ from pullwatch.parsers.envelope import EnvelopeError, decode_envelope
 from pullwatch.parsers.events import EventKind
 from pullwatch.parsers.failures import FailureKind, classify
 from pullwatch.parsers.hosts import decode_host_message
-from pullwatch.parsers.removals import RemovalKind, decode_removal
 from pullwatch.reasons import HostAttempt, Reasons
 from pullwatch.why.hosts import HostTracker, merge
 
@@ -103,21 +102,3 @@ def test_mirrors_skipped_and_host_that_served(version: str) -> None:
         assert Reasons(hosts=attempts[ref]).served_by is None
     assert Reasons(hosts=attempts["registry.test/app:1"]).served_by == hosts["registry"]
     assert tracker.unattributed == 0  # one pull at a time: every host line has its image
-
-
-@pytest.mark.parametrize("version", VERSIONS)
-def test_remove_between_pulls(version: str) -> None:
-    lines, _ = load(version)
-    removals = []
-    for text in lines:
-        try:
-            event = decode_removal(decode_envelope(text))
-        except EnvelopeError:
-            continue
-        if event is not None:
-            removals.append((event.kind, event.name))
-    assert removals[0] == (RemovalKind.REQUESTED, "registry.test/app:1")
-    assert removals[-1] == (RemovalKind.REMOVED, "registry.test/app:1")
-    deleted = [name for kind, name in removals if kind is RemovalKind.DELETED]
-    assert deleted[0] == "registry.test/app:1"
-    assert deleted[1].startswith("registry.test/app@sha256:") and deleted[2].startswith("sha256:")

@@ -1,4 +1,4 @@
-"""Removal lines, host attribution, pod matching and stuck-pull detection (the pure parts of "why").
+"""Host attribution, pod matching and stuck-pull detection (the pure parts of "why").
 
 containerd lines are logrus text with the messages and fields of the source named in each module;
 the sequences are the orders in which containerd's resolver writes them (one goroutine per pull,
@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from pullwatch.parsers.envelope import decode_envelope
 from pullwatch.parsers.hosts import decode_host_message
-from pullwatch.parsers.removals import RemovalKind, decode_removal
 from pullwatch.reasons import HostAttempt, Reasons
 from pullwatch.why.hosts import HostTracker, merge
 from pullwatch.why.pods import PodMatcher, split_pod
@@ -28,51 +25,6 @@ def at(seconds: float) -> datetime:
 
 def line(msg: str, fields: str = "", level: str = "info") -> str:
     return f'time="2026-12-02T05:00:00.000000000Z" level={level} msg={msg} {fields}'.rstrip()
-
-
-# ---- removals ----
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "name"),
-    [
-        (line('"RemoveImage \\"registry.test/again:1\\""'), RemovalKind.REQUESTED, "registry.test/again:1"),
-        (
-            line('"RemoveImage \\"registry.test/again:1\\" returns successfully"'),
-            RemovalKind.REMOVED,
-            "registry.test/again:1",
-        ),
-        (
-            line(f'"RemoveImage \\"sha256:{"a" * 64}\\" failed"', 'error="boom"', "error"),
-            RemovalKind.FAILED,
-            "sha256:" + "a" * 64,
-        ),
-        (
-            line('"ImageDelete event &ImageDelete{Name:docker.io/library/nginx:1.25,XXX_unrecognized:[],}"'),
-            RemovalKind.DELETED,
-            "docker.io/library/nginx:1.25",
-        ),
-        (
-            line('"ImageDelete event name:\\"docker.io/library/nginx:1.25\\""'),
-            RemovalKind.DELETED,
-            "docker.io/library/nginx:1.25",
-        ),
-        (
-            line('"ImageDelete event name:  \\"docker.io/library/nginx:1.25\\""'),
-            RemovalKind.DELETED,
-            "docker.io/library/nginx:1.25",
-        ),
-    ],
-)
-def test_removal_lines(text: str, kind: RemovalKind, name: str) -> None:
-    event = decode_removal(decode_envelope(text))
-    assert event is not None and (event.kind, event.name) == (kind, name)
-    assert (event.error is not None) == (kind is RemovalKind.FAILED)
-
-
-def test_not_removal_lines() -> None:
-    assert decode_removal(decode_envelope(line('"ImageCreate event name:\\"x\\""'))) is None
-    assert decode_removal(decode_envelope(line('"RemoveImage \\"x\\" somehow"'))) is None
 
 
 # ---- hosts ----

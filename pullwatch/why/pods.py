@@ -1,11 +1,13 @@
 """Which pod asked for a pull: kubelet's image lines matched to containerd's pulls.
 
 kubelet names the image as the pod spec writes it and containerd as the CRI request did; both are
-compared normalised. A kubelet `Pulling` line belongs to the pull of that image that containerd
-started within WINDOW of it (either side: kubelet's events are logged asynchronously); a kubelet
-failure (event or pod_workers error) to the pull of that image that ended within WINDOW. When
-several pods' lines fit one pull (two pods pulling one image at once) every one of them is listed
-and none is chosen.
+compared normalised. Every kubelet `Pulling` line is one CRI PullImage call, logged within
+milliseconds of containerd's `PullImage` line (either side: kubelet logs its events
+asynchronously), so it belongs to the pull of that image whose start is nearest to it, within
+WINDOW; a kubelet failure line (event or pod_workers error) to the pull whose end is nearest. A
+line as near to two pulls as makes no difference (TIE) goes to both. When several pods' lines
+fall to one pull (two pods pulling one image at once), every one is listed and none is chosen,
+on that pull and on the other pulls at that moment that no line of their own claims.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TypeVar
 # kubelet logs its event as it calls the runtime; a pull queued behind others by kubelet's serial
 # puller (serializeImagePulls, the default) starts later and gets no pod rather than a guess.
 WINDOW = timedelta(seconds=2)
+TIE = timedelta(milliseconds=10)
 _T = TypeVar("_T")
 # Lines and pulls kept per image while later lines may still match them.
 MAX_KEPT_PER_REF = 256
@@ -75,18 +78,32 @@ class PodMatcher:
         return kept
 
     def _resolve(self, ref: str) -> dict[int, list[str]]:
-        claims = self._claims.get(ref, ())
-        answers: dict[int, list[str]] = {}
-        for pull in self._pulls.get(ref, ()):
-            pods: list[str] = []
-            for claim in claims:
+        pulls = list(self._pulls.get(ref, ()))
+        pods: dict[int, list[str]] = {}
+        near: dict[int, set[int]] = {}  # pull key -> the claims within WINDOW of it (by index)
+        for index, claim in enumerate(self._claims.get(ref, ())):
+            distances = []
+            for pull in pulls:
                 anchor = pull.end if claim.at_end else pull.start
-                if anchor is not None and abs(claim.time - anchor) <= self.window and claim.pod not in pods:
-                    pods.append(claim.pod)
-            if pods:
-                answers[pull.key] = pods
+                if anchor is not None and abs(claim.time - anchor) <= self.window:
+                    distances.append((abs(claim.time - anchor), pull.key))
+                    near.setdefault(pull.key, set()).add(index)
+            if not distances:
+                continue
+            best = min(distance for distance, _ in distances)
+            for distance, key in distances:
+                if distance - best <= TIE:
+                    listed = pods.setdefault(key, [])
+                    if claim.pod not in listed:
+                        listed.append(claim.pod)
+        for key, listed in list(pods.items()):
+            if len(listed) < 2:
+                continue
+            for other in pulls:  # the same moment's pulls that no line of their own claims
+                if other.key not in pods and near.get(other.key, set()) & near.get(key, set()):
+                    pods[other.key] = listed
         self._prune(ref)
-        return answers
+        return pods
 
     def _prune(self, ref: str) -> None:
         """Drop what no later line can match (older than two windows before the newest time)."""

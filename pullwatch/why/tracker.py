@@ -1,5 +1,5 @@
 """The store's helper for "why": gives resolver, kubelet and removal lines to pull records and
-fills each record's Reasons (failure class, hosts, pods, removal before it, stuck flag).
+fills each record's Reasons (failure class, hosts, pods, stuck flag).
 
 The store calls it at the moments that matter (a pull starts, ends, reports progress) and for the
 lines that are not pull lines; it reads the store's open pulls through a callback and changes
@@ -10,13 +10,12 @@ only one can be right, is left out (host lines are counted in `unattributed_host
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pullwatch.parsers.failures import classify
 from pullwatch.parsers.hosts import HostEvent
 from pullwatch.parsers.kubelet import KubeletEvent, KubeletEventKind, resolve_time
 from pullwatch.parsers.refs import normalize
-from pullwatch.parsers.removals import RemovalEvent, RemovalKind
 from pullwatch.records import PullRecord, PullStatus
 from pullwatch.why.hosts import HostNote, HostTracker, merge
 from pullwatch.why.pods import PodMatcher
@@ -24,8 +23,6 @@ from pullwatch.why.stuck import StuckWatch
 
 # Lines kept per image while no pull of it is open (a sandbox pull logs no start line).
 MAX_PENDING_PER_REF = 32
-# How long before an image removal kubelet's "Removing image to free bytes" line may come.
-GC_GRACE = timedelta(seconds=30)
 # The text pullwatch gives a pull that containerd cancelled for lack of progress (parsers/messages.py).
 NO_PROGRESS_PREFIX = "cancelled: no progress in"
 
@@ -38,33 +35,34 @@ class WhyTracker:
         self._pods = PodMatcher()
         self._watches: dict[int, StuckWatch] = {}
         self._pending_hosts: dict[str, list[HostNote]] = {}
-        self._removed: dict[str, tuple[datetime | None, str]] = {}  # ref -> (when, by what)
-        self._requested: set[str] = set()  # names a RemoveImage call is removing now
-        self._refs_by_id: dict[str, str] = {}  # image id / repo digest -> ref, from ended pulls
-        self._gc: dict[str, datetime | None] = {}  # image id -> when kubelet's image GC removed it
         self._last_time: datetime | None = None
+        self._unresolved: list[KubeletEvent] = []  # kubelet lines seen before any time of the log
 
     @property
     def unattributed_host_lines(self) -> int:
         return self._hosts.unattributed
 
-    def saw_time(self, moment: datetime | None) -> None:
-        """A time of the log (klog's lines have no year: they take it from here)."""
-        if moment is not None:
-            self._last_time = moment
+    def saw_time(self, moment: datetime | None) -> list[PullRecord]:
+        """A time of the log (klog's lines have no year: they take it from here); kubelet lines
+        that came before any time are matched now. Returns the records that changed."""
+        if moment is None:
+            return []
+        self._last_time = moment
+        if not self._unresolved:
+            return []
+        waiting, self._unresolved = self._unresolved, []
+        return [record for event in waiting for record in self.kubelet_line(event)]
 
     # ---- pulls ---------------------------------------------------------------------------
     def pull_started(self, record: PullRecord) -> list[PullRecord]:
         """A pull began; returns the other records whose pods changed with it."""
         self._pending_hosts.pop(record.ref, None)  # lines before a start belong to no open pull
-        self._take_removal(record)
         return self._others(record, self._pods.pull_started(record.id, record.ref, record.started_at))
 
     def pull_ended(self, record: PullRecord) -> list[PullRecord]:
         """A pull ended: settle its failure class; returns the other records whose pods changed."""
         reasons = record.reasons
         if not record.has_start:
-            self._take_removal(record)
             for note in self._pending_hosts.pop(record.ref, []):
                 if record.finished_at is None or note.time is None or note.time <= record.finished_at:
                     reasons.hosts = reasons.hosts if reasons.hosts is not None else []
@@ -75,9 +73,6 @@ class WhyTracker:
                 reasons.failure, reasons.failure_code = failure.kind.value, failure.code
         self._watches.pop(record.id, None)
         self._hosts.forget(record.ref)
-        for key in (record.image_id, record.repo_digest):
-            if key:
-                self._refs_by_id[key] = record.ref
         return self._others(record, self._pods.pull_ended(record.id, record.ref, record.finished_at))
 
     def progress(self, record: PullRecord, moment: datetime | None, total: int | None) -> None:
@@ -105,12 +100,12 @@ class WhyTracker:
         return []
 
     def kubelet_line(self, event: KubeletEvent) -> list[PullRecord]:
-        if event.time is None and self._last_time is not None:
+        if event.time is None and event.clock is not None:
+            if self._last_time is None:
+                self._unresolved.append(event)  # no year yet: wait for the log's first time
+                del self._unresolved[:-MAX_PENDING_PER_REF]
+                return []
             resolve_time(event, self._last_time)
-        if event.kind is KubeletEventKind.IMAGE_REMOVED:
-            if event.image_id:
-                self._gc[event.image_id] = event.time
-            return []
         if event.image is None or event.pod is None:
             return []
         pod = f"{event.namespace}/{event.pod}" if event.namespace else event.pod
@@ -119,43 +114,9 @@ class WhyTracker:
             return self._set_pods(self._pods.kubelet_line(ref, pod, event.time, at_end=False))
         if event.kind in (KubeletEventKind.FAILED, KubeletEventKind.PULLED):
             return self._set_pods(self._pods.kubelet_line(ref, pod, event.time, at_end=True))
-        return []  # back-off and already-present: kubelet did not ask for a pull
-
-    def removal_line(self, event: RemovalEvent) -> list[PullRecord]:
-        if event.kind is RemovalKind.REQUESTED:
-            self._requested.add(event.name)
-            return []
-        if event.kind is RemovalKind.FAILED:
-            self._requested.discard(event.name)
-            return []
-        ref = self._ref_of(event.name)
-        if ref is None:
-            return []
-        requested = event.name in self._requested or ref in {self._ref_of(n) for n in self._requested}
-        by = "RemoveImage" if requested else "ImageDelete"
-        image_id = next((k for k, v in self._refs_by_id.items() if v == ref and k.startswith("sha256:")), None)
-        gc_time = self._gc.get(image_id or event.name)
-        if gc_time is not None and event.time is not None and timedelta(0) <= event.time - gc_time <= GC_GRACE:
-            by = "kubelet image GC"
-        if event.kind is RemovalKind.REMOVED:
-            self._requested.discard(event.name)
-        known = self._removed.get(ref)
-        if known is None or (known[1] == "ImageDelete" and by != "ImageDelete"):
-            self._removed[ref] = (known[0] if known else event.time, by)
-        return []
+        return []  # back-off, already present, image GC: kubelet did not ask for a pull
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _ref_of(self, name: str) -> str | None:
-        """The image a removal names: a reference, a repo digest or an image id of a pull seen."""
-        if name.startswith("sha256:") or "@" in name:
-            return self._refs_by_id.get(name) or (None if name.startswith("sha256:") else normalize(name))
-        return normalize(name)
-
-    def _take_removal(self, record: PullRecord) -> None:
-        removal = self._removed.pop(record.ref, None)
-        if removal is not None:
-            record.reasons.removed_at, record.reasons.removed_by = removal
-
     def _others(self, record: PullRecord, answers: dict[int, list[str]]) -> list[PullRecord]:
         """Set the pods; the records other than `record` (which the store marks changed itself)."""
         return [other for other in self._set_pods(answers) if other is not record]

@@ -89,9 +89,6 @@ def why_rows(record: PullRecord) -> list[tuple[str, str]]:
     if reasons.pods is not None:
         label = "pod" if len(reasons.pods) == 1 else "pods (unsure)"
         rows.append((label, safe_text(", ".join(reasons.pods))))
-    if reasons.removed_at is not None or reasons.removed_by is not None:
-        when = reasons.removed_at.isoformat(sep=" ") if reasons.removed_at else "-"
-        rows.append(("removed before", f"{when} by {reasons.removed_by or '-'}"))
     if reasons.stuck is not None:
         since = reasons.stuck_since.isoformat(sep=" ") if reasons.stuck_since else "-"
         rows.append(("stuck", f"yes, since {since}" if reasons.stuck else "no"))
