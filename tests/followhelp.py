@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pullwatch.parsers import UnparsedLine, is_candidate, parse_line
+from pullwatch.parsers import UnparsedLine, is_candidate, parse_line, parse_why_line
 from pullwatch.sources import LineBatch
 
 
@@ -20,7 +20,7 @@ def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
     events = []
     for line in lines:
         try:
-            event = parse_line(line)
+            event = parse_line(line) or parse_why_line(line)
         except UnparsedLine:
             continue
         if event is not None:
