@@ -35,8 +35,7 @@ PULL_KEYWORDS: tuple[str, ...] = (
 # Lines that tell why a pull went as it did (docs/why.md): containerd's resolver (debug, and its
 # info-level "trying next host"), kubelet's image events and pod errors.
 WHY_KEYWORDS: tuple[str, ...] = (
-    "resolving",
-    "resolved",
+    "resolv",  # resolving, resolved
     "trying next host",
     "fetch failed",
     "do request",

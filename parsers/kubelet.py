@@ -65,13 +65,11 @@ class KubeletEvent:
 # Cheap substring tests: every line decoded here contains one of these (kubelet logs many events
 # and pod errors; only those about images are candidates).
 KEYWORDS: tuple[str, ...] = (
-    "Pulling image",
-    "pulling image",  # Back-off pulling image
-    "pulled image",  # Successfully pulled image
+    "ulling image",  # Pulling image, Back-off pulling image
+    "ulled image",  # Successfully pulled image
     "already present on machine",
-    "Failed to pull image",
-    "ErrImagePull",
-    "ImagePullBackOff",
+    "ailed to pull image",  # Failed to pull image
+    "ImagePull",  # ErrImagePull, ImagePullBackOff
     "Removing image to free bytes",
 )
 

@@ -8,12 +8,17 @@ image_manager.go, pod_workers.go, image_gc_manager.go and client-go's event logg
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from logfactory import quote
 
+from pullwatch.parsers import UnparsedLine, parse_why_line
 from pullwatch.parsers.envelope import decode_envelope
+from pullwatch.parsers.events import EventKind
 from pullwatch.parsers.hosts import HostEventKind, decode_host_message, ref_from_url, repository_of
 from pullwatch.parsers.kubelet import KubeletEventKind, decode_klog, is_klog, resolve_time
 
@@ -372,3 +377,44 @@ def test_klog_time_takes_year_and_zone_of_a_reference() -> None:
     resolve_time(event, datetime(2027, 1, 1, 0, 0, 5, tzinfo=plus2))  # read in January: last year's December
     assert event.time == datetime(2026, 12, 2, 5, 36, 31, 123456, tzinfo=plus2)
     assert is_klog(event_line("Pulling", "x")) and not is_klog('time="2026-12-02T05:00:00Z" level=info msg=x')
+
+
+# ---- hostile input: anything with the keywords parses to an event, None, or a counted error ----
+
+_PIECES = st.sampled_from(
+    [
+        '"Event occurred" ',
+        'reason="Pulling" ',
+        'message="Pulling image \\"',
+        "I1202 05:36:31.123456    1 event.go:1] ",
+        '"Error syncing pod, skipping" err="',
+        "with ErrImagePull: ",
+        'pod="ns/p" ',
+        'time="2026-12-02T05:00:00Z" level=info msg=',
+        '"trying next host" host="h:1" error="Head \\"https://h/v2/a/manifests/1?ns=x\\"',
+        "msg=resolving host=h ",
+        'url="https://h/v2/',
+        "\\",
+        '"',
+        "\x1b[31m",
+        " ",
+    ]
+)
+
+
+@given(st.lists(_PIECES | st.text(max_size=20), max_size=30).map("".join))
+def test_why_lines_never_raise_anything_but_unparsed(line: str) -> None:
+    try:
+        event = parse_why_line(line)
+    except UnparsedLine:
+        return
+    assert event is None or event.kind in (EventKind.HOST, EventKind.KUBELET)
+    if event is not None:
+        json.dumps(event.to_json())  # always serialisable
+
+
+def test_long_hostile_kubelet_line_is_bounded_work() -> None:
+    line = 'I1202 05:36:31.1 1 e.go:1] "Event occurred" message="Pulling image \\"' + "\\x" * 200_000
+    assert parse_why_line(line) is None  # a cut value: no image name to give
+    line = JOURNAL + klog("E", "pod_workers.go:1", "Error syncing pod, skipping", ("err", "ErrImagePull: " * 50_000))
+    assert parse_why_line(line) is None
