@@ -30,6 +30,7 @@ EXPECTED_FAILURE = {
     "dns.test/app:1": FailureKind.DNS,
     "down.test/app:1": FailureKind.CONNECTION,
     "registry.test/nope:1": FailureKind.NOT_FOUND,
+    "auth.test/app:1": FailureKind.UNAUTHORIZED,
 }
 
 

@@ -33,6 +33,7 @@ FAILURES = {
     "dns.test/app:1": "dns",
     "down.test/app:1": "connection",
     "registry.test/nope:1": "not_found",
+    "auth.test/app:1": "unauthorized",
 }
 
 

@@ -9,6 +9,7 @@ to the log as the expected answers:
   registry that has the image (`beta:2.0`): two mirrors skipped, served by the third host;
 - tls.test: https to a plain-http registry; dns.test: a name that does not resolve;
   down.test: a closed port; registry.test/nope:1: an image the registry does not have;
+  auth.test: a registry with htpasswd auth, pulled from without credentials (401);
 - registry.test/app:1 pulled, removed with RemoveImage, pulled again.
 
     python tests/realwhy/record.py 1.7.24 [--harness /work/wt-realcd/tests/realcd]
@@ -17,11 +18,44 @@ to the log as the expected answers:
 from __future__ import annotations
 
 import argparse
+import crypt
 import json
+import shutil
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def start_auth_registry(work: Path, port: int) -> subprocess.Popen[bytes]:
+    """docker-registry with htpasswd auth (user `u`), its storage empty: anonymous pulls get 401."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "htpasswd").write_text("u:" + crypt.crypt("p", crypt.mksalt(crypt.METHOD_BLOWFISH)) + "\n")
+    config = work / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: info\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {work}/storage\n"
+        f"auth:\n  htpasswd:\n    realm: realwhy\n    path: {work}/htpasswd\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    binary = shutil.which("docker-registry")
+    assert binary is not None, "docker-registry is not installed: run scripts/realcd-setup.sh"
+    log = open(work / "registry.log", "ab")  # noqa: SIM115 - the process owns it
+    proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+        except urllib.error.HTTPError:
+            return proc  # 401: up, and asking for credentials
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the auth registry did not answer on /v2/ in 20s")
 
 
 def main() -> None:
@@ -41,6 +75,8 @@ def main() -> None:
     reg, empty = Registry(work / "reg"), Registry(work / "empty")
     reg.start()
     empty.start()
+    auth_port = free_port()
+    auth = start_auth_registry(work / "auth", auth_port)
     answers: dict[str, object] = {}
     try:
         reg.push_image("library/beta", "2.0", 64 * 1024, b"beta" + version.encode())
@@ -59,6 +95,7 @@ def main() -> None:
         hosts("dns.test", "http://nosuch.invalid:5000")
         hosts("down.test", f"http://127.0.0.1:{dead}")
         hosts("registry.test", live)
+        hosts("auth.test", f"http://127.0.0.1:{auth_port}")
         cri = cd.start()
         try:
             pulls = []
@@ -68,6 +105,7 @@ def main() -> None:
                 "dns.test/app:1",
                 "down.test/app:1",
                 "registry.test/nope:1",
+                "auth.test/app:1",
                 "registry.test/app:1",
             ]:
                 answer = cri.pull(image, timeout=40)
@@ -89,6 +127,8 @@ def main() -> None:
             cd.stop()
     finally:
         reg.stop()
+        auth.terminate()
+        auth.wait(10)
         empty.stop()
     (HERE / f"containerd-{version}-why.json").write_text(json.dumps(answers, indent=1) + "\n")
 
