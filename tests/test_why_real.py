@@ -5,7 +5,8 @@ through registry host configurations that fail in known ways; the JSON beside it
 answers and the ports. The expected classes and hosts are what record.py set up, not pullwatch's
 output: docker.io's first mirror is a closed port, its second an empty registry (404), then the
 registry that has the image; tls.test speaks https to plain http; dns.test does not resolve;
-down.test is a closed port; registry.test/nope:1 does not exist.
+down.test is a closed port; registry.test/nope:1 does not exist; auth.test wants credentials;
+limit.test answers 429 and deny.test 403.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ EXPECTED_FAILURE = {
     "down.test/app:1": FailureKind.CONNECTION,
     "registry.test/nope:1": FailureKind.NOT_FOUND,
     "auth.test/app:1": FailureKind.UNAUTHORIZED,
+    "limit.test/limited:1": FailureKind.RATE_LIMITED,
+    "deny.test/denied:1": FailureKind.FORBIDDEN,
 }
 
 

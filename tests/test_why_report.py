@@ -34,6 +34,8 @@ FAILURES = {
     "down.test/app:1": "connection",
     "registry.test/nope:1": "not_found",
     "auth.test/app:1": "unauthorized",
+    "limit.test/limited:1": "rate_limited",
+    "deny.test/denied:1": "forbidden",
 }
 
 

@@ -10,6 +10,8 @@ to the log as the expected answers:
 - tls.test: https to a plain-http registry; dns.test: a name that does not resolve;
   down.test: a closed port; registry.test/nope:1: an image the registry does not have;
   auth.test: a registry with htpasswd auth, pulled from without credentials (401);
+  limit.test / deny.test: an endpoint answering every request 429 (Docker Hub's rate-limit body) /
+  403 (a `DENIED` body), as registries do;
 - registry.test/app:1 pulled, removed with RemoveImage, pulled again.
 
     python tests/realwhy/record.py 1.7.24 [--harness /work/wt-realcd/tests/realcd]
@@ -23,9 +25,11 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +62,39 @@ def start_auth_registry(work: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the auth registry did not answer on /v2/ in 20s")
 
 
+REFUSALS = {
+    "/v2/limited/": (
+        429,
+        "TOOMANYREQUESTS",
+        "You have reached your pull rate limit. https://www.docker.com/increase-rate-limit",
+    ),
+    "/v2/denied/": (403, "DENIED", "requested access to the resource is denied"),
+}
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """Answers /v2/limited/… with 429 and /v2/denied/… with 403, with a registry error body."""
+
+    def _answer(self, body: bool) -> None:
+        status, code, message = next((v for k, v in REFUSALS.items() if self.path.startswith(k)), (404, "", ""))
+        data = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("version")
@@ -77,6 +114,9 @@ def main() -> None:
     empty.start()
     auth_port = free_port()
     auth = start_auth_registry(work / "auth", auth_port)
+    refusing = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=refusing.serve_forever, daemon=True).start()
+    refusing_url = f"http://127.0.0.1:{refusing.server_address[1]}"
     answers: dict[str, object] = {}
     try:
         reg.push_image("library/beta", "2.0", 64 * 1024, b"beta" + version.encode())
@@ -96,6 +136,8 @@ def main() -> None:
         hosts("down.test", f"http://127.0.0.1:{dead}")
         hosts("registry.test", live)
         hosts("auth.test", f"http://127.0.0.1:{auth_port}")
+        hosts("limit.test", refusing_url)
+        hosts("deny.test", refusing_url)
         cri = cd.start()
         try:
             pulls = []
@@ -106,6 +148,8 @@ def main() -> None:
                 "down.test/app:1",
                 "registry.test/nope:1",
                 "auth.test/app:1",
+                "limit.test/limited:1",
+                "deny.test/denied:1",
                 "registry.test/app:1",
             ]:
                 answer = cri.pull(image, timeout=40)
@@ -129,6 +173,7 @@ def main() -> None:
         reg.stop()
         auth.terminate()
         auth.wait(10)
+        refusing.shutdown()
         empty.stop()
     (HERE / f"containerd-{version}-why.json").write_text(json.dumps(answers, indent=1) + "\n")
 
