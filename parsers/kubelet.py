@@ -63,13 +63,15 @@ class KubeletEvent:
 
 
 # Cheap substring tests: every line decoded here contains one of these (kubelet logs many events
-# and pod errors; only those about images are candidates).
+# and pod errors; only those about images are candidates). All contain " image", the block
+# scanner's shared anchor, so they cost it no extra pass: `Container image "x" already present`,
+# and pod_workers' ErrImagePull errors, whose CRI error says `failed to pull and unpack image`.
 KEYWORDS: tuple[str, ...] = (
     "ulling image",  # Pulling image, Back-off pulling image
     "ulled image",  # Successfully pulled image
-    "already present on machine",
-    "ailed to pull image",  # Failed to pull image
-    "ImagePull",  # ErrImagePull, ImagePullBackOff
+    "Container image",  # … already present on machine
+    "ailed to pull image",  # Failed to pull image; a sandbox image's ErrImagePull error
+    "unpack image",  # ErrImagePull errors: failed to pull and unpack image "x"
     "Removing image to free bytes",
 )
 

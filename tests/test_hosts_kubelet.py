@@ -325,7 +325,7 @@ def test_no_year_means_no_time_and_bad_lines_are_none() -> None:
 
 # Kubelet lines as published: a kind node's kubelet.log quoted in kubernetes-sigs/kueue's issue
 # about the e2e flake of 2025-10-22 (kubelet 1.31), a kind 1.22 kubelet journal quoted in a
-# kubernetes issue, and openshift/origin's monitor test of CRI-O ErrImagePull lines.
+# kubernetes issue.
 PUBLISHED = [
     (
         r'Oct 22 17:17:42 kind-worker kubelet[277]: I1022 17:17:42.021229     277 event.go:389] "Event occurred" '
@@ -345,20 +345,25 @@ PUBLISHED = [
         "default",
         "pod2",
     ),
-    (
-        r"Feb 01 05:37:45.731611 ci-op-vyccmv3h-4ef92-xs5k5-master-0 kubenswrapper[2213]: E0201 05:37:45.730879 2213 "
-        r'pod_workers.go:965] "Error syncing pod, skipping" err="failed to \"StartContainer\" for \"oauth-proxy\" '
-        r"with ErrImagePull: \"rpc error: code = Unknown desc = copying system image from manifest list: reading "
-        r"signatures: parsing signature https://registry.redhat.io/containers/sigstore/openshift4/ose-oauth-proxy"
-        r"@sha256=f968922564c3eea1c69d6bbe529d8970784d6cae8935afaf674d9fa7c0f72ea3/signature-9: unrecognized "
-        r'signature format, starting with binary 0x3c\"" pod="openshift-e2e-loki/loki-promtail-plm74" '
-        r"podUID=59b26cbf-3421-407c-98ee-986b5a091ef4",
-        KubeletEventKind.FAILED,
-        None,  # CRI-O's error names no image: the pod is known, the image is not
-        "openshift-e2e-loki",
-        "loki-promtail-plm74",
-    ),
 ]
+
+
+CRIO_ERR_IMAGE_PULL = (
+    r"Feb 01 05:37:45.731611 ci-op-vyccmv3h-4ef92-xs5k5-master-0 kubenswrapper[2213]: E0201 05:37:45.730879 2213 "
+    r'pod_workers.go:965] "Error syncing pod, skipping" err="failed to \"StartContainer\" for \"oauth-proxy\" '
+    r"with ErrImagePull: \"rpc error: code = Unknown desc = copying system image from manifest list: reading "
+    r"signatures: parsing signature https://registry.redhat.io/containers/sigstore/openshift4/ose-oauth-proxy"
+    r"@sha256=f968922564c3eea1c69d6bbe529d8970784d6cae8935afaf674d9fa7c0f72ea3/signature-9: unrecognized "
+    r'signature format, starting with binary 0x3c\"" pod="openshift-e2e-loki/loki-promtail-plm74" '
+    r"podUID=59b26cbf-3421-407c-98ee-986b5a091ef4"
+)
+
+
+def test_an_err_image_pull_naming_no_image_is_not_a_candidate() -> None:
+    """CRI-O's error (openshift/origin's monitor test) names no image: nothing to match it to a
+    pull with, so it is not read at all (its words are not among the candidates' keywords)."""
+    assert is_klog(CRIO_ERR_IMAGE_PULL) and "ErrImagePull" in CRIO_ERR_IMAGE_PULL
+    assert decode_klog(CRIO_ERR_IMAGE_PULL, YEAR) is None
 
 
 @pytest.mark.parametrize(("line", "kind", "image", "namespace", "pod"), PUBLISHED)
