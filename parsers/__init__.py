@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from pullwatch.parsers import hosts, kubelet
 from pullwatch.parsers.envelope import EnvelopeError, LogEntry, decode_envelope
-from pullwatch.parsers.events import RAW_LINE_LIMIT, ParsedBatch, PullEvent
+from pullwatch.parsers.events import RAW_LINE_LIMIT, EventKind, ParsedBatch, PullEvent
 from pullwatch.parsers.messages import MessageError, decode_message
+from pullwatch.parsers.refs import normalize
 
 # Every pull-path message contains one of these; a journald JSON record whose MESSAGE is an
 # array of byte values hides its text, so it is a candidate too, and so is one whose MESSAGE
@@ -21,7 +23,7 @@ from pullwatch.parsers.messages import MessageError, decode_message
 # that it is counted as unparsed rather than silently lost. A sandbox-image failure is found by
 # its error text, not by "RunPodSandbox": every pod start logs that word, and parsing each such
 # line made reading a big log several times slower (bench/speed.py).
-KEYWORDS: tuple[str, ...] = (
+PULL_KEYWORDS: tuple[str, ...] = (
     "PullImage",
     "Pulled image",
     "pulling image",
@@ -34,6 +36,16 @@ KEYWORDS: tuple[str, ...] = (
     '"MESSAGE":[',
     '"MESSAGE":null',
 )
+# Lines that tell why a pull went as it did (docs/why.md): containerd's resolver (debug, and its
+# info-level "trying next host"), kubelet's image events and pod errors.
+WHY_KEYWORDS: tuple[str, ...] = (
+    "resolv",  # resolving, resolved
+    "trying next host",
+    "fetch failed",
+    "do request",
+    *kubelet.KEYWORDS,
+)
+KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(PULL_KEYWORDS + WHY_KEYWORDS))
 KEYWORDS_BYTES: tuple[bytes, ...] = tuple(k.encode() for k in KEYWORDS)
 
 
@@ -57,18 +69,61 @@ def is_candidate(line: str | bytes) -> bool:
 
 def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
     """The pull event in `line`, or None when it reports none; raises UnparsedLine for a
-    candidate that cannot be decoded (bad envelope, cut or unknown pull message)."""
+    candidate that cannot be decoded (bad envelope, cut or unknown pull message). kubelet's
+    lines (klog) are not containerd's: they are never pull events, nor unparsed ones."""
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
-    if not is_candidate(text):
+    if not any(keyword in text for keyword in PULL_KEYWORDS):
         return None
     if len(line) > MAX_LINE_BYTES:
         raise UnparsedLine(f"line longer than {MAX_LINE_BYTES} bytes")
     try:
         entry = decode_envelope(text, fallback_time)
         event = decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])
-    except (EnvelopeError, MessageError) as error:
+    except EnvelopeError as error:
+        if kubelet.is_klog(text) or kubelet.is_klog_record(text):
+            return None
+        raise UnparsedLine(str(error)) from None
+    except MessageError as error:
         raise UnparsedLine(str(error)) from None
     return None if event is None else _valid_text(event)
+
+
+def parse_why_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
+    """The event of a line that tells why a pull went as it did (a resolver host or a kubelet
+    image line: kinds HOST, KUBELET), None for any other line; raises
+    UnparsedLine for a containerd line of that kind that cannot be decoded."""
+    text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
+    if not any(keyword in text for keyword in WHY_KEYWORDS):
+        return None
+    if len(line) > MAX_LINE_BYTES:
+        return None  # not a pull line, so not an unparsed one: skipped unread (bounded work)
+    raw = text.rstrip("\r\n")[:RAW_LINE_LIMIT]
+    try:
+        entry = decode_envelope(text, fallback_time)
+    except EnvelopeError as error:
+        try:
+            found = kubelet.decode_kubelet_line(text, fallback_time)
+        except kubelet.NotKlog:
+            raise UnparsedLine(str(error)) from None
+        event = None if found is None else _kubelet_event(found, raw)
+    else:
+        event = _why_event(entry, raw)
+    return None if event is None else _valid_text(event)
+
+
+def _why_event(entry: LogEntry, raw: str) -> PullEvent | None:
+    """A containerd line that is not a pull line but tells why: a resolver host."""
+    if host := hosts.decode_host_message(entry):
+        ref = host.ref or ""
+        return PullEvent(EventKind.HOST, ref, ref, entry.time, entry.level, raw=raw, detail=host)
+    return None
+
+
+def _kubelet_event(found: kubelet.KubeletEvent, raw: str) -> PullEvent:
+    image = found.image or found.image_id or ""
+    ref = normalize(found.image) if found.image else image
+    error = found.error
+    return PullEvent(EventKind.KUBELET, image, ref, found.time, None, error=error, raw=raw, detail=found)
 
 
 def _valid_text(event: PullEvent) -> PullEvent:
@@ -108,8 +163,9 @@ def parse_batch(
     events: list[PullEvent] = []
     unparsed = 0
     for index, line in enumerate(lines):
+        fallback = times[index] if times else None
         try:
-            event = parse_line(line, times[index] if times else None)
+            event = parse_line(line, fallback) or parse_why_line(line, fallback)
         except UnparsedLine:
             unparsed += 1
             continue
@@ -121,10 +177,13 @@ def parse_batch(
 __all__ = [
     "KEYWORDS",
     "KEYWORDS_BYTES",
+    "PULL_KEYWORDS",
+    "WHY_KEYWORDS",
     "LogEntry",
     "ParsedBatch",
     "UnparsedLine",
     "is_candidate",
     "parse_batch",
     "parse_line",
+    "parse_why_line",
 ]

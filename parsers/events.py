@@ -11,6 +11,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from pullwatch.parsers.failures import FailureKind, classify
+from pullwatch.parsers.hosts import HostEvent
+from pullwatch.parsers.kubelet import KubeletEvent
 from pullwatch.parsers.timestamps import iso
 
 RAW_LINE_LIMIT = 4096  # characters of a raw line kept for the detail view
@@ -32,6 +35,13 @@ class EventKind(str, Enum):
     IMAGE_UPDATE = "image_update"  # ImageUpdate event …
     IMAGE_DELETE = "image_delete"  # ImageDelete event …
     LAYER_FETCH = "layer_fetch"  # fetch response received  digest=… mediatype=…layer… (debug)
+    # Lines that tell why (docs/why.md); `detail` holds what they say.
+    HOST = "host"  # resolving / resolved / trying next host / do request … host=… (parsers/hosts.py)
+    KUBELET = "kubelet"  # kubelet's image events and pod errors (parsers/kubelet.py)
+
+
+PULL_KINDS = frozenset(kind for kind in EventKind if kind not in (EventKind.HOST, EventKind.KUBELET))
+FAILED_KINDS = (EventKind.FAILED, EventKind.SANDBOX_FAILED)
 
 
 @dataclass(slots=True)
@@ -56,6 +66,7 @@ class PullEvent:
     pull_method: str | None = None  # 2.1+ snapshotter line: "transfer service" or "client.Pull()"
     managed: bool = False  # an image event carrying the CRI's io.cri-containerd.image=managed label
     raw: str = ""
+    detail: HostEvent | KubeletEvent | None = None  # HOST and KUBELET kinds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,7 +84,17 @@ class PullEvent:
             "snapshotter": self.snapshotter,
             "error": self.error,
             "digest": self.digest,
+            "failure": _failure(self),
+            "detail": None if self.detail is None else self.detail.to_json(),
         }
+
+
+def _failure(event: PullEvent) -> str | None:
+    """The failure class of a failed event's error (a cancel line is a no-progress failure)."""
+    if event.kind is EventKind.CANCEL:
+        return FailureKind.NO_PROGRESS.value
+    failure = classify(event.error) if event.kind in FAILED_KINDS else None
+    return None if failure is None else failure.kind.value
 
 
 @dataclass(slots=True)

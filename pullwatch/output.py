@@ -10,7 +10,8 @@ from typing import Any, TextIO
 
 from pullwatch.humanize import json_text, safe_text
 from pullwatch.parsers.events import ParsedBatch
-from pullwatch.records import ImageSummary, PullRecord, Stats
+from pullwatch.reasons import REASON_FIELDS, csv_value
+from pullwatch.records import ImageSummary, PullRecord, PullStatus, Stats
 from pullwatch.store import PullStore, summarize
 
 PULL_FIELDS = (
@@ -29,6 +30,7 @@ PULL_FIELDS = (
     "error",
     "downloaded",
     "deleted_at",
+    *REASON_FIELDS,
 )
 
 
@@ -109,7 +111,7 @@ def write_csv(store: PullStore, matches: Callable[[str, str], bool], out: TextIO
     writer = csv.DictWriter(out, fieldnames=PULL_FIELDS, lineterminator="\n")
     writer.writeheader()
     for record in ordered_pulls(store, matches):
-        writer.writerow({key: csv_cell(value) for key, value in record.to_json().items()})
+        writer.writerow({key: csv_cell(csv_value(value)) for key, value in record.to_json().items()})
 
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
@@ -149,6 +151,7 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     styles = {"completed": "green", "failed": "red", "in_progress": "yellow"}
     errors: list[tuple[int, PullRecord]] = []
+    skipped: list[tuple[int, PullRecord]] = []
     derived = any(not r.has_start and r.started_at is not None for r in pulls)
     if derived:
         table.caption = "~ start = end - logged duration (no start line: a sandbox pull, or begun before the log)"
@@ -166,6 +169,8 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
         )
         if record.error:
             errors.append((number, record))
+        if record.reasons.mirrors_skipped(record.status is PullStatus.COMPLETED):
+            skipped.append((number, record))
     images = Table(title="images", title_justify="left")
     for name in ("image", "pulls", "completed", "failed", "in progress", "total size", "fetched", "downloads"):
         images.add_column(name, justify="left" if name == "image" else "right")
@@ -188,13 +193,37 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
         failures.add_column(justify="right")
         failures.add_column(overflow="fold")
         for number, record in errors:
-            failures.add_row(str(number), Text(safe_text(record.error or "")))
+            failure = f"[{record.reasons.failure}] " if record.reasons.failure else ""
+            failures.add_row(str(number), Text(failure + safe_text(record.error or "")))
         console.print(Text("errors (by #)"))
         console.print(failures)
+    if skipped:
+        mirrors = Table.grid(padding=(0, 2))
+        mirrors.add_column(justify="right")
+        mirrors.add_column(overflow="fold")
+        for number, record in skipped:
+            mirrors.add_row(str(number), Text(safe_text(skipped_text(record))))
+        console.print(Text("mirrors skipped (by #)"))
+        console.print(mirrors)
     console.print(images)
     console.print(Text(stats_line(store.stats)))
     out = str(console.file.getvalue())  # type: ignore[attr-defined]
     return "".join(line.rstrip() + "\n" for line in out.splitlines())  # no padding after the text
+
+
+def skipped_text(record: PullRecord) -> str:
+    """`m1:5000 (connection refused), m2 (404 Not Found) → served by registry-1.docker.io`."""
+    reasons = record.reasons
+    parts = []
+    for attempt in reasons.mirrors_skipped(record.status is PullStatus.COMPLETED) or ():
+        why = attempt.status or _last_cause(attempt.error)
+        parts.append(f"{attempt.host} ({why})" if why else attempt.host)
+    served = reasons.served_by
+    return ", ".join(parts) + (f" → served by {served}" if served else " → no host served it")
+
+
+def _last_cause(error: str | None) -> str | None:
+    return error.rsplit(": ", 1)[-1] if error else None
 
 
 def _unknown_start(record: PullRecord, short_time: Callable[[datetime | None], str]) -> str:

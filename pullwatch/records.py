@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from pullwatch.parsers.timestamps import iso
+from pullwatch.reasons import Reasons
 
 RAW_LINES_PER_PULL = 32
 
@@ -53,6 +54,7 @@ class PullRecord:
     layer_fetches: int = 0  # debug "fetch response received" lines of layers while it was the only pull open
     overlapped: bool = False  # another pull of the same image was open at the same time
     revision: int = 0  # store revision of the last change, for incremental views
+    reasons: Reasons = field(default_factory=Reasons)  # why it happened, failed or crawled (docs/why.md)
     lines: list[str] = field(default_factory=list)
     lines_dropped: int = 0
 
@@ -77,6 +79,7 @@ class PullRecord:
             "error": self.error,
             "downloaded": self.downloaded,
             "deleted_at": iso(self.deleted_at),
+            **self.reasons.to_json(self.status is PullStatus.COMPLETED),
         }
 
 

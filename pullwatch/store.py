@@ -48,8 +48,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pullwatch.parsers.events import EventKind, ParsedBatch, PullEvent
+from pullwatch.parsers.events import PULL_KINDS, EventKind, ParsedBatch, PullEvent
+from pullwatch.parsers.hosts import HostEvent
+from pullwatch.parsers.kubelet import KubeletEvent
 from pullwatch.records import RAW_LINES_PER_PULL, ImageSummary, PullRecord, PullStatus, Stats
+from pullwatch.why.tracker import WhyTracker
 
 # How long after a pull finished containerd's asynchronous "stop pulling image" line may still come.
 STOP_LINE_GRACE = timedelta(seconds=5)
@@ -61,6 +64,8 @@ MAX_WAITING_PER_REF = 16
 # How far from a pull an asynchronous image event may come and still belong to it.
 EVENT_GRACE = timedelta(seconds=5)
 MAX_ID_EVENTS = 64
+# The lines that end a pull (its "why" is settled then: failure class, pods at its end).
+_ENDING_KINDS = (EventKind.PULLED, EventKind.RESULT, EventKind.FAILED, EventKind.SANDBOX_FAILED)
 
 
 @dataclass(slots=True)
@@ -96,6 +101,7 @@ class PullStore:
         self._ended_by_id: dict[str, list[PullRecord]] = {}  # recent pulls by image id, for late events
         self._deletes: dict[str, list[datetime | None]] = {}  # ImageDelete times by name (ref or id)
         self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
+        self._why = WhyTracker(self.pulls, self._open_pulls)
 
     # ---- feeding -------------------------------------------------------------------------
     def apply(self, batch: ParsedBatch) -> list[PullRecord | None]:
@@ -104,7 +110,7 @@ class PullStore:
         stats = self.stats
         stats.lines += batch.lines
         stats.unparsed_lines += batch.unparsed
-        stats.pull_lines += len(batch.events)
+        stats.pull_lines += sum(1 for event in batch.events if event.kind in PULL_KINDS)
         return [self._add(event) for event in batch.events]
 
     def apply_stepwise(self, batch: ParsedBatch) -> Iterator[tuple[PullEvent, PullRecord | None]]:
@@ -113,18 +119,56 @@ class PullStore:
         stats = self.stats
         stats.lines += batch.lines
         stats.unparsed_lines += batch.unparsed
-        stats.pull_lines += len(batch.events)
+        stats.pull_lines += sum(1 for event in batch.events if event.kind in PULL_KINDS)
         for event in batch.events:
             yield event, self._add(event)
 
     def _add(self, event: PullEvent) -> PullRecord | None:
+        for other in self._why.saw_time(event.time):
+            self._changed(other)
+        if event.kind not in PULL_KINDS:
+            return self._add_why(event)
         handler = _HANDLERS[event.kind]
+        was_open = handler is PullStore._on_start
         record = handler(self, event, self._image(event.ref))
         if record is not None:
-            self.revision += 1
-            record.revision = self.revision
+            self._changed(record)
             self._keep_line(record, event)
+            for other in self._why_after(event, record, was_open):
+                self._changed(other)
         return record
+
+    def _changed(self, record: PullRecord) -> None:
+        self.revision += 1
+        record.revision = self.revision
+
+    def _why_after(self, event: PullEvent, record: PullRecord, started: bool) -> list[PullRecord]:
+        """Tell the why tracker that a pull started, reported progress or ended."""
+        if started:
+            return self._why.pull_started(record)
+        if event.kind is EventKind.PROGRESS and record.status is PullStatus.IN_PROGRESS:
+            self._why.progress(record, event.time, event.bytes_read)
+        elif record.status is not PullStatus.IN_PROGRESS and event.kind in _ENDING_KINDS:
+            return self._why.pull_ended(record)
+        return []
+
+    def _add_why(self, event: PullEvent) -> PullRecord | None:
+        """A resolver or kubelet line: the records it tells about (the first is returned)."""
+        detail = event.detail
+        if isinstance(detail, HostEvent):
+            changed = self._why.host_line(detail, event.time)
+        elif isinstance(detail, KubeletEvent):
+            changed = self._why.kubelet_line(detail)
+        else:
+            changed = []
+        for record in changed:
+            self._changed(record)
+            self._keep_line(record, event)
+        return changed[0] if changed else None
+
+    def _open_pulls(self, ref: str) -> list[PullRecord]:
+        image = self._images.get(ref)
+        return image.open if image is not None else []
 
     def _image(self, ref: str) -> _Image:
         image = self._images.get(ref)

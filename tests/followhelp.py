@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pullwatch.output import event_items
-from pullwatch.parsers import UnparsedLine, is_candidate, parse_line
+from pullwatch.parsers import UnparsedLine, is_candidate, parse_line, parse_why_line
 from pullwatch.parsers.events import ParsedBatch
 from pullwatch.sources import LineBatch
 from pullwatch.store import PullStore
@@ -24,7 +24,7 @@ def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
     events = []
     for line in lines:
         try:
-            event = parse_line(line)
+            event = parse_line(line) or parse_why_line(line)
         except UnparsedLine:
             continue
         if event is not None:
@@ -63,7 +63,20 @@ class EventStream:
 
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
-        self.stderr = self.process.stderr.read()
+        for line in self.process.stderr:
+            with self._changed:
+                self.stderr += line
+                self._changed.notify_all()
+
+    def wait_for_stderr(self, text: str, timeout: float = 10) -> None:
+        """Until `text` has been printed on stderr (a start-up message, whatever the machine's load)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while text.encode() not in self.stderr:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.process.poll() is not None:
+                    raise AssertionError(f"expected {text!r} on stderr, got {self.stderr.decode()!r}")
+                self._changed.wait(min(left, 0.1))
 
     def wait_for(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
         """The first `count` events, once printed; fails with what came when they do not come."""

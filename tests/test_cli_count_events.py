@@ -12,7 +12,7 @@ import pytest
 from clihelp import run
 from logfactory import IMAGES, SANDBOX_IMAGE, GeneratedLog, generate, write_log
 
-from pullwatch.parsers import parse_line
+from pullwatch.parsers import parse_line, parse_why_line
 from pullwatch.parsers.refs import normalize
 
 pytestmark = pytest.mark.timeout(120)
@@ -33,10 +33,13 @@ EVENT_FIELDS = [
     "snapshotter",
     "error",
     "digest",
+    "failure",
+    "detail",
     "downloaded",
 ]
 KINDS = {"start", "result", "failed", "pulled", "snapshotter", "progress", "stop", "cancel", "sandbox_failed",
          "image_create", "image_update", "image_delete", "layer_fetch"}
+WHY_KINDS = {"host", "kubelet", "removal"}  # lines that tell why (docs/why.md), with their `detail`
 
 
 @pytest.fixture(scope="module", params=["1.6", "1.7", "2.3"])
@@ -105,11 +108,12 @@ def events_of(*args: str, stdin: bytes | None = None) -> list[dict[str, Any]]:
 def test_events_are_json_lines_one_per_pull_line_in_log_order(log: tuple[Path, GeneratedLog]) -> None:
     path, generated = log
     events = events_of(str(path))
-    wanted = [e for e in (parse_line(line) for line in generated.lines) if e is not None]
+    wanted = [e for e in (parse_line(line) or parse_why_line(line) for line in generated.lines) if e is not None]
     assert len(events) == len(wanted)
     for event, parsed in zip(events, wanted, strict=True):
         assert list(event) == EVENT_FIELDS
-        assert event["kind"] in KINDS
+        assert event["kind"] in KINDS | WHY_KINDS
+        assert (event["detail"] is not None) == (event["kind"] in WHY_KINDS)
         assert (event["kind"], event["image"], event["ref"]) == (parsed.kind.value, parsed.image, parsed.ref)
         assert event["time"] is None or RFC3339.fullmatch(event["time"]), event["time"]
     times = [datetime.fromisoformat(e["time"]) for e in events]

@@ -36,6 +36,17 @@ PULL_FIELDS = [
     "error",
     "downloaded",
     "deleted_at",
+    # why (docs/why.md)
+    "failure",
+    "failure_code",
+    "hosts",
+    "served_by",
+    "mirrors_skipped",
+    "pod",
+    "namespace",
+    "pods",
+    "stuck",
+    "stuck_since",
 ]
 IMAGE_FIELDS = {
     "ref",
@@ -148,7 +159,16 @@ def test_csv_has_the_header_and_one_row_per_pull(logs: dict[str, Any]) -> None:
     pulls = report_json(path)["pulls"]
     assert len(rows) - 1 == len(pulls)
     for row, pull in zip(rows[1:], pulls, strict=True):
-        assert row == ["" if pull[key] is None else str(pull[key]) for key in PULL_FIELDS]
+        assert row == [_cell(pull[key]) for key in PULL_FIELDS]
+
+
+def _cell(value: Any) -> str:
+    """A report value as CSV writes it: lists joined by spaces (hosts as host=outcome), null empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(f"{v['host']}={v['outcome'] or '-'}" if isinstance(v, dict) else str(v) for v in value)
+    return str(value)
 
 
 def test_table_is_readable(logs: dict[str, Any]) -> None:

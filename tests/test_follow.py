@@ -267,7 +267,7 @@ def test_events_follow_waits_for_the_file(tmp_path: Path) -> None:
     path = tmp_path / "containerd.log"
     lines = log_lines(12)
     stream = EventStream([pullwatch(), "events", "--follow", str(path)])
-    time.sleep(0.5)
+    stream.wait_for_stderr(f"pullwatch: waiting for {path} to appear\n")
     write(path, lines, mode="w")
     stream.wait_for(len(expected_events(lines)))
     status, stderr = stream.stop(signal.SIGINT)  # Ctrl-C

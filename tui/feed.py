@@ -21,6 +21,7 @@ from datetime import datetime
 from textual.message import Message
 
 from pullwatch.parsers import ParsedBatch, parse_batch
+from pullwatch.parsers.events import PULL_KINDS
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.tui.clock import Clock
 from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
@@ -125,7 +126,8 @@ class Feed:
             one = parse_batch(batch.lines[index : index + 1], times[index : index + 1] if times else None, total=0)
             self._parsed.unparsed += one.unparsed
             for event in one.events:
-                if event.time is not None and self.clock.seconds_until(event.time) > 0:
+                # pull lines pace the replay; the lines that tell why ride along with them
+                if event.kind in PULL_KINDS and event.time is not None and self.clock.seconds_until(event.time) > 0:
                     share = batch.total * index // count  # about how far into the batch this line is
                     self._parsed.lines += share - credited
                     credited = share

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pullwatch.filtering import image_matcher
 from pullwatch.parsers.durations import parse_go_duration
-from pullwatch.parsers.events import EventKind, ParsedBatch
+from pullwatch.parsers.events import PULL_KINDS, EventKind, ParsedBatch
 from pullwatch.records import ImageSummary, PullRecord, PullStatus
 from pullwatch.store import PullStore, summarize
 from pullwatch.tui.clock import Clock
@@ -78,7 +78,7 @@ class StoreView:
         records = self.store.apply(batch)
         for event, record in zip(batch.events, records, strict=True):
             moment = event.time
-            if moment is not None:
+            if moment is not None and event.kind in PULL_KINDS:  # pull lines set the replay's position
                 self.clock.observe(moment)
                 if self.position is None or moment > self.position:
                     self.position = moment

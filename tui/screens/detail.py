@@ -55,6 +55,10 @@ def pull_section(record: PullRecord, view: StoreView, selected: bool) -> Group:
             continue  # not known yet
         fields.append(f"{label:>15}  ", style="bold")
         fields.append(value + "\n")
+    rows = why_rows(record)
+    for label, value in rows:
+        fields.append(f"{label:>15}  ", style="bold")
+        fields.append(value + "\n")
     parts: list[Text | Rule] = [Rule(title, align="left", style="dim"), fields]
     if record.error:
         error = Text("          error  ", style="bold red")
@@ -78,6 +82,29 @@ def _downloaded(record: PullRecord) -> str:
     if record.deleted_at is not None:
         return f"yes: the image was deleted at {record.deleted_at.isoformat(timespec='milliseconds')} before this pull"
     return "yes (layers fetched from the registry)"
+
+
+def why_rows(record: PullRecord) -> list[tuple[str, str]]:
+    """What the log tells of why (docs/why.md); a row only for what it tells, "-" inside a row
+    for a part it does not."""
+    reasons = record.reasons
+    rows: list[tuple[str, str]] = []
+    if reasons.failure is not None:
+        rows.append(("failure", reasons.failure + (f" (gRPC {reasons.failure_code})" if reasons.failure_code else "")))
+    if reasons.hosts is not None:
+        tried = ", ".join(f"{a.host} {a.outcome or '-'}" for a in reasons.hosts)
+        rows.append(("hosts", safe_text(tried)))
+        rows.append(("served by", safe_text(reasons.served_by or "-")))
+        skipped = reasons.mirrors_skipped(record.status is PullStatus.COMPLETED)
+        if skipped:
+            rows.append(("mirror skipped", safe_text(", ".join(a.host for a in skipped))))
+    if reasons.pods is not None:
+        label = "pod" if len(reasons.pods) == 1 else "pods (unsure)"
+        rows.append((label, safe_text(", ".join(reasons.pods))))
+    if reasons.stuck is not None:
+        since = reasons.stuck_since.isoformat(sep=" ") if reasons.stuck_since else "-"
+        rows.append(("stuck", f"yes, since {since}" if reasons.stuck else "no"))
+    return rows
 
 
 def detail_renderable(view: StoreView, ref: str, selected_id: int | None) -> Group:

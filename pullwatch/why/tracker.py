@@ -1,0 +1,134 @@
+"""The store's helper for "why": gives resolver, kubelet and removal lines to pull records and
+fills each record's Reasons (failure class, hosts, pods, stuck flag).
+
+The store calls it at the moments that matter (a pull starts, ends, reports progress) and for the
+lines that are not pull lines; it reads the store's open pulls through a callback and changes
+only `record.reasons`. Nothing here is guessed: a line that fits no pull, or more than one where
+only one can be right, is left out (host lines are counted in `unattributed_host_lines`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pullwatch.parsers.failures import classify
+from pullwatch.parsers.hosts import HostEvent
+from pullwatch.parsers.kubelet import KubeletEvent, KubeletEventKind, resolve_time
+from pullwatch.parsers.refs import normalize
+from pullwatch.records import PullRecord, PullStatus
+from pullwatch.why.hosts import HostNote, HostTracker, merge
+from pullwatch.why.pods import PodMatcher
+from pullwatch.why.stuck import StuckWatch
+
+# Lines kept per image while no pull of it is open (a sandbox pull logs no start line).
+MAX_PENDING_PER_REF = 32
+# The text pullwatch gives a pull that containerd cancelled for lack of progress (parsers/messages.py).
+NO_PROGRESS_PREFIX = "cancelled: no progress in"
+
+
+class WhyTracker:
+    def __init__(self, pulls: list[PullRecord], open_pulls: Callable[[str], list[PullRecord]]) -> None:
+        self._pulls = pulls  # the store's records; record N is pulls[N - 1]
+        self._open_pulls = open_pulls
+        self._hosts = HostTracker()
+        self._pods = PodMatcher()
+        self._watches: dict[int, StuckWatch] = {}
+        self._pending_hosts: dict[str, list[HostNote]] = {}
+        self._last_time: datetime | None = None
+        self._unresolved: list[KubeletEvent] = []  # kubelet lines seen before any time of the log
+
+    @property
+    def unattributed_host_lines(self) -> int:
+        return self._hosts.unattributed
+
+    def saw_time(self, moment: datetime | None) -> list[PullRecord]:
+        """A time of the log (klog's lines have no year: they take it from here); kubelet lines
+        that came before any time are matched now. Returns the records that changed."""
+        if moment is None:
+            return []
+        self._last_time = moment
+        if not self._unresolved:
+            return []
+        waiting, self._unresolved = self._unresolved, []
+        return [record for event in waiting for record in self.kubelet_line(event)]
+
+    # ---- pulls ---------------------------------------------------------------------------
+    def pull_started(self, record: PullRecord) -> list[PullRecord]:
+        """A pull began; returns the other records whose pods changed with it."""
+        self._pending_hosts.pop(record.ref, None)  # lines before a start belong to no open pull
+        return self._others(record, self._pods.pull_started(record.id, record.ref, record.started_at))
+
+    def pull_ended(self, record: PullRecord) -> list[PullRecord]:
+        """A pull ended: settle its failure class; returns the other records whose pods changed."""
+        reasons = record.reasons
+        if not record.has_start:
+            for note in self._pending_hosts.pop(record.ref, []):
+                if record.finished_at is None or note.time is None or note.time <= record.finished_at:
+                    reasons.hosts = reasons.hosts if reasons.hosts is not None else []
+                    merge(reasons.hosts, note)
+        if record.status is PullStatus.FAILED:
+            failure = classify(record.error, no_progress=(record.error or "").startswith(NO_PROGRESS_PREFIX))
+            if failure is not None:
+                reasons.failure, reasons.failure_code = failure.kind.value, failure.code
+        self._watches.pop(record.id, None)
+        self._hosts.forget(record.ref)
+        return self._others(record, self._pods.pull_ended(record.id, record.ref, record.finished_at))
+
+    def progress(self, record: PullRecord, moment: datetime | None, total: int | None) -> None:
+        watch = self._watches.get(record.id)
+        if watch is None:
+            watch = self._watches[record.id] = StuckWatch()
+        record.reasons.stuck = watch.sample(moment, total)
+        record.reasons.stuck_since = watch.stuck_since
+
+    # ---- lines that are not pull lines ----------------------------------------------------
+    def host_line(self, event: HostEvent, moment: datetime | None) -> list[PullRecord]:
+        note = self._hosts.feed(event, moment)
+        if note is None:
+            return []
+        for record in self._open_pulls(note.ref):
+            if record.reasons.served_by is None:
+                hosts = record.reasons.hosts
+                if hosts is None:
+                    hosts = record.reasons.hosts = []
+                merge(hosts, note)
+                return [record]
+        pending = self._pending_hosts.setdefault(note.ref, [])
+        pending.append(note)
+        del pending[:-MAX_PENDING_PER_REF]
+        return []
+
+    def kubelet_line(self, event: KubeletEvent) -> list[PullRecord]:
+        if event.time is None and event.clock is not None:
+            if self._last_time is None:
+                self._unresolved.append(event)  # no year yet: wait for the log's first time
+                del self._unresolved[:-MAX_PENDING_PER_REF]
+                return []
+            resolve_time(event, self._last_time)
+        if event.image is None or event.pod is None:
+            return []
+        pod = f"{event.namespace}/{event.pod}" if event.namespace else event.pod
+        ref = normalize(event.image)
+        if event.kind is KubeletEventKind.PULLING:
+            return self._set_pods(self._pods.kubelet_line(ref, pod, event.time, at_end=False))
+        if event.kind in (KubeletEventKind.FAILED, KubeletEventKind.PULLED):
+            return self._set_pods(self._pods.kubelet_line(ref, pod, event.time, at_end=True))
+        return []  # back-off, already present, image GC: kubelet did not ask for a pull
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _others(self, record: PullRecord, answers: dict[int, list[str]]) -> list[PullRecord]:
+        """Set the pods; the records other than `record` (which the store marks changed itself)."""
+        return [other for other in self._set_pods(answers) if other is not record]
+
+    def _set_pods(self, answers: dict[int, list[str]]) -> list[PullRecord]:
+        changed = []
+        for key, pods in answers.items():
+            record = self._pulls[key - 1]
+            if record.reasons.pods != pods:
+                record.reasons.pods = pods
+                changed.append(record)
+        return changed
+
+
+__all__ = ["WhyTracker"]
