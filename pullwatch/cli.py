@@ -20,7 +20,7 @@ from pullwatch.sources.options import SourceOptions, open_source
 
 EXIT_MISMATCH = 1
 EXIT_USAGE = 2
-COMMANDS = ("watch", "replay", "report", "count", "events")
+COMMANDS = ("watch", "replay", "report", "count", "events", "metrics")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -132,7 +132,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_source_options(events)
     events.add_argument("--follow", "-f", action="store_true", help="keep reading as the log grows")
+    _add_metrics_parser(sub)
     return parser
+
+
+def _add_metrics_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    metrics = sub.add_parser(
+        "metrics",
+        help="Prometheus metrics of the pulls: served on /metrics or written for node_exporter",
+        description="Read the log's history, then follow it (like watch), and serve Prometheus metrics of "
+        "its pulls on /metrics, or write them to a node_exporter textfile. Saved logs named as PATH are "
+        "read to their end and their final numbers served. The counts are those report gives.",
+        epilog="examples:\n  pullwatch metrics --journal --listen :9479\n"
+        "  pullwatch metrics --file /var/lib/rancher/k3s/agent/containerd/containerd.log --listen :9479\n"
+        "  pullwatch metrics --textfile /var/lib/node_exporter/textfile/pullwatch.prom",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_source_options(metrics)
+    metrics.add_argument("--file", metavar="PATH", help="follow this log file (k3s/rke2 containerd.log)")
+    out = metrics.add_mutually_exclusive_group()
+    out.add_argument("--listen", metavar="HOST:PORT", help="serve /metrics here (:9479 = every interface)")
+    out.add_argument(
+        "--textfile",
+        metavar="PATH",
+        help="write node_exporter's textfile format to PATH (*.prom) instead, replacing it atomically",
+    )
+    metrics.add_argument(
+        "--interval", type=float, default=15.0, metavar="SECONDS", help="how often --textfile is rewritten (15)"
+    )
+    metrics.add_argument(
+        "--image-labels", action="store_true", help="add an image label (bounded by --max-images)"
+    )
+    metrics.add_argument(
+        "--max-images",
+        type=int,
+        default=50,
+        metavar="N",
+        help="with --image-labels: the first N images seen get their own label, later ones image=other (50)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -246,6 +283,12 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from pullwatch.metrics.serve import run
+
+    return run(args)
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     from pullwatch.tui import run_watch
 
@@ -265,4 +308,5 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "count": cmd_count,
     "events": cmd_events,
+    "metrics": cmd_metrics,
 }

@@ -1,0 +1,176 @@
+"""`pullwatch metrics`: read the log's history, then follow it, feeding one store; serve what the
+collector reads from it on /metrics, or write it to a node_exporter textfile.
+
+One thread feeds the store (the source iterators block while they wait for lines); the HTTP
+server's thread, or the textfile writer's, reads it through the collector. A lock taken per batch
+keeps a scrape from seeing a batch half applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
+from prometheus_client.process_collector import ProcessCollector
+
+from pullwatch.ingest import ingest_batch
+from pullwatch.metrics.collector import PullCollector
+from pullwatch.sources import LineBatch, SourceError
+from pullwatch.store import PullStore
+
+DEFAULT_INTERVAL = 15.0
+
+
+@dataclass
+class MetricsSource:
+    batches: Iterator[LineBatch]
+    live: bool  # follows a node's log: ages are measured on the wall clock, not the log's
+    description: str
+
+
+def open_source(args: argparse.Namespace) -> MetricsSource:
+    """The source `watch` would read for the same options, except that named saved logs are read
+    to their end (not followed) and that finding no log is an error: metrics of the bundled sample
+    would pass for a node's."""
+    from pullwatch.cli import batches
+
+    if args.journal or args.directory:
+        units = ", ".join(args.unit or ["containerd.service"])
+        return MetricsSource(batches(args, follow=True), True, f"journal ({units})")
+    if args.file:
+        from pullwatch.sources.follow import follow_file
+
+        return MetricsSource(follow_file(args.file), True, args.file)
+    if args.paths:
+        if args.paths == ["-"] and sys.stdin.isatty():
+            raise SourceError("metrics -: stdin is a terminal, not a log")
+        return MetricsSource(batches(args, follow=False), False, ", ".join(args.paths))
+    from pullwatch.sources.auto import HOW_TO_POINT, pick_source
+
+    picked = pick_source()
+    if picked.kind == "sample":
+        note = (picked.note or "").split(" Showing the bundled sample")[0]
+        raise SourceError(f"{note} Name a log with {HOW_TO_POINT}.")
+    return MetricsSource(picked.batches(True), True, picked.description)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """HOST:PORT, [IPv6]:PORT or :PORT (every interface); port 0 picks a free one."""
+    host, colon, port = text.rpartition(":")
+    host = host.strip("[]") if host.startswith("[") else host
+    if not colon or not port.isdigit() or int(port) > 65535:
+        raise SourceError(f"--listen takes HOST:PORT (127.0.0.1:9479, :9479, [::]:9479), not {text!r}")
+    return host or "0.0.0.0", int(port)
+
+
+class Exporter:
+    """The store, its lock and the registry that serves the collector."""
+
+    def __init__(self, live: bool, image_labels: bool, max_images: int, process_metrics: bool) -> None:
+        self.live = live
+        self.store = PullStore(keep_lines=0)
+        self.lock = threading.Lock()
+        self.newest: datetime | None = None  # newest log time seen: "now" for a saved log
+        self.done = False
+        self.registry = CollectorRegistry()
+        self.registry.register(
+            PullCollector(
+                self.store,
+                self.lock,
+                now=self._now,
+                source_done=lambda: self.done,
+                image_labels=image_labels,
+                max_images=max_images,
+            )
+        )
+        if process_metrics:
+            ProcessCollector(registry=self.registry)  # the agent's own CPU and memory, for its limits
+
+    def _now(self) -> datetime | None:
+        return datetime.now(timezone.utc) if self.live else self.newest
+
+    def feed(self, batches: Iterator[LineBatch]) -> None:
+        for batch in batches:
+            with self.lock:
+                for event in ingest_batch(self.store, batch):
+                    if event.time is not None and (self.newest is None or event.time > self.newest):
+                        self.newest = event.time
+        with self.lock:
+            self.done = True
+
+
+def run(args: argparse.Namespace) -> int:
+    listen = parse_listen(args.listen) if args.listen else None
+    textfile: str | None = args.textfile
+    if listen is None and textfile is None:
+        raise SourceError("metrics needs --listen HOST:PORT or --textfile PATH")
+    if textfile is not None and not textfile.endswith(".prom"):
+        raise SourceError(f"--textfile {textfile}: node_exporter reads only files ending in .prom")
+    if args.max_images < 1:
+        raise SourceError("--max-images takes a number of at least 1")
+    if not args.interval > 0:
+        raise SourceError("--interval takes a positive number of seconds")
+    source = open_source(args)
+    exporter = Exporter(source.live, args.image_labels, args.max_images, process_metrics=listen is not None)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    stop = threading.Event()
+    server = None
+    try:
+        if listen is not None:
+            try:
+                server, _ = start_http_server(listen[1], listen[0], registry=exporter.registry)
+            except OSError as error:
+                raise SourceError(f"cannot listen on {args.listen}: {error.strerror or error}") from None
+            host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
+            print(
+                f"pullwatch: metrics of {source.description} on http://{host}:{server.server_port}/metrics",
+                file=sys.stderr,
+                flush=True,
+            )
+        if textfile is not None:
+            _write(textfile, exporter)  # at once: an existing file is replaced, never left stale
+            if source.live:
+                writer = threading.Thread(target=_keep_writing, args=(textfile, exporter, args.interval, stop))
+                writer.daemon = True
+                writer.start()
+        exporter.feed(source.batches)
+        if textfile is not None:
+            _write(textfile, exporter)
+        if listen is not None:
+            stop.wait()  # serve the final numbers until stopped (SIGTERM, Ctrl-C)
+        return 0
+    finally:
+        stop.set()
+        close = getattr(source.batches, "close", None)
+        if close is not None:
+            close()  # a follower stops its watchdog thread or journalctl child now
+        if server is not None:
+            server.shutdown()
+
+
+def _write(path: str, exporter: Exporter) -> None:
+    """node_exporter may read the file at any moment: write a temporary file beside it and rename
+    it over the old one (prometheus_client does both), so it never sees half a file."""
+    try:
+        write_to_textfile(path, exporter.registry)
+    except OSError as error:
+        raise SourceError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _keep_writing(path: str, exporter: Exporter, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
+        try:
+            _write(path, exporter)
+        except SourceError as error:
+            print(f"pullwatch: {error}", file=sys.stderr, flush=True)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM (a pod stopping) ends as Ctrl-C does: sources closed, exit 128+15."""
+    raise SystemExit(128 + signum)
