@@ -10,7 +10,7 @@ import subprocess
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from clihelp import PULLWATCH
@@ -90,10 +90,16 @@ def sums_of(samples: Mapping[Key, float]) -> dict[Key, float]:
 class MetricsServer:
     """`pullwatch metrics ARGS --listen 127.0.0.1:0`: the port it chose, read from its stderr."""
 
-    def __init__(self, args: Iterable[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: Iterable[str],
+        env: Mapping[str, str] | None = None,
+        wrap: Callable[[list[str]], list[str]] = list,
+    ) -> None:
+        """`wrap`: what runs the command (e.g. inside a private journald's namespace)."""
         assert PULLWATCH, "the pullwatch command is not installed (pip install -e .)"
         self.process = subprocess.Popen(
-            [PULLWATCH, "metrics", *args, "--listen", "127.0.0.1:0"],
+            wrap([PULLWATCH, "metrics", *args, "--listen", "127.0.0.1:0"]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -101,11 +107,17 @@ class MetricsServer:
             env=None if env is None else dict(env),
         )
         assert self.process.stderr is not None
-        line = self.process.stderr.readline()
-        found = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
+        said = []
+        found = None
+        while found is None and len(said) < 5:  # a note (e.g. the journal backend) may come first
+            said.append(self.process.stderr.readline())
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", said[-1])
+            if not said[-1]:
+                break
         if found is None:
             self.process.kill()
-            raise AssertionError(f"no address announced: {line!r} {self.process.stderr.read()!r}")
+            raise AssertionError(f"no address announced: {said!r} {self.process.stderr.read()!r}")
+        self.said = said
         self.port = int(found.group(1))
         self.url = f"http://127.0.0.1:{self.port}/metrics"
 
