@@ -134,6 +134,20 @@ def test_follows_a_growing_file(tmp_path: Path) -> None:
     assert status == 128 + 15 and "Traceback" not in err, err
 
 
+def test_a_followed_file_is_served_once_its_history_is_read(tmp_path: Path) -> None:
+    """The first scrape already has every pull the file held: partial first numbers from a
+    restarted agent would look like a counter reset to Prometheus."""
+    log = generate(seed=11, pulls=80, version="1.7", envelope="k3s")
+    path = tmp_path / "containerd.log"
+    write_log(str(path), log)
+    server = MetricsServer(["--file", str(path)])
+    try:
+        samples = parse(server.scrape())
+    finally:
+        server.stop()
+    assert pull_samples(samples) == expected_samples(log.expected)[0]
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

@@ -106,3 +106,30 @@ def test_registry_of() -> None:
     assert registry_of("localhost:5000/team/app:dev") == "localhost:5000"
     assert registry_of("sha256:" + "a" * 64) == "unknown"
     assert registry_of("Not A/Ref") == "unknown"
+
+
+def test_the_exporter_publishes_once_the_history_is_read() -> None:
+    """A live source yields its history, then an empty batch after a second of quiet: the
+    numbers are published there, not before (a partial first scrape looks like a counter reset)."""
+    from pullwatch.metrics.serve import Exporter
+    from pullwatch.sources import LineBatch
+
+    history = [lines_of(Pull(f"app{i}.example/x:1", START + timedelta(seconds=9 * i), 2.0, 10, 1)) for i in range(3)]
+    later = lines_of(Pull("nginx:1.25", START + timedelta(minutes=5), 2.0, 10, 1))
+    seen_at_ready: list[int] = []
+
+    def batches():  # type: ignore[no-untyped-def]
+        for lines in history:
+            yield LineBatch(lines=[line.encode() for line in lines], total=len(lines))
+        yield LineBatch()  # quiet: the history is read
+        yield LineBatch(lines=[line.encode() for line in later], total=len(later))
+
+    exporter = Exporter(live=True, image_labels=False, max_images=50, process_metrics=False)
+    exporter.feed(batches(), lambda: seen_at_ready.append(len(exporter.store.pulls)))
+    assert seen_at_ready == [3]
+    assert len(exporter.store.pulls) == 4
+
+    saved = Exporter(live=False, image_labels=False, max_images=50, process_metrics=False)
+    seen_at_ready.clear()
+    saved.feed(batches(), lambda: seen_at_ready.append(len(saved.store.pulls)))
+    assert seen_at_ready == [4]  # a saved log: at its end

@@ -12,9 +12,10 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
 from prometheus_client.process_collector import ProcessCollector
@@ -95,14 +96,23 @@ class Exporter:
     def _now(self) -> datetime | None:
         return datetime.now(timezone.utc) if self.live else self.newest
 
-    def feed(self, batches: Iterator[LineBatch]) -> None:
+    def feed(self, batches: Iterator[LineBatch], on_ready: Callable[[], None]) -> None:
+        """Apply every batch; call `on_ready` once the history is read: at the first idle batch
+        of a live source (a followed source yields an empty one after a second of quiet), or
+        at the end of the source."""
+        ready = False
         for batch in batches:
+            if self.live and not ready and not batch.total and not batch.lines:
+                ready = True
+                on_ready()
             with self.lock:
                 for event in ingest_batch(self.store, batch):
                     if event.time is not None and (self.newest is None or event.time > self.newest):
                         self.newest = event.time
         with self.lock:
             self.done = True
+        if not ready:
+            on_ready()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,26 +130,22 @@ def run(args: argparse.Namespace) -> int:
     exporter = Exporter(source.live, args.image_labels, args.max_images, process_metrics=listen is not None)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     stop = threading.Event()
-    server = None
-    try:
+    servers = []
+
+    def publish() -> None:
+        """Only once the history is read: a restarted agent that served its first, partial counts
+        would look to Prometheus like a counter reset, and increase() would count the history twice."""
         if listen is not None:
-            try:
-                server, _ = start_http_server(listen[1], listen[0], registry=exporter.registry)
-            except OSError as error:
-                raise SourceError(f"cannot listen on {args.listen}: {error.strerror or error}") from None
-            host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
-            print(
-                f"pullwatch: metrics of {source.description} on http://{host}:{server.server_port}/metrics",
-                file=sys.stderr,
-                flush=True,
-            )
+            servers.append(_serve(listen, exporter, source.description))
         if textfile is not None:
-            _write(textfile, exporter)  # at once: an existing file is replaced, never left stale
+            _write(textfile, exporter)
             if source.live:
                 writer = threading.Thread(target=_keep_writing, args=(textfile, exporter, args.interval, stop))
                 writer.daemon = True
                 writer.start()
-        exporter.feed(source.batches)
+
+    try:
+        exporter.feed(source.batches, publish)
         if textfile is not None:
             _write(textfile, exporter)
         if listen is not None:
@@ -150,8 +156,19 @@ def run(args: argparse.Namespace) -> int:
         close = getattr(source.batches, "close", None)
         if close is not None:
             close()  # a follower stops its watchdog thread or journalctl child now
-        if server is not None:
+        for server in servers:
             server.shutdown()
+
+
+def _serve(listen: tuple[str, int], exporter: Exporter, description: str) -> WSGIServer:
+    host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
+    try:
+        server, _ = start_http_server(listen[1], listen[0], registry=exporter.registry)
+    except OSError as error:
+        raise SourceError(f"cannot listen on {host}:{listen[1]}: {error.strerror or error}") from None
+    url = f"http://{host}:{server.server_port}/metrics"
+    print(f"pullwatch: metrics of {description} on {url}", file=sys.stderr, flush=True)
+    return server
 
 
 def _write(path: str, exporter: Exporter) -> None:
