@@ -50,6 +50,17 @@ def expected_samples(pulls: Sequence[Mapping[str, Any]]) -> tuple[dict[Key, floa
         reg = registry(pull["ref"])
         repeat = pull["ref"] in earlier
         earlier.add(pull["ref"])
+        # counts exist at 0 from the first pull of a registry on (byte sums only once known)
+        for status in ("completed", "failed"):
+            exact[key("pullwatch_pulls_total", status=status, registry=reg)] += 0
+        for name in ("pullwatch_pulls_size_unknown_total", "pullwatch_pulls_downloaded_unknown_total"):
+            exact[key(name, registry=reg)] += 0
+        exact[key("pullwatch_pull_duration_seconds_count", registry=reg)] += 0
+        sums[key("pullwatch_pull_duration_seconds_sum", registry=reg)] += 0
+        for bound in (*map(str, BUCKETS), "+Inf"):
+            exact[key("pullwatch_pull_duration_seconds_bucket", registry=reg, le=bound)] += 0
+        for downloaded in ("true", "false", "unknown"):
+            exact[key("pullwatch_repeat_pulls_total", downloaded=downloaded)] += 0
         if pull["status"] == "in_progress":
             continue
         exact[key("pullwatch_pulls_total", status=pull["status"], registry=reg)] += 1

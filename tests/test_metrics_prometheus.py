@@ -37,7 +37,9 @@ def test_prometheus_answers_what_report_says(tmp_path: Path) -> None:
         want_pulls = Counter((p["status"], p["ref"].split("/")[0]) for p in ended)
         query = 'sum by (status, registry) (pullwatch_pulls_total{job="saved"})'
         got = prometheus.wait_for(query, bool, "status", "registry")
-        assert got == {k: float(v) for k, v in want_pulls.items()}
+        assert {k: v for k, v in got.items() if v} == {k: float(v) for k, v in want_pulls.items()}
+        registries = {p["ref"].split("/")[0] for p in report["pulls"]}
+        assert set(got) == {(status, r) for status in ("completed", "failed") for r in registries}  # zeros too
 
         by_image = prometheus.values('sum by (image) (pullwatch_pulls_total{job="saved"})', "image")
         assert by_image == {(ref,): float(n) for ref, n in Counter(p["ref"] for p in ended).items()}

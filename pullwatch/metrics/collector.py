@@ -156,6 +156,7 @@ class PullCollector:
         hosts: set[str] = set()  # registries with a label of their own
         images = self._image_names()
         seen_refs: set[str] = set()
+        keys: set[tuple[str, ...]] = set()
         done = self.source_done()
         newest_end = max((r.finished_at for r in self.store.pulls if r.finished_at is not None), default=None)
         for record in self.store.pulls:
@@ -169,6 +170,7 @@ class PullCollector:
             key = (registry, images[record.ref]) if self.image_labels else (registry,)
             repeat = record.ref in seen_refs
             seen_refs.add(record.ref)
+            keys.add(key)
             if not _ended(record):
                 tally.in_progress += 1
                 if record.started_at is not None and (
@@ -192,6 +194,7 @@ class PullCollector:
             if repeat and settled:
                 downloaded = "unknown" if record.bytes_read is None else str(record.bytes_read > 0).lower()
                 tally.repeats[(downloaded, *key[1:])] += 1
+        _zeros(tally, keys)
         return tally
 
     def _image_names(self) -> dict[str, str]:
@@ -259,6 +262,20 @@ class PullCollector:
         )
         unparsed.add_metric([], stats[1])
         yield unparsed
+
+
+def _zeros(tally: _Tally, keys: set[tuple[str, ...]]) -> None:
+    """Every count exists at 0 from the first pull of its labels on: a series that appears with
+    its first increment is invisible to increase() and rate(), so the first failure or repeat of
+    an image would be missed. Byte sums are not: a sum of no known value is unknown, not 0."""
+    for key in keys:
+        for status in ("completed", "failed"):
+            tally.pulls[(status, *key)] += 0
+        tally.size_unknown[key] += 0
+        tally.downloaded_unknown[key] += 0
+        tally.durations.setdefault(key, [])
+        for downloaded in ("true", "false", "unknown"):
+            tally.repeats[(downloaded, *key[1:])] += 0
 
 
 def _counter(name: str, doc: str, labels: list[str], values: Counter[tuple[str, ...]]) -> CounterMetricFamily:
