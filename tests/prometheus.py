@@ -28,11 +28,18 @@ def free_port() -> int:
 class Prometheus:
     """Prometheus scraping `targets` ({job: "127.0.0.1:PORT"}) into `directory`."""
 
-    def __init__(self, directory: Path, targets: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        targets: Mapping[str, str],
+        labels: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """`labels`: per job, labels added to its series (as a ServiceMonitor adds `node`)."""
         assert Path(PROMETHEUS).is_file(), "no prometheus binary: apt-get install prometheus (scripts/test.sh does)"
         directory.mkdir(parents=True, exist_ok=True)
         jobs = "".join(
             f"  - job_name: {json.dumps(job)}\n    static_configs:\n      - targets: [{json.dumps(target)}]\n"
+            f"        labels: {json.dumps(dict((labels or {}).get(job, {})))}\n"
             for job, target in targets.items()
         )
         config = directory / "prometheus.yml"
