@@ -172,3 +172,51 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert_usage_error(done, "cannot listen", str(server.port))
+
+
+def test_hostile_image_names_are_escaped_label_values(tmp_path: Path) -> None:
+    """A name with an escape sequence, a quote, a backslash and a newline (Go-quoted in the log)
+    becomes a label value that parses back, with no control character in the output."""
+    from datetime import datetime, timezone
+
+    evil = 'ev\x1b[31mil"\\\n:1'
+    start = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+    path = tmp_path / "evil.log"
+    path.write_text("".join(render(line, "text") + "\n" for line in pull_lines(Pull(evil, start, 1.0, 10, 1), "1.7")))
+    out = tmp_path / "m.prom"
+    done = run(["metrics", str(path), "--image-labels", "--textfile", str(out)])
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "\x1b" not in text
+    images = {dict(k[1])["image"] for k in parse(text) if k[0] == "pullwatch_pulls_total"}
+    assert images == {r'ev\x1b[31mil"\\x0a:1'}  # the backslash kept, ESC and newline shown as \xNN
+    registries = {dict(k[1])["registry"] for k in parse(text) if k[0] == "pullwatch_pulls_total"}
+    assert registries == {"unknown"}
+
+
+def test_with_no_source_it_reads_what_the_node_has_never_the_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Auto-picking as watch does, except that finding nothing is an error: metrics of the
+    bundled sample would pass for the node's."""
+    from pullwatch.cli import build_parser
+    from pullwatch.metrics.serve import open_source
+    from pullwatch.sources import SourceError, auto
+
+    args = build_parser().parse_args(["metrics", "--listen", ":0"])
+    pick = auto.pick_source
+    nothing = pick(containerd_units=(), embedded_logs=(), embedded_units=(), probe=lambda units: None)
+    monkeypatch.setattr(auto, "pick_source", lambda: nothing)
+    with pytest.raises(SourceError, match="No containerd log found") as raised:
+        open_source(args)
+    assert "sample" not in str(raised.value)
+
+    log = tmp_path / "containerd.log"
+    write_log(str(log), generate(seed=2, pulls=3, version="2.0", envelope="k3s"))
+    found = pick(containerd_units=(), embedded_logs=(str(log),), embedded_units=(), probe=lambda units: None)
+    monkeypatch.setattr(auto, "pick_source", lambda: found)
+    source = open_source(args)
+    assert source.live and source.description == f"file: {log}"
+    first = next(source.batches)
+    assert first.total > 0
+    source.batches.close()  # type: ignore[attr-defined]

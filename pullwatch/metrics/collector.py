@@ -40,6 +40,7 @@ from prometheus_client.core import (
 
 from parsers.refs import normalize
 from pullwatch.model import PullRecord, PullStatus
+from pullwatch.output import safe_text
 from pullwatch.store import STOP_LINE_GRACE, PullStore
 
 # Pull durations run from a cache hit (under a second) to containerd's no-progress timeout and beyond.
@@ -198,8 +199,12 @@ class PullCollector:
         return tally
 
     def _image_names(self) -> dict[str, str]:
-        """Each image's label value: its reference for the first max_images seen, else "other"."""
-        return {ref: ref if index < self.max_images else OTHER for index, ref in enumerate(self.store.image_refs())}
+        """Each image's label value: its reference for the first max_images seen, else "other".
+        Names come from logs: control characters are shown escaped (\\x1b), never passed on."""
+        return {
+            ref: safe_text(ref) if index < self.max_images else OTHER
+            for index, ref in enumerate(self.store.image_refs())
+        }
 
     # ---- families ------------------------------------------------------------------------------
     def _families(self, tally: _Tally, stats: tuple[int, int], now: datetime | None) -> Iterator[Metric]:
