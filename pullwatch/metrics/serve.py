@@ -52,12 +52,12 @@ def open_source(args: argparse.Namespace) -> MetricsSource:
         if args.paths == ["-"] and sys.stdin.isatty():
             raise SourceError("metrics -: stdin is a terminal, not a log")
         return MetricsSource(batches(args, follow=False), False, ", ".join(args.paths))
-    from pullwatch.sources.auto import HOW_TO_POINT, pick_source
+    from pullwatch.sources.auto import pick_source
 
     picked = pick_source()
     if picked.kind == "sample":
         note = (picked.note or "").split(" Showing the bundled sample")[0]
-        raise SourceError(f"{note} Name a log with {HOW_TO_POINT}.")
+        raise SourceError(f"{note} Name a log with --journal --unit NAME, --file PATH, or a saved log PATH.")
     return MetricsSource(picked.batches(True), True, picked.description)
 
 
