@@ -284,9 +284,11 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from pullwatch.metrics.serve import run
+    from pullwatch.metrics.serve import MetricsOptions, run
 
-    return run(args)
+    metrics = MetricsOptions(args.listen, args.textfile, args.interval, args.image_labels, args.max_images)
+    named = args.journal or args.directory or args.file or args.paths  # else: what the node has
+    return run(metrics, source_options(args) if named else None, follow=bool(args.file))
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -57,8 +57,8 @@ def expected_samples(pulls: Sequence[Mapping[str, Any]]) -> tuple[dict[Key, floa
             exact[key(name, registry=reg)] += 0
         exact[key("pullwatch_pull_duration_seconds_count", registry=reg)] += 0
         sums[key("pullwatch_pull_duration_seconds_sum", registry=reg)] += 0
-        for bound in (*map(str, BUCKETS), "+Inf"):
-            exact[key("pullwatch_pull_duration_seconds_bucket", registry=reg, le=bound)] += 0
+        for le in (*map(str, BUCKETS), "+Inf"):
+            exact[key("pullwatch_pull_duration_seconds_bucket", registry=reg, le=le)] += 0
         for downloaded in ("true", "false", "unknown"):
             exact[key("pullwatch_repeat_pulls_total", downloaded=downloaded)] += 0
         if pull["status"] == "in_progress":
@@ -118,7 +118,7 @@ class MetricsServer:
             env=None if env is None else dict(env),
         )
         assert self.process.stderr is not None
-        said = []
+        said: list[str] = []
         found = None
         while found is None and len(said) < 5:  # a note (e.g. the journal backend) may come first
             said.append(self.process.stderr.readline())

@@ -199,23 +199,21 @@ def test_with_no_source_it_reads_what_the_node_has_never_the_sample(
 ) -> None:
     """Auto-picking as watch does, except that finding nothing is an error: metrics of the
     bundled sample would pass for the node's."""
-    from pullwatch.cli import build_parser
-    from pullwatch.metrics.serve import open_source
+    from pullwatch.metrics.serve import metrics_source
     from pullwatch.sources import SourceError, auto
 
-    args = build_parser().parse_args(["metrics", "--listen", ":0"])
     pick = auto.pick_source
     nothing = pick(containerd_units=(), embedded_logs=(), embedded_units=(), probe=lambda units: None)
     monkeypatch.setattr(auto, "pick_source", lambda: nothing)
     with pytest.raises(SourceError, match="No containerd log found") as raised:
-        open_source(args)
+        metrics_source(None)
     assert "sample" not in str(raised.value)
 
     log = tmp_path / "containerd.log"
     write_log(str(log), generate(seed=2, pulls=3, version="2.0", envelope="k3s"))
     found = pick(containerd_units=(), embedded_logs=(str(log),), embedded_units=(), probe=lambda units: None)
     monkeypatch.setattr(auto, "pick_source", lambda: found)
-    source = open_source(args)
+    source = metrics_source(None)
     assert source.live and source.description == f"file: {log}"
     first = next(source.batches)
     assert first.total > 0

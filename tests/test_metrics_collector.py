@@ -4,14 +4,16 @@ becomes "unknown" only once it is settled, and hostile names cannot blow up the 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 from logfactory import Pull, pull_lines, render
 from metricshelp import key, parse
 from prometheus_client import CollectorRegistry, generate_latest
 
-from parsers import parse_line
 from pullwatch.metrics.collector import MAX_REGISTRIES, SETTLE_SECONDS, PullCollector, registry_of
+from pullwatch.parsers import parse_batch
+from pullwatch.sources import LineBatch
 from pullwatch.store import PullStore
 
 START = datetime(2026, 11, 27, 8, 0, 0, tzinfo=timezone.utc)
@@ -34,10 +36,9 @@ def collector_for(store: PullStore, clock: Clock, done: bool = False) -> Collect
 
 
 def feed(store: PullStore, lines: list[str]) -> None:
-    for line in lines:
-        event = parse_line(line)
-        assert event is not None, line
-        store.add(event)
+    batch = parse_batch(lines)
+    assert len(batch.events) == len(lines) and not batch.unparsed, lines
+    store.apply(batch)
 
 
 def scrape(registry: CollectorRegistry) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -112,13 +113,12 @@ def test_the_exporter_publishes_once_the_history_is_read() -> None:
     """A live source yields its history, then an empty batch after a second of quiet: the
     numbers are published there, not before (a partial first scrape looks like a counter reset)."""
     from pullwatch.metrics.serve import Exporter
-    from pullwatch.sources import LineBatch
 
     history = [lines_of(Pull(f"app{i}.example/x:1", START + timedelta(seconds=9 * i), 2.0, 10, 1)) for i in range(3)]
     later = lines_of(Pull("nginx:1.25", START + timedelta(minutes=5), 2.0, 10, 1))
     seen_at_ready: list[int] = []
 
-    def batches():  # type: ignore[no-untyped-def]
+    def batches() -> Iterator[LineBatch]:
         for lines in history:
             yield LineBatch(lines=[line.encode() for line in lines], total=len(lines))
         yield LineBatch()  # quiet: the history is read

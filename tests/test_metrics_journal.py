@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from journald import PrivateJournald, missing_tools, unique_name
 from logfactory import generate
-from metricshelp import MetricsServer, expected_samples, parse, pull_samples
+from metricshelp import MetricsServer, expected_samples, key, parse, pull_samples
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,7 +36,7 @@ def test_metrics_of_the_journal_history_then_live(private_journald: PrivateJourn
     server = MetricsServer(["--journal", "--identifier", ident], env=env, wrap=private_journald.command)
     exact, _ = expected_samples(log.expected)
     try:
-        lines_key = ("pullwatch_log_lines_read_total", frozenset())
+        lines_key = key("pullwatch_log_lines_read_total")
         first = parse(server.scrape())  # served only once the history is read: all of it at once
         assert first[lines_key] == len(history)
         private_journald.write(ident, live)

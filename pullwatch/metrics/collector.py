@@ -38,9 +38,9 @@ from prometheus_client.core import (
     Metric,
 )
 
-from parsers.refs import normalize
-from pullwatch.model import PullRecord, PullStatus
-from pullwatch.output import safe_text
+from pullwatch.humanize import safe_text
+from pullwatch.parsers.refs import normalize
+from pullwatch.records import PullRecord, PullStatus
 from pullwatch.store import STOP_LINE_GRACE, PullStore
 
 # Pull durations run from a cache hit (under a second) to containerd's no-progress timeout and beyond.

@@ -8,7 +8,6 @@ keeps a scrape from seeing a batch half applied.
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import threading
@@ -20,12 +19,24 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry, start_http_server, write_to_textfile
 from prometheus_client.process_collector import ProcessCollector
 
-from pullwatch.ingest import ingest_batch
-from pullwatch.metrics.collector import PullCollector
+from pullwatch.ingest import ingest
+from pullwatch.metrics.collector import DEFAULT_MAX_IMAGES, PullCollector
 from pullwatch.sources import LineBatch, SourceError
+from pullwatch.sources.options import SourceOptions, open_source
 from pullwatch.store import PullStore
 
 DEFAULT_INTERVAL = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsOptions:
+    """Where the metrics go, and their labels."""
+
+    listen: str | None = None  # HOST:PORT to serve /metrics on
+    textfile: str | None = None  # else a node_exporter *.prom file to rewrite
+    interval: float = DEFAULT_INTERVAL  # seconds between textfile rewrites
+    image_labels: bool = False
+    max_images: int = DEFAULT_MAX_IMAGES
 
 
 @dataclass
@@ -35,23 +46,16 @@ class MetricsSource:
     description: str
 
 
-def open_source(args: argparse.Namespace) -> MetricsSource:
-    """The source `watch` would read for the same options, except that named saved logs are read
-    to their end (not followed) and that finding no log is an error: metrics of the bundled sample
-    would pass for a node's."""
-    from pullwatch.cli import batches
-
-    if args.journal or args.directory:
-        units = ", ".join(args.unit or ["containerd.service"])
-        return MetricsSource(batches(args, follow=True), True, f"journal ({units})")
-    if args.file:
-        from pullwatch.sources.follow import follow_file
-
-        return MetricsSource(follow_file(args.file), True, args.file)
-    if args.paths:
-        if args.paths == ["-"] and sys.stdin.isatty():
+def metrics_source(options: SourceOptions | None, follow: bool = False) -> MetricsSource:
+    """The source `watch` would read for the same options (None: what the node has), except that
+    saved logs are read to their end unless `follow` (`--file`), and that finding no log is an
+    error: metrics of the bundled sample would pass for a node's."""
+    if options is not None and options.reads_journal:
+        return MetricsSource(open_source(options, follow=True), True, options.describe_journal())
+    if options is not None and options.paths:
+        if options.paths == ("-",) and sys.stdin.isatty():
             raise SourceError("metrics -: stdin is a terminal, not a log")
-        return MetricsSource(batches(args, follow=False), False, ", ".join(args.paths))
+        return MetricsSource(open_source(options, follow=follow), follow, ", ".join(options.paths))
     from pullwatch.sources.auto import pick_source
 
     picked = pick_source()
@@ -106,7 +110,7 @@ class Exporter:
                 ready = True
                 on_ready()
             with self.lock:
-                for event in ingest_batch(self.store, batch):
+                for event in ingest(self.store, batch).events:
                     if event.time is not None and (self.newest is None or event.time > self.newest):
                         self.newest = event.time
         with self.lock:
@@ -115,19 +119,21 @@ class Exporter:
             on_ready()
 
 
-def run(args: argparse.Namespace) -> int:
-    listen = parse_listen(args.listen) if args.listen else None
-    textfile: str | None = args.textfile
+def run(metrics: MetricsOptions, options: SourceOptions | None, follow: bool = False) -> int:
+    """Serve or write the metrics of the source `options` names (None: what the node has);
+    `follow`: its one file is followed, not read to its end."""
+    listen = parse_listen(metrics.listen) if metrics.listen else None
+    textfile = metrics.textfile
     if listen is None and textfile is None:
         raise SourceError("metrics needs --listen HOST:PORT or --textfile PATH")
     if textfile is not None and not textfile.endswith(".prom"):
         raise SourceError(f"--textfile {textfile}: node_exporter reads only files ending in .prom")
-    if args.max_images < 1:
+    if metrics.max_images < 1:
         raise SourceError("--max-images takes a number of at least 1")
-    if not args.interval > 0:
+    if not metrics.interval > 0:
         raise SourceError("--interval takes a positive number of seconds")
-    source = open_source(args)
-    exporter = Exporter(source.live, args.image_labels, args.max_images, process_metrics=listen is not None)
+    source = metrics_source(options, follow)
+    exporter = Exporter(source.live, metrics.image_labels, metrics.max_images, process_metrics=listen is not None)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     stop = threading.Event()
     servers = []
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         if textfile is not None:
             _write(textfile, exporter)
             if source.live:
-                writer = threading.Thread(target=_keep_writing, args=(textfile, exporter, args.interval, stop))
+                writer = threading.Thread(target=_keep_writing, args=(textfile, exporter, metrics.interval, stop))
                 writer.daemon = True
                 writer.start()
 
