@@ -45,31 +45,40 @@ def is_candidate(line: str | bytes) -> bool:
     return any(keyword in line for keyword in KEYWORDS)
 
 
-def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
+def parse_line(
+    line: str | bytes, fallback_time: datetime | None = None, fallback_node: str | None = None
+) -> PullEvent | None:
     """The pull event in `line`, or None when it reports none; raises UnparsedLine for a
-    candidate that cannot be decoded (bad envelope, cut or unknown pull message)."""
+    candidate that cannot be decoded (bad envelope, cut or unknown pull message). The event's
+    node is the host the line names (journal prefix, _HOSTNAME), else `fallback_node`."""
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
     if not is_candidate(text):
         return None
     try:
         entry = decode_envelope(text, fallback_time)
-        return decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])
+        event = decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])
     except (EnvelopeError, MessageError) as error:
         raise UnparsedLine(str(error)) from None
+    if event is not None:
+        event.node = entry.host or fallback_node
+    return event
 
 
 def parse_batch(
     lines: Sequence[str | bytes],
     times: Sequence[datetime | None] | None = None,
     total: int | None = None,
+    nodes: Sequence[str | None] | None = None,
+    node: str | None = None,
 ) -> ParsedBatch:
-    """The events of `lines` (candidate lines; `times[i]`, when given, is line i's fallback time)
-    and the counts: `total` lines read (default: just these), how many could not be decoded."""
+    """The events of `lines` (candidate lines; `times[i]`, when given, is line i's fallback time,
+    `nodes[i]` its node, else `node`) and the counts: `total` lines read (default: just these),
+    how many could not be decoded."""
     events: list[PullEvent] = []
     unparsed = 0
     for index, line in enumerate(lines):
         try:
-            event = parse_line(line, times[index] if times else None)
+            event = parse_line(line, times[index] if times else None, nodes[index] if nodes else node)
         except UnparsedLine:
             unparsed += 1
             continue

@@ -48,6 +48,7 @@ class PullEvent:
     snapshotter: str | None = None
     timeout: str | None = None
     error: str | None = None
+    node: str | None = None  # the node that logged the line (journal host, _HOSTNAME, or named)
     raw: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +66,7 @@ class PullEvent:
             "bytes_read": self.bytes_read,
             "snapshotter": self.snapshotter,
             "error": self.error,
+            "node": self.node,
         }
 
 

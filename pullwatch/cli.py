@@ -9,10 +9,12 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from pullwatch import __version__
 from pullwatch.filtering import FilterError, exact_image_matcher, image_matcher
+from pullwatch.humanize import safe_text
 from pullwatch.ingest import load
 from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
@@ -53,6 +55,28 @@ def _add_source_options(parser: argparse.ArgumentParser, paths: bool = True) -> 
         "--since", metavar="WHEN", default=None, help="journal start: 1h, 30m, today, boot (default), or an ISO time"
     )
     group.add_argument("--directory", metavar="PATH", help="a copied journal directory (another node's)")
+    if paths:
+        parser.add_argument(
+            "--node-file",
+            action="append",
+            metavar="NODE=PATH",
+            type=_node_file,
+            help="also read PATH as node NODE's log (repeatable), for logs whose lines name no host "
+            "(k3s/rke2 containerd.log, logrus files); journal lines carry their host",
+        )
+
+
+def _node_file(text: str) -> tuple[str, str]:
+    node, equals, path = text.partition("=")
+    if not equals or not node or not path:
+        raise argparse.ArgumentTypeError(f"--node-file takes NODE=PATH, not {text!r}")
+    return node, path
+
+
+def _add_node_filter(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--node", metavar="NAME", help="only pulls on this node (journal _HOSTNAME, short-format host, --node-file)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these images: substring, glob (*nginx*) or re:REGEX, matched against the name as "
         "requested and the normalised one, ignoring case",
     )
+    _add_node_filter(report)
     report.add_argument(
         "--format",
         choices=("table", "json", "csv"),
@@ -122,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="count only pulls with this outcome (default any)",
     )
     count.add_argument("--expect", type=int, metavar="N", help="exit 1 (with a message) when the count is not N")
+    _add_node_filter(count)
+    count.add_argument(
+        "--per-node", action="store_true", help="one line per node: NODE<tab>COUNT (- for lines that name no node)"
+    )
 
     events = sub.add_parser(
         "events",
@@ -132,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_source_options(events)
     events.add_argument("--follow", "-f", action="store_true", help="keep reading as the log grows")
+    _add_node_filter(events)
     _add_metrics_parser(sub)
     return parser
 
@@ -212,12 +242,13 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
         identifiers=tuple(args.identifier or ()),
         since=args.since,
         directory=args.directory,
+        node_files=tuple(getattr(args, "node_file", None) or ()),
     )
 
 
 def _check_source(args: argparse.Namespace) -> None:
     """Reading a terminal as a log would wait forever: say what to give instead."""
-    if not args.paths and not args.journal and not args.directory and sys.stdin.isatty():
+    if not args.paths and not args.node_file and not args.journal and not args.directory and sys.stdin.isatty():
         raise SourceError("no log to read: give a log file, pipe one in (- is stdin), or use --journal")
 
 
@@ -229,14 +260,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     matches = image_matcher(args.image)
     _check_source(args)
     store = load(source_options(args))
+    node = output.ANY_NODE if args.node is None else args.node
     if args.format == "json":
-        output.write_report_json(store, matches, sys.stdout)
+        output.write_report_json(store, matches, sys.stdout, node)
         return 0
     if args.format == "csv":
-        output.write_csv(store, matches, sys.stdout)
+        output.write_csv(store, matches, sys.stdout, node)
         return 0
     width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None
-    text = output.render_table(store, matches, width=width)
+    text = output.render_table(store, matches, width=width, node=node)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
@@ -248,11 +280,25 @@ def cmd_count(args: argparse.Namespace) -> int:
     _check_source(args)
     store = load(source_options(args))
     wanted = None if args.status == "any" else PullStatus(args.status)
-    number = sum(1 for r in store.pulls if matches(r.image, r.ref) and (wanted is None or r.status is wanted))
-    print(number)
+    counted = [
+        r
+        for r in store.pulls
+        if matches(r.image, r.ref)
+        and (wanted is None or r.status is wanted)
+        and (args.node is None or r.node == args.node)
+    ]
+    number = len(counted)
+    if args.per_node:  # every node seen, in order of its first pull, with its count (0 too)
+        per_node = Counter(r.node for r in counted)
+        for node in dict.fromkeys(r.node for r in store.pulls if args.node is None or r.node == args.node):
+            print(f"{safe_text(node or '-')}\t{per_node[node]}")
+    else:
+        print(number)
     if args.expect is not None and number != args.expect:
         normal = normalize(args.image)
         name = args.image if normal == args.image else f"{args.image} ({normal})"
+        if args.node is not None:
+            name += f" on {safe_text(args.node)}"
         status = "" if wanted is None else f"{args.status.replace('_', ' ')} "
         pulls = "pull" if args.expect == 1 else "pulls"
         print(f"pullwatch: expected {args.expect} {status}{pulls} of {name}, found {number}", file=sys.stderr)
@@ -269,7 +315,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     try:
         for batch in source:
             for event in batch.parse().events:
-                out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+                if args.node is None or event.node == args.node:
+                    out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
             out.flush()
     finally:
         close = getattr(source, "close", None)

@@ -39,6 +39,7 @@ class PullRecord:
     repo_digest: str | None = None
     snapshotter: str | None = None
     error: str | None = None
+    node: str | None = None  # the node that pulled (journal host, _HOSTNAME, or named); None: unknown
     has_start: bool = False  # a start line was seen (False: began before the log, or a sandbox pull)
     has_details: bool = False  # the "Pulled image" line was seen
     has_result: bool = False  # the "returns image reference" line was seen
@@ -65,6 +66,7 @@ class PullRecord:
             "repo_digest": self.repo_digest,
             "snapshotter": self.snapshotter,
             "error": self.error,
+            "node": self.node,
         }
 
 
@@ -83,6 +85,7 @@ class ImageSummary:
     cached_repeats: int = 0  # repeat pulls that fetched 0 bytes: served from the local content store
     first_pull_at: datetime | None = None
     last_pull_at: datetime | None = None
+    node: str | None = None  # the node of these pulls (None: unknown, or several)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +97,7 @@ class ImageSummary:
             "total_size_bytes": self.total_size_bytes,
             "first_pull_at": iso(self.first_pull_at),
             "last_pull_at": iso(self.last_pull_at),
+            "node": self.node,
         }
 
 

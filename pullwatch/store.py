@@ -65,7 +65,9 @@ class PullStore:
         self.revision = 0
         # Images with pulls come in order of their first pull (an image seen only in waiting lines
         # so far is moved to the end when its first pull is made).
-        self._images: dict[str, _Image] = {}
+        # Keyed by node and reference: lines of one node never end another node's pull, and a
+        # pull on node B is not a repeat of node A's.
+        self._images: dict[tuple[str | None, str], _Image] = {}
 
     # ---- feeding -------------------------------------------------------------------------
     def apply(self, batch: ParsedBatch) -> list[PullRecord | None]:
@@ -79,17 +81,17 @@ class PullStore:
 
     def _add(self, event: PullEvent) -> PullRecord | None:
         handler = _HANDLERS[event.kind]
-        record = handler(self, event, self._image(event.ref))
+        record = handler(self, event, self._image((event.node, event.ref)))
         if record is not None:
             self.revision += 1
             record.revision = self.revision
             self._keep_line(record, event)
         return record
 
-    def _image(self, ref: str) -> _Image:
-        image = self._images.get(ref)
+    def _image(self, key: tuple[str | None, str]) -> _Image:
+        image = self._images.get(key)
         if image is None:
-            image = self._images[ref] = _Image()
+            image = self._images[key] = _Image()
         return image
 
     def _keep_line(self, record: PullRecord, event: PullEvent) -> None:
@@ -102,34 +104,43 @@ class PullStore:
     def in_progress(self) -> list[PullRecord]:
         return [r for image in self._images.values() for r in image.open]
 
-    def pulls_of(self, ref: str) -> list[PullRecord]:
-        image = self._images.get(ref)
-        return list(image.pulls) if image is not None else []
+    def pulls_of(self, ref: str, node: str | None = None, any_node: bool = True) -> list[PullRecord]:
+        """The pulls of `ref` in order of first sighting: on every node, or (any_node=False) on `node`."""
+        if not any_node:
+            image = self._images.get((node, ref))
+            return list(image.pulls) if image is not None else []
+        found = [r for (_, other), image in self._images.items() if other == ref for r in image.pulls]
+        return sorted(found, key=lambda r: r.id)
 
     def changed_since(self, revision: int) -> list[PullRecord]:
         """Records changed after `revision` (for views that update incrementally)."""
         return [r for r in self.pulls if r.revision > revision]
 
     def image_refs(self) -> list[str]:
-        return [ref for ref, image in self._images.items() if image.pulls]
+        return list(dict.fromkeys(ref for (_, ref), image in self._images.items() if image.pulls))
+
+    def nodes(self) -> list[str | None]:
+        """The nodes pulls were seen on, in order of their first pull (None: lines that name none)."""
+        return list(dict.fromkeys(node for (node, _), image in self._images.items() if image.pulls))
 
     def summary(self, ref: str) -> ImageSummary:
         return summarize(ref, self.pulls_of(ref))
 
     def images(self) -> list[ImageSummary]:
-        """One summary per normalised reference, in order of first pull."""
-        return [summarize(ref, image.pulls) for ref, image in self._images.items() if image.pulls]
+        """One summary per node and normalised reference, in order of first pull."""
+        return [summarize(ref, image.pulls) for (_, ref), image in self._images.items() if image.pulls]
 
     def repeated(self) -> list[ImageSummary]:
-        """Images pulled more than once."""
-        return [summarize(ref, image.pulls) for ref, image in self._images.items() if len(image.pulls) > 1]
+        """Images pulled more than once on one node."""
+        return [summarize(ref, image.pulls) for (_, ref), image in self._images.items() if len(image.pulls) > 1]
 
     # ---- correlation: one handler per event kind, given the state of the event's image -------
     def _new(self, event: PullEvent, image: _Image) -> PullRecord:
-        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref)
+        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref, node=event.node)
         self.pulls.append(record)
         if not image.pulls:
-            self._images[event.ref] = self._images.pop(event.ref)  # images come in order of first pull
+            key = (event.node, event.ref)
+            self._images[key] = self._images.pop(key)  # images come in order of first pull
         image.pulls.append(record)
         return record
 
@@ -368,9 +379,19 @@ def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
-    """Aggregate the pulls of one image."""
-    summary = ImageSummary(ref=ref, image=records[0].image if records else ref, pulls=len(records))
-    for index, record in enumerate(records):
+    """Aggregate the pulls of one image (on one node; given several, a repeat is a pull after the
+    first on its own node, and the summary's node is None unless they share one)."""
+    nodes = {record.node for record in records}
+    summary = ImageSummary(
+        ref=ref,
+        image=records[0].image if records else ref,
+        pulls=len(records),
+        node=next(iter(nodes)) if len(nodes) == 1 else None,
+    )
+    pulled_on: set[str | None] = set()
+    for record in records:
+        repeat = record.node in pulled_on
+        pulled_on.add(record.node)
         if record.status is PullStatus.COMPLETED:
             summary.completed += 1
             summary.total_size_bytes += record.size_bytes or 0
@@ -379,7 +400,7 @@ def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
         else:
             summary.in_progress += 1
         summary.bytes_read += record.bytes_read or 0
-        if index > 0 and record.bytes_read == 0:
+        if repeat and record.bytes_read == 0:
             summary.cached_repeats += 1
         moment = record.sort_time
         if moment is not None:

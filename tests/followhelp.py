@@ -15,12 +15,13 @@ from pullwatch.parsers import UnparsedLine, is_candidate, parse_line
 from pullwatch.sources import LineBatch
 
 
-def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
-    """The JSON events `pullwatch events` prints for `lines`, each line read once, in order."""
+def expected_events(lines: Sequence[str | bytes], node: str | None = None) -> list[dict[str, Any]]:
+    """The JSON events `pullwatch events` prints for `lines`, each line read once, in order
+    (`node`: the host a journal records them under)."""
     events = []
     for line in lines:
         try:
-            event = parse_line(line)
+            event = parse_line(line, fallback_node=node)
         except UnparsedLine:
             continue
         if event is not None:

@@ -53,8 +53,8 @@ class NodeJournald:
     def write(self, identifier: str, lines: Iterable[str]) -> None:
         """Log `lines` as `identifier` and wait until journald has stored them all."""
         text = "".join(line + "\n" for line in lines).encode()
+        want = text.count(b"\n") + len(self.export(identifier).split(b"\n\n")) - 1
         subprocess.run(self.command(["systemd-cat", "-t", identifier]), input=text, check=True)
-        want = text.count(b"\n")
         deadline = time.monotonic() + 10
         while len(self.export(identifier).split(b"\n\n")) - 1 < want:
             if time.monotonic() > deadline:

@@ -32,6 +32,7 @@ EVENT_FIELDS = [
     "bytes_read",
     "snapshotter",
     "error",
+    "node",
 ]
 KINDS = {"start", "result", "failed", "pulled", "snapshotter", "progress", "stop", "cancel", "sandbox_failed"}
 

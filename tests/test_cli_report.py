@@ -34,6 +34,7 @@ PULL_FIELDS = [
     "repo_digest",
     "snapshotter",
     "error",
+    "node",
 ]
 IMAGE_FIELDS = {
     "ref",

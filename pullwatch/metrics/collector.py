@@ -156,7 +156,7 @@ class PullCollector:
         registries: dict[str, str] = {}  # ref → its registry label
         hosts: set[str] = set()  # registries with a label of their own
         images = self._image_names()
-        seen_refs: set[str] = set()
+        seen: set[tuple[str | None, str]] = set()
         keys: set[tuple[str, ...]] = set()
         done = self.source_done()
         newest_end = max((r.finished_at for r in self.store.pulls if r.finished_at is not None), default=None)
@@ -169,8 +169,8 @@ class PullCollector:
                 registry = host if host in hosts else OTHER
                 registries[record.ref] = registry
             key = (registry, images[record.ref]) if self.image_labels else (registry,)
-            repeat = record.ref in seen_refs
-            seen_refs.add(record.ref)
+            repeat = (record.node, record.ref) in seen  # a repeat is per node
+            seen.add((record.node, record.ref))
             keys.add(key)
             if not _ended(record):
                 tally.in_progress += 1
