@@ -17,6 +17,8 @@ command -v pkg-config >/dev/null || packages+=(pkg-config)
 command -v gcc >/dev/null || packages+=(gcc)
 # a real Prometheus scrapes `pullwatch metrics` (tests/prometheus.py starts the binary itself)
 command -v prometheus >/dev/null || packages+=(prometheus)
+# several nodes' journals merged into one directory (tests/journalremote.py)
+[ -x /lib/systemd/systemd-journal-remote ] || packages+=(systemd-journal-remote)
 if [ ${#packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing Debian packages: ${packages[*]}"
