@@ -9,17 +9,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from clihelp import run
+from fleethelp import NODES, NodeLog, fleet
 from journalremote import NodeJournald, merge, missing_tools
-from logfactory import Line, Pull, expected, generate, pull_lines, render
+from logfactory import render
 
 pytestmark = pytest.mark.timeout(180)
-NODES = ("node-a", "node-b")
 COMPARED = ("image", "ref", "status", "size_bytes", "bytes_read")
 
 
@@ -28,26 +27,6 @@ def comparable(pull: dict[str, Any]) -> dict[str, Any]:
     seconds = pull["duration_seconds"]
     got["duration_seconds"] = None if seconds is None else round(seconds, 3)
     return got
-
-
-class NodeLog:
-    """One node's pulls: its log lines (containerd 1.7, in time order) and the known answers."""
-
-    def __init__(self, pulls: list[Pull], version: str = "1.7") -> None:
-        self.pulls = pulls
-        timed = [(line.time, i, j, line) for i, p in enumerate(pulls) for j, line in enumerate(pull_lines(p, version))]
-        self.lines: list[Line] = [line for *_, line in sorted(timed, key=lambda item: item[:3])]
-        # a reader knows when a pull started unless it is a failed sandbox pull (no start line)
-        starts = [(p.end if p.sandbox and p.outcome != "completed" else p.start, i) for i, p in enumerate(pulls)]
-        self.expected = [expected(pulls[i], version) for _, i in sorted(starts)]
-
-
-def fleet(version: str = "1.7") -> dict[str, NodeLog]:
-    """node-a's pulls (with repeats, failures, sandbox pulls), and node-b's: the same images
-    started at the same moments, ending sooner and fetching half as much."""
-    base = generate(seed=61, pulls=24, version=version, envelope="text", chatter=0).pulls
-    faster = [replace(p, seconds=round(p.seconds * 0.5, 3), bytes_read=p.bytes_read // 2) for p in base]
-    return {"node-a": NodeLog(base, version), "node-b": NodeLog(faster, version)}
 
 
 def check_per_node(report: dict[str, Any], logs: dict[str, NodeLog]) -> None:

@@ -32,6 +32,7 @@ class RepeatedImage:
     fetched_repeats: int = 0  # repeat pulls that read bytes from the registry
     known_repeats: int = 0  # repeat pulls whose bytes read the log says (1.7+ "stop pulling")
     bytes_known: bool = False  # some pull of the image logged its bytes read
+    node_shown: str | None = None  # the node, to show beside the image when pulls come from several
 
 
 @dataclass(slots=True)
@@ -70,7 +71,8 @@ class StoreView:
         self.timeout_text: str | None = None  # as the log wrote it, once a cancel line showed it
         self.last_progress: dict[int, datetime] = {}  # pull id -> time of its newest progress line
         self.position: datetime | None = None  # newest log time applied
-        self._repeated_rows: dict[str, tuple[int, RepeatedImage]] = {}  # ref -> (revision, row)
+        # (node, ref) -> (revision, row): "pulled more than once" is per node
+        self._repeated_rows: dict[tuple[str | None, str], tuple[int, RepeatedImage]] = {}
 
     # ---- feeding (UI thread) -------------------------------------------------------------------
     def apply(self, batch: ParsedBatch) -> None:
@@ -111,12 +113,12 @@ class StoreView:
     def snapshot(self) -> Snapshot:
         snap = Snapshot(all_pulls=len(self.store.pulls))
         totals = snap.totals
-        by_ref: dict[str, list[PullRecord]] = {}
+        by_image: dict[tuple[str | None, str], list[PullRecord]] = {}
         everything = not self.pattern
         for record in self.store.pulls:
             if not everything and not self.matches(record.image, record.ref):
                 continue
-            by_ref.setdefault(record.ref, []).append(record)
+            by_image.setdefault((record.node, record.ref), []).append(record)
             if record.status is PullStatus.IN_PROGRESS:
                 snap.in_progress.append(record)
                 continue
@@ -126,23 +128,26 @@ class StoreView:
             else:
                 totals.completed += 1
                 totals.size_bytes += record.size_bytes or 0
-        for ref, records in by_ref.items():
+        several = len({node for node, _ in by_image}) > 1
+        for (node, ref), records in by_image.items():
             totals.fetched_bytes += sum(r.bytes_read or 0 for r in records)
             if len(records) > 1:
-                snap.repeated.append(self._repeated(ref))
-        totals.pulls = sum(len(records) for records in by_ref.values())
+                row = self._repeated(node, ref)
+                row.node_shown = (node or "-") if several else None
+                snap.repeated.append(row)
+        totals.pulls = sum(len(records) for records in by_image.values())
         totals.in_progress = len(snap.in_progress)
-        totals.images = len(by_ref)
+        totals.images = len({ref for _, ref in by_image})
         totals.repeated = len(snap.repeated)
         return snap
 
-    def _repeated(self, ref: str) -> RepeatedImage:
-        """The image's row, recomputed only when one of its pulls changed since the last time."""
-        records = self.store.pulls_of(ref)
+    def _repeated(self, node: str | None, ref: str) -> RepeatedImage:
+        """The image's row on `node`, recomputed only when one of its pulls changed since."""
+        records = self.store.pulls_of(ref, node, any_node=False)
         latest = max(record.revision for record in records)
-        cached = self._repeated_rows.get(ref)
+        cached = self._repeated_rows.get((node, ref))
         if cached is None or cached[0] != latest:
-            cached = self._repeated_rows[ref] = (latest, repeated_image(ref, records))
+            cached = self._repeated_rows[(node, ref)] = (latest, repeated_image(ref, records))
         return cached[1]
 
     def elapsed(self, record: PullRecord) -> float | None:
@@ -179,7 +184,7 @@ class StoreView:
 
 
 def repeated_image(ref: str, records: list[PullRecord]) -> RepeatedImage:
-    """Summary of every pull of `ref` (the filter picks images, not single pulls)."""
+    """Summary of every pull of `ref` on one node (the filter picks images, not single pulls)."""
     row = RepeatedImage(summarize(ref, records))
     row.bytes_known = any(record.bytes_read is not None for record in records)
     for record in records[1:]:
