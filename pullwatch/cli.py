@@ -194,6 +194,12 @@ def _add_metrics_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
         "--image-labels", action="store_true", help="add an image label (bounded by --max-images)"
     )
     metrics.add_argument(
+        "--node-labels",
+        action="store_true",
+        help="add a node label (the pull's node; unknown when its lines name none): for one agent "
+        "reading several nodes' journals, e.g. one merged by systemd-journal-remote",
+    )
+    metrics.add_argument(
         "--max-images",
         type=int,
         default=50,
@@ -333,7 +339,9 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 def cmd_metrics(args: argparse.Namespace) -> int:
     from pullwatch.metrics.serve import MetricsOptions, run
 
-    metrics = MetricsOptions(args.listen, args.textfile, args.interval, args.image_labels, args.max_images)
+    metrics = MetricsOptions(
+        args.listen, args.textfile, args.interval, args.image_labels, args.max_images, args.node_labels
+    )
     named = args.journal or args.directory or args.file or args.paths  # else: what the node has
     return run(metrics, source_options(args) if named else None, follow=bool(args.file))
 

@@ -135,3 +135,37 @@ def test_a_bad_node_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "NODE=PATH" in done.stderr and "Traceback" not in done.stderr
     done = run(["report", "--node-file", f"a={tmp_path / 'missing.log'}"])
     assert done.returncode == 2 and "missing.log" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_metrics_with_node_labels(tmp_path: Path) -> None:
+    """One agent reading several nodes' log: --node-labels counts each node's pulls apart, and a
+    repeat is a repeat on its own node."""
+    from metricshelp import parse
+
+    logs = fleet()
+    timed = [(line.time, host, order, line) for host, log in logs.items() for order, line in enumerate(log.lines)]
+    timed.sort(key=lambda item: item[:3])
+    path = tmp_path / "fleet.log"
+    path.write_text("".join(render(line, "journal-short", host=host) + "\n" for _, host, _, line in timed))
+    out = tmp_path / "fleet.prom"
+    done = run(["metrics", str(path), "--node-labels", "--textfile", str(out)])
+    assert done.returncode == 0, done.stderr
+    samples = parse(out.read_text())
+
+    def by_node(name: str, **labels: str) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for (sample, found), value in samples.items():
+            found_labels = dict(found)
+            if sample == name and labels.items() <= found_labels.items():
+                totals[found_labels["node"]] = totals.get(found_labels["node"], 0) + value
+        return totals
+
+    for node, log in logs.items():
+        ended: list[dict[str, Any]] = [p for p in log.expected if p["status"] != "in_progress"]
+        assert by_node("pullwatch_pulls_total")[node] == len(ended)
+        assert by_node("pullwatch_downloaded_bytes_total")[node] == sum(p["bytes_read"] or 0 for p in ended)
+        refs = [p["ref"] for p in ended]
+        assert by_node("pullwatch_repeat_pulls_total")[node] == len(refs) - len(set(refs))
+        cached = sum(1 for i, p in enumerate(ended) if p["ref"] in refs[:i] and p["bytes_read"] == 0)
+        assert by_node("pullwatch_repeat_pulls_total", downloaded="false")[node] == cached
+        assert by_node("pullwatch_pulls_in_progress")[node] == 0

@@ -49,6 +49,7 @@ MAX_REGISTRIES = 32
 DEFAULT_MAX_IMAGES = 50
 OTHER = "other"
 UNKNOWN_REGISTRY = "unknown"  # a reference that does not parse has no registry to name
+UNKNOWN_NODE = "unknown"  # with node labels: lines that name no node
 # Wall-clock time after which a pull seen ended without a bytes-read line is settled as unknown:
 # containerd logs that line within STOP_LINE_GRACE of the end, journald delivers it within a second.
 SETTLE_SECONDS = STOP_LINE_GRACE.total_seconds() + 5.0
@@ -113,8 +114,8 @@ class _Tally:
     downloaded_unknown: Counter[tuple[str, ...]] = field(default_factory=Counter)
     repeats: Counter[tuple[str, ...]] = field(default_factory=Counter)
     durations: dict[tuple[str, ...], list[float]] = field(default_factory=dict)
-    in_progress: int = 0
-    oldest_start: datetime | None = None
+    in_progress: Counter[tuple[str, ...]] = field(default_factory=Counter)  # by node (or ())
+    oldest_start: dict[tuple[str, ...], datetime] = field(default_factory=dict)  # by node (or ())
 
 
 class PullCollector:
@@ -129,9 +130,12 @@ class PullCollector:
         image_labels: bool = False,
         max_images: int = DEFAULT_MAX_IMAGES,
         settle_clock: Callable[[], float] = time.monotonic,
+        node_labels: bool = False,
     ) -> None:
         """`now`: the moment in-progress ages are measured at (the wall clock on a live source,
-        the newest log time on a saved one); `source_done`: the source has no more lines."""
+        the newest log time on a saved one); `source_done`: the source has no more lines;
+        `node_labels`: a `node` label on everything (an agent reading several nodes' journals)."""
+        self.node_labels = node_labels
         self.store = store
         self.lock = lock
         self.now = now
@@ -157,7 +161,7 @@ class PullCollector:
         hosts: set[str] = set()  # registries with a label of their own
         images = self._image_names()
         seen: set[tuple[str | None, str]] = set()
-        keys: set[tuple[str, ...]] = set()
+        keys: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()  # (key, its labels beside downloaded)
         done = self.source_done()
         newest_end = max((r.finished_at for r in self.store.pulls if r.finished_at is not None), default=None)
         for record in self.store.pulls:
@@ -168,16 +172,19 @@ class PullCollector:
                     hosts.add(host)
                 registry = host if host in hosts else OTHER
                 registries[record.ref] = registry
-            key = (registry, images[record.ref]) if self.image_labels else (registry,)
+            node = (safe_text(record.node) if record.node else UNKNOWN_NODE,) if self.node_labels else ()
+            image = (images[record.ref],) if self.image_labels else ()
+            key = (*node, registry, *image)
+            beside = (*node, *image)  # a repeat's labels beside `downloaded`
             repeat = (record.node, record.ref) in seen  # a repeat is per node
             seen.add((record.node, record.ref))
-            keys.add(key)
+            keys.add((key, beside))
+            tally.in_progress[node] += 0
             if not _ended(record):
-                tally.in_progress += 1
-                if record.started_at is not None and (
-                    tally.oldest_start is None or record.started_at < tally.oldest_start
-                ):
-                    tally.oldest_start = record.started_at
+                tally.in_progress[node] += 1
+                oldest = tally.oldest_start.get(node)
+                if record.started_at is not None and (oldest is None or record.started_at < oldest):
+                    tally.oldest_start[node] = record.started_at
                 continue
             tally.pulls[(record.status.value, *key)] += 1
             if record.status is PullStatus.COMPLETED:
@@ -194,7 +201,7 @@ class PullCollector:
                 tally.downloaded_unknown[key] += 1
             if repeat and settled:
                 downloaded = "unknown" if record.bytes_read is None else str(record.bytes_read > 0).lower()
-                tally.repeats[(downloaded, *key[1:])] += 1
+                tally.repeats[(downloaded, *beside)] += 1
         _zeros(tally, keys)
         return tally
 
@@ -208,22 +215,28 @@ class PullCollector:
 
     # ---- families ------------------------------------------------------------------------------
     def _families(self, tally: _Tally, stats: tuple[int, int], now: datetime | None) -> Iterator[Metric]:
-        base = ["registry", "image"] if self.image_labels else ["registry"]
+        node = ["node"] if self.node_labels else []
+        image = ["image"] if self.image_labels else []
+        base = [*node, "registry", *image]
         yield _counter(
             "pullwatch_pulls_total",
             "Pulls that ended, by outcome: completed or failed.",
             ["status", *base],
             tally.pulls,
         )
-        in_progress = GaugeMetricFamily("pullwatch_pulls_in_progress", "Pulls started and not yet ended.")
-        in_progress.add_metric([], tally.in_progress)
+        in_progress = GaugeMetricFamily("pullwatch_pulls_in_progress", "Pulls started and not yet ended.", labels=node)
+        counts = tally.in_progress if tally.in_progress or self.node_labels else Counter({(): 0})
+        for labels, number in counts.items():
+            in_progress.add_metric(list(labels), number)
         yield in_progress
         oldest = GaugeMetricFamily(
             "pullwatch_oldest_pull_in_progress_seconds",
             "Age of the oldest pull in progress (absent when no pull in progress has a known start).",
+            labels=node,
         )
-        if tally.oldest_start is not None and now is not None:
-            oldest.add_metric([], max((now - tally.oldest_start).total_seconds(), 0.0))
+        for labels, started in tally.oldest_start.items():
+            if now is not None:
+                oldest.add_metric(list(labels), max((now - started).total_seconds(), 0.0))
         yield oldest
         yield _histogram(
             "pullwatch_pull_duration_seconds", "Duration of completed pulls whose duration is known.", base, tally
@@ -256,7 +269,7 @@ class PullCollector:
             "pullwatch_repeat_pulls_total",
             "Ended pulls of an image already pulled before: downloaded=true fetched bytes, false was "
             "served from the local content store, unknown the log does not say.",
-            ["downloaded", "image"] if self.image_labels else ["downloaded"],
+            ["downloaded", *node, *image],
             tally.repeats,
         )
         lines = CounterMetricFamily("pullwatch_log_lines_read", "Log lines read.")
@@ -269,18 +282,18 @@ class PullCollector:
         yield unparsed
 
 
-def _zeros(tally: _Tally, keys: set[tuple[str, ...]]) -> None:
+def _zeros(tally: _Tally, keys: set[tuple[tuple[str, ...], tuple[str, ...]]]) -> None:
     """Every count exists at 0 from the first pull of its labels on: a series that appears with
     its first increment is invisible to increase() and rate(), so the first failure or repeat of
     an image would be missed. Byte sums are not: a sum of no known value is unknown, not 0."""
-    for key in keys:
+    for key, beside in keys:
         for status in ("completed", "failed"):
             tally.pulls[(status, *key)] += 0
         tally.size_unknown[key] += 0
         tally.downloaded_unknown[key] += 0
         tally.durations.setdefault(key, [])
         for downloaded in ("true", "false", "unknown"):
-            tally.repeats[(downloaded, *key[1:])] += 0
+            tally.repeats[(downloaded, *beside)] += 0
 
 
 def _counter(name: str, doc: str, labels: list[str], values: Counter[tuple[str, ...]]) -> CounterMetricFamily:

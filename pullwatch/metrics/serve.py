@@ -37,6 +37,7 @@ class MetricsOptions:
     interval: float = DEFAULT_INTERVAL  # seconds between textfile rewrites
     image_labels: bool = False
     max_images: int = DEFAULT_MAX_IMAGES
+    node_labels: bool = False  # a node label, for one agent reading several nodes' journals
 
 
 @dataclass
@@ -77,7 +78,9 @@ def parse_listen(text: str) -> tuple[str, int]:
 class Exporter:
     """The store, its lock and the registry that serves the collector."""
 
-    def __init__(self, live: bool, image_labels: bool, max_images: int, process_metrics: bool) -> None:
+    def __init__(
+        self, live: bool, image_labels: bool, max_images: int, process_metrics: bool, node_labels: bool = False
+    ) -> None:
         self.live = live
         self.store = PullStore(keep_lines=0)
         self.lock = threading.Lock()
@@ -92,6 +95,7 @@ class Exporter:
                 source_done=lambda: self.done,
                 image_labels=image_labels,
                 max_images=max_images,
+                node_labels=node_labels,
             )
         )
         if process_metrics:
@@ -133,7 +137,9 @@ def run(metrics: MetricsOptions, options: SourceOptions | None, follow: bool = F
     if not metrics.interval > 0:
         raise SourceError("--interval takes a positive number of seconds")
     source = metrics_source(options, follow)
-    exporter = Exporter(source.live, metrics.image_labels, metrics.max_images, process_metrics=listen is not None)
+    exporter = Exporter(
+        source.live, metrics.image_labels, metrics.max_images, listen is not None, node_labels=metrics.node_labels
+    )
     signal.signal(signal.SIGTERM, _exit_on_signal)
     stop = threading.Event()
     servers = []
