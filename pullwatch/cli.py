@@ -342,7 +342,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     metrics = MetricsOptions(
         args.listen, args.textfile, args.interval, args.image_labels, args.max_images, args.node_labels
     )
-    named = args.journal or args.directory or args.file or args.paths  # else: what the node has
+    named = args.journal or args.directory or args.file or args.paths or args.node_file  # else: the node's
     return run(metrics, source_options(args) if named else None, follow=bool(args.file))
 
 

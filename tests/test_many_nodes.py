@@ -17,6 +17,7 @@ from clihelp import run
 from fleethelp import NODES, NodeLog, fleet
 from journalremote import NodeJournald, merge, missing_tools
 from logfactory import render
+from metricshelp import parse
 
 pytestmark = pytest.mark.timeout(180)
 COMPARED = ("image", "ref", "status", "size_bytes", "bytes_read")
@@ -124,6 +125,10 @@ def test_node_files_name_the_node_of_logs_that_do_not(tmp_path: Path) -> None:
     check_per_node(report, logs)
     busybox = sum(p["image"] == "busybox" for p in logs["node-a"].expected)
     assert busybox and count_per_node(named, "busybox") == {node: busybox for node in NODES}
+    out = tmp_path / "m.prom"
+    assert run(["metrics", *named, "--node-labels", "--textfile", str(out)]).returncode == 0
+    nodes = {dict(labels).get("node") for name, labels in parse(out.read_text()) if name == "pullwatch_pulls_total"}
+    assert nodes == set(NODES)
     unnamed = json.loads(run(["report", "--format", "json", *map(str, paths)]).stdout)
     assert {p["node"] for p in unnamed["pulls"]} == {None}
     assert sum(i["pulls"] for i in unnamed["images"]) == 2 * len(logs["node-a"].expected)
@@ -140,8 +145,6 @@ def test_a_bad_node_file_is_a_one_line_error(tmp_path: Path) -> None:
 def test_metrics_with_node_labels(tmp_path: Path) -> None:
     """One agent reading several nodes' log: --node-labels counts each node's pulls apart, and a
     repeat is a repeat on its own node."""
-    from metricshelp import parse
-
     logs = fleet()
     timed = [(line.time, host, order, line) for host, log in logs.items() for order, line in enumerate(log.lines)]
     timed.sort(key=lambda item: item[:3])

@@ -53,10 +53,11 @@ def metrics_source(options: SourceOptions | None, follow: bool = False) -> Metri
     error: metrics of the bundled sample would pass for a node's."""
     if options is not None and options.reads_journal:
         return MetricsSource(open_source(options, follow=True), True, options.describe_journal())
-    if options is not None and options.paths:
+    if options is not None and (options.paths or options.node_files):
         if options.paths == ("-",) and sys.stdin.isatty():
             raise SourceError("metrics -: stdin is a terminal, not a log")
-        return MetricsSource(open_source(options, follow=follow), follow, ", ".join(options.paths))
+        names = [*options.paths, *(f"{node}={path}" for node, path in options.node_files)]
+        return MetricsSource(open_source(options, follow=follow), follow, ", ".join(names))
     from pullwatch.sources.auto import pick_source
 
     picked = pick_source()
