@@ -71,6 +71,7 @@ class StoreView:
         self.timeout_text: str | None = None  # as the log wrote it, once a cancel line showed it
         self.last_progress: dict[int, datetime] = {}  # pull id -> time of its newest progress line
         self.position: datetime | None = None  # newest log time applied
+        self.several_nodes = False  # pulls come from more than one node: panes show each pull's node
         # (node, ref) -> (revision, row): "pulled more than once" is per node
         self._repeated_rows: dict[tuple[str | None, str], tuple[int, RepeatedImage]] = {}
 
@@ -128,7 +129,7 @@ class StoreView:
             else:
                 totals.completed += 1
                 totals.size_bytes += record.size_bytes or 0
-        several = len({node for node, _ in by_image}) > 1
+        several = self.several_nodes = len(self.store.nodes()) > 1
         for (node, ref), records in by_image.items():
             totals.fetched_bytes += sum(r.bytes_read or 0 for r in records)
             if len(records) > 1:
@@ -149,6 +150,10 @@ class StoreView:
         if cached is None or cached[0] != latest:
             cached = self._repeated_rows[(node, ref)] = (latest, repeated_image(ref, records))
         return cached[1]
+
+    def node_of(self, record: PullRecord) -> str | None:
+        """The node to show beside the pull's image: only when pulls come from several."""
+        return (record.node or "-") if self.several_nodes else None
 
     def elapsed(self, record: PullRecord) -> float | None:
         """Seconds since the pull started, by the clock (wall clock live, log clock in replay)."""

@@ -22,11 +22,7 @@ def _repeats(row: RepeatedImage) -> Text:
 
 def _image(row: RepeatedImage) -> Text:
     """The image, and its node when pulls come from several (a repeat is per node)."""
-    text = cells.name(row.summary.image)
-    if row.node_shown is not None:
-        text.append("  @ ", style="dim")
-        text.append_text(cells.name(row.node_shown))
-    return text
+    return cells.name_on(row.summary.image, row.node_shown)
 
 
 def _outcomes(row: RepeatedImage) -> Text:
