@@ -67,10 +67,13 @@ def is_candidate(line: str | bytes) -> bool:
     return any(keyword in line for keyword in KEYWORDS)
 
 
-def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
+def parse_line(
+    line: str | bytes, fallback_time: datetime | None = None, fallback_node: str | None = None
+) -> PullEvent | None:
     """The pull event in `line`, or None when it reports none; raises UnparsedLine for a
     candidate that cannot be decoded (bad envelope, cut or unknown pull message). kubelet's
-    lines (klog) are not containerd's: they are never pull events, nor unparsed ones."""
+    lines (klog) are not containerd's: they are never pull events, nor unparsed ones. The
+    event's node is the host the line names (journal prefix, _HOSTNAME), else `fallback_node`."""
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
     if not any(keyword in text for keyword in PULL_KEYWORDS):
         return None
@@ -85,10 +88,15 @@ def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> Pull
         raise UnparsedLine(str(error)) from None
     except MessageError as error:
         raise UnparsedLine(str(error)) from None
-    return None if event is None else _valid_text(event)
+    if event is None:
+        return None
+    event.node = entry.host or fallback_node
+    return _valid_text(event)
 
 
-def parse_why_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
+def parse_why_line(
+    line: str | bytes, fallback_time: datetime | None = None, fallback_node: str | None = None
+) -> PullEvent | None:
     """The event of a line that tells why a pull went as it did (a resolver host or a kubelet
     image line: kinds HOST, KUBELET), None for any other line; raises
     UnparsedLine for a containerd line of that kind that cannot be decoded."""
@@ -106,9 +114,14 @@ def parse_why_line(line: str | bytes, fallback_time: datetime | None = None) -> 
         except kubelet.NotKlog:
             raise UnparsedLine(str(error)) from None
         event = None if found is None else _kubelet_event(found, raw)
+        node = fallback_node
     else:
         event = _why_event(entry, raw)
-    return None if event is None else _valid_text(event)
+        node = entry.host or fallback_node
+    if event is None:
+        return None
+    event.node = node
+    return _valid_text(event)
 
 
 def _why_event(entry: LogEntry, raw: str) -> PullEvent | None:
@@ -150,6 +163,7 @@ _TEXT_FIELDS = (
     "timeout",
     "error",
     "raw",
+    "node",
 )
 
 
@@ -157,15 +171,19 @@ def parse_batch(
     lines: Sequence[str | bytes],
     times: Sequence[datetime | None] | None = None,
     total: int | None = None,
+    nodes: Sequence[str | None] | None = None,
+    node: str | None = None,
 ) -> ParsedBatch:
-    """The events of `lines` (candidate lines; `times[i]`, when given, is line i's fallback time)
-    and the counts: `total` lines read (default: just these), how many could not be decoded."""
+    """The events of `lines` (candidate lines; `times[i]`, when given, is line i's fallback time,
+    `nodes[i]` its node, else `node`) and the counts: `total` lines read (default: just these),
+    how many could not be decoded."""
     events: list[PullEvent] = []
     unparsed = 0
     for index, line in enumerate(lines):
         fallback = times[index] if times else None
+        on = nodes[index] if nodes else node
         try:
-            event = parse_line(line, fallback) or parse_why_line(line, fallback)
+            event = parse_line(line, fallback, on) or parse_why_line(line, fallback, on)
         except UnparsedLine:
             unparsed += 1
             continue

@@ -28,6 +28,7 @@ class LogEntry:
     time: datetime | None = None
     level: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    host: str | None = None  # the node that logged it: a journal prefix's host field, or _HOSTNAME
 
 
 # key=value pairs of logrus text; a quoted value may be cut at the end of the line. A run of
@@ -35,7 +36,7 @@ class LogEntry:
 # would start again one character later and read the run again, quadratic on a long token.
 _TOKEN = re.compile(r'([^\s="]+)(?:=(' + QUOTED + r'|"[^"\\]*(?:\\.[^"\\]*)*\\?$|[^\s"]*))?')
 _SYSLOG_TIME = r"(?:[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+)"
-_JOURNAL_PREFIX = re.compile(r"(?:(" + _SYSLOG_TIME + r") \S+ )?[^\s\[\]=\"{]+(?:\[\d+\])?: ")
+_JOURNAL_PREFIX = re.compile(r"(?:(" + _SYSLOG_TIME + r") (\S+) )?[^\s\[\]=\"{]+(?:\[\d+\])?: ")
 # The bracket holds a time or seconds since start; bounded, so `INFO[INFO[…` costs no re-reads.
 _TTY = re.compile(r"(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[([^\]]{0,64})\] ")
 _TTY_LEVELS = {
@@ -55,11 +56,20 @@ def decode_envelope(line: str, fallback: datetime | None = None) -> LogEntry:
     """The logrus entry in `line`; raises EnvelopeError when there is none. `fallback` is the
     time to use when the entry has none (a journal entry's own timestamp, say)."""
     text = line.rstrip("\r\n")
+    host = None
     prefix = _JOURNAL_PREFIX.match(text)
     if prefix is not None and not text.startswith(("time=", "level=", "msg=")):
         if prefix.group(1) and prefix.group(1)[0].isdigit():
             fallback = parse_timestamp(prefix.group(1)) or fallback  # short-iso has a full time
+        host = prefix.group(2)
         text = text[prefix.end() :]
+    entry = _decode_unprefixed(text, fallback)
+    if host is not None and entry.host is None:
+        entry.host = host
+    return entry
+
+
+def _decode_unprefixed(text: str, fallback: datetime | None) -> LogEntry:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         return _decode_json(stripped, fallback)
@@ -165,6 +175,9 @@ def _decode_journal_record(record: dict[str, object]) -> LogEntry:
         if start < 0:
             raise EnvelopeError("journal MESSAGE is not a logrus entry")
         entry = _decode_text(inner[start:], fallback)
+    host = record.get("_HOSTNAME")
+    if isinstance(host, str) and host:
+        entry.host = host
     return entry
 
 

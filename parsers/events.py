@@ -65,6 +65,7 @@ class PullEvent:
     digest: str | None = None  # the layer of a layer_fetch line
     pull_method: str | None = None  # 2.1+ snapshotter line: "transfer service" or "client.Pull()"
     managed: bool = False  # an image event carrying the CRI's io.cri-containerd.image=managed label
+    node: str | None = None  # the node that logged the line (journal host, _HOSTNAME, or named)
     raw: str = ""
     detail: HostEvent | KubeletEvent | None = None  # HOST and KUBELET kinds
 
@@ -86,6 +87,7 @@ class PullEvent:
             "digest": self.digest,
             "failure": _failure(self),
             "detail": None if self.detail is None else self.detail.to_json(),
+            "node": self.node,
         }
 
 

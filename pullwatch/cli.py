@@ -8,11 +8,12 @@ import difflib
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from pullwatch import __version__
 from pullwatch.filtering import FilterError, exact_image_matcher, image_matcher
-from pullwatch.humanize import json_text
+from pullwatch.humanize import json_text, safe_text
 from pullwatch.ingest import load
 from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
@@ -25,7 +26,7 @@ from pullwatch.sources.options import SourceOptions, open_source
 EXIT_MISMATCH = 1
 EXIT_USAGE = 2
 EXIT_SIGNAL_BASE = 128
-COMMANDS = ("watch", "replay", "report", "count", "events")
+COMMANDS = ("watch", "replay", "report", "count", "events", "metrics")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +59,28 @@ def _add_source_options(parser: argparse.ArgumentParser, paths: bool = True) -> 
         "--since", metavar="WHEN", default=None, help="journal start: 1h, 30m, today, boot (default), or an ISO time"
     )
     group.add_argument("--directory", metavar="PATH", help="a copied journal directory (another node's)")
+    if paths:
+        parser.add_argument(
+            "--node-file",
+            action="append",
+            metavar="NODE=PATH",
+            type=_node_file,
+            help="also read PATH as node NODE's log (repeatable), for logs whose lines name no host "
+            "(k3s/rke2 containerd.log, logrus files); journal lines carry their host",
+        )
+
+
+def _node_file(text: str) -> tuple[str, str]:
+    node, equals, path = text.partition("=")
+    if not equals or not node or not path:
+        raise argparse.ArgumentTypeError(f"--node-file takes NODE=PATH, not {text!r}")
+    return node, path
+
+
+def _add_node_filter(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--node", metavar="NAME", help="only pulls on this node (journal _HOSTNAME, short-format host, --node-file)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these images: substring, glob (*nginx*) or re:REGEX, matched against the name as "
         "requested and the normalised one, ignoring case",
     )
+    _add_node_filter(report)
     report.add_argument(
         "--format",
         choices=("table", "json", "csv"),
@@ -127,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="count only pulls with this outcome (default any)",
     )
     count.add_argument("--expect", type=int, metavar="N", help="exit 1 (with a message) when the count is not N")
+    _add_node_filter(count)
+    count.add_argument(
+        "--per-node", action="store_true", help="one line per node: NODE<tab>COUNT (- for lines that name no node)"
+    )
 
     events = sub.add_parser(
         "events",
@@ -137,7 +165,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_source_options(events)
     events.add_argument("--follow", "-f", action="store_true", help="keep reading as the log grows")
+    _add_node_filter(events)
+    _add_metrics_parser(sub)
     return parser
+
+
+def _add_metrics_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    metrics = sub.add_parser(
+        "metrics",
+        help="Prometheus metrics of the pulls: served on /metrics or written for node_exporter",
+        description="Read the log's history, then follow it (like watch), and serve Prometheus metrics of "
+        "its pulls on /metrics, or write them to a node_exporter textfile. Saved logs named as PATH are "
+        "read to their end and their final numbers served. The counts are those report gives.",
+        epilog="examples:\n  pullwatch metrics --journal --listen :9479\n"
+        "  pullwatch metrics --file /var/lib/rancher/k3s/agent/containerd/containerd.log --listen :9479\n"
+        "  pullwatch metrics --textfile /var/lib/node_exporter/textfile/pullwatch.prom",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_source_options(metrics)
+    metrics.add_argument("--file", metavar="PATH", help="follow this log file (k3s/rke2 containerd.log)")
+    out = metrics.add_mutually_exclusive_group()
+    out.add_argument("--listen", metavar="HOST:PORT", help="serve /metrics here (:9479 = every interface)")
+    out.add_argument(
+        "--textfile",
+        metavar="PATH",
+        help="write node_exporter's textfile format to PATH (*.prom) instead, replacing it atomically",
+    )
+    metrics.add_argument(
+        "--interval", type=float, default=15.0, metavar="SECONDS", help="how often --textfile is rewritten (15)"
+    )
+    metrics.add_argument(
+        "--image-labels", action="store_true", help="add an image label (bounded by --max-images)"
+    )
+    metrics.add_argument(
+        "--node-labels",
+        action="store_true",
+        help="add a node label (the pull's node; unknown when its lines name none): for one agent "
+        "reading several nodes' journals, e.g. one merged by systemd-journal-remote",
+    )
+    metrics.add_argument(
+        "--max-images",
+        type=int,
+        default=50,
+        metavar="N",
+        help="with --image-labels: the first N images seen get their own label, later ones image=other (50)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,12 +298,13 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
         identifiers=tuple(args.identifier or ()),
         since=args.since,
         directory=args.directory,
+        node_files=tuple(getattr(args, "node_file", None) or ()),
     )
 
 
 def _check_source(args: argparse.Namespace) -> None:
     """Reading a terminal as a log would wait forever: say what to give instead."""
-    if args.journal or args.directory or (args.paths and "-" not in args.paths):
+    if args.journal or args.directory or getattr(args, "node_file", None) or (args.paths and "-" not in args.paths):
         return
     if args.stdin_closed:
         raise SourceError("no log to read: stdin is closed; give a log file, or use --journal")
@@ -247,14 +320,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     matches = image_matcher(args.image)
     _check_source(args)
     store = load(source_options(args))
+    node = output.ANY_NODE if args.node is None else args.node
     if args.format == "json":
-        output.write_report_json(store, matches, sys.stdout)
+        output.write_report_json(store, matches, sys.stdout, node)
         return 0
     if args.format == "csv":
-        output.write_csv(store, matches, sys.stdout)
+        output.write_csv(store, matches, sys.stdout, node)
         return 0
     width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None
-    text = output.render_table(store, matches, width=width)
+    text = output.render_table(store, matches, width=width, node=node)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
@@ -266,11 +340,25 @@ def cmd_count(args: argparse.Namespace) -> int:
     _check_source(args)
     store = load(source_options(args))
     wanted = None if args.status == "any" else PullStatus(args.status)
-    number = sum(1 for r in store.pulls if matches(r.image, r.ref) and (wanted is None or r.status is wanted))
-    print(number)
+    counted = [
+        r
+        for r in store.pulls
+        if matches(r.image, r.ref)
+        and (wanted is None or r.status is wanted)
+        and (args.node is None or r.node == args.node)
+    ]
+    number = len(counted)
+    if args.per_node:  # every node seen, in order of its first pull, with its count (0 too)
+        per_node = Counter(r.node for r in counted)
+        for node in dict.fromkeys(r.node for r in store.pulls if args.node is None or r.node == args.node):
+            print(f"{safe_text(node or '-')}\t{per_node[node]}")
+    else:
+        print(number)
     if args.expect is not None and number != args.expect:
         normal = normalize(args.image)
         name = args.image if normal == args.image else f"{args.image} ({normal})"
+        if args.node is not None:
+            name += f" on {safe_text(args.node)}"
         status = "" if wanted is None else f"{args.status.replace('_', ' ')} "
         pulls = "pull" if args.expect == 1 else "pulls"
         print(f"pullwatch: expected {args.expect} {status}{pulls} of {name}, found {number}", file=sys.stderr)
@@ -289,7 +377,8 @@ def cmd_events(args: argparse.Namespace) -> int:
         store = PullStore(keep_lines=0)  # to say, event by event, whether its pull downloaded
         for batch in source:
             for item in event_items(store, batch.parse()):
-                out.write(json_text(item) + "\n")
+                if args.node is None or item["node"] == args.node:
+                    out.write(json_text(item) + "\n")
             out.flush()
     finally:
         close = getattr(source, "close", None)
@@ -302,6 +391,16 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     """SIGTERM or SIGHUP stops a command as Ctrl-C does: sources closed (`finally` blocks run),
     children ended, no traceback, exit status 128 + the signal's number."""
     raise SystemExit(EXIT_SIGNAL_BASE + signum)
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from pullwatch.metrics.serve import MetricsOptions, run
+
+    metrics = MetricsOptions(
+        args.listen, args.textfile, args.interval, args.image_labels, args.max_images, args.node_labels
+    )
+    named = args.journal or args.directory or args.file or args.paths or args.node_file  # else: the node's
+    return run(metrics, source_options(args) if named else None, follow=bool(args.file))
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -323,4 +422,5 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "count": cmd_count,
     "events": cmd_events,
+    "metrics": cmd_metrics,
 }

@@ -31,25 +31,30 @@ PULL_FIELDS = (
     "downloaded",
     "deleted_at",
     *REASON_FIELDS,
+    "node",
 )
+Matcher = Callable[[str, str], bool]
+ANY_NODE = object()  # `node=` default: pulls of every node (None selects the pulls of no known node)
 
 
-def ordered_pulls(store: PullStore, matches: Callable[[str, str], bool]) -> list[PullRecord]:
-    """Matching pulls by start time (or first sighting when a line carried no time)."""
-    pulls = [r for r in store.pulls if matches(r.image, r.ref)]
+def ordered_pulls(store: PullStore, matches: Matcher, node: object = ANY_NODE) -> list[PullRecord]:
+    """Matching pulls (of `node` only, when given) by start time (or first sighting when a line
+    carried no time)."""
+    pulls = [r for r in store.pulls if matches(r.image, r.ref) and (node is ANY_NODE or r.node == node)]
     if all(r.sort_time is not None for r in pulls):
         pulls.sort(key=lambda r: (r.sort_time, r.id))
     return pulls
 
 
-def report_json(store: PullStore, matches: Callable[[str, str], bool]) -> dict[str, Any]:
+def report_json(store: PullStore, matches: Matcher, node: object = ANY_NODE) -> dict[str, Any]:
     """The report contract (field names are relied on by scripts; fields may be added, never renamed).
     Beyond the contract, each image also says how it was first requested (`image`), how many bytes
-    its pulls fetched (`bytes_read`) and how many repeat pulls fetched nothing (`cached_repeats`)."""
-    pulls = ordered_pulls(store, matches)
+    its pulls fetched (`bytes_read`) and how many repeat pulls fetched nothing (`cached_repeats`).
+    Images are per node: the same image pulled on two nodes is two entries."""
+    pulls = ordered_pulls(store, matches, node)
     return {
         "pulls": [record.to_json() for record in pulls],
-        "images": [_image_json(summarize(ref, records)) for ref, records in _by_ref(pulls).items()],
+        "images": [_image_json(summarize(ref, records)) for (_, ref), records in by_image(pulls).items()],
         "stats": store.stats.to_json(),
     }
 
@@ -64,22 +69,23 @@ def _image_json(summary: ImageSummary) -> dict[str, Any]:
     }
 
 
-def _by_ref(pulls: list[PullRecord]) -> dict[str, list[PullRecord]]:
-    by_ref: dict[str, list[PullRecord]] = {}
+def by_image(pulls: list[PullRecord]) -> dict[tuple[str | None, str], list[PullRecord]]:
+    """Pulls grouped by node and image, in order of each group's first pull."""
+    groups: dict[tuple[str | None, str], list[PullRecord]] = {}
     for record in pulls:
-        by_ref.setdefault(record.ref, []).append(record)
-    return by_ref
+        groups.setdefault((record.node, record.ref), []).append(record)
+    return groups
 
 
 def render_json(report: dict[str, Any]) -> str:
     return json_text(report, indent=2)
 
 
-def write_report_json(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
+def write_report_json(store: PullStore, matches: Matcher, out: TextIO, node: object = ANY_NODE) -> None:
     """The same text as render_json(report_json(…)), written one pull at a time so that a report
     of a huge log never holds the whole document in memory."""
-    pulls = ordered_pulls(store, matches)
-    images = [_image_json(summarize(ref, records)) for ref, records in _by_ref(pulls).items()]
+    pulls = ordered_pulls(store, matches, node)
+    images = [_image_json(summarize(ref, records)) for (_, ref), records in by_image(pulls).items()]
     out.write("{\n")
     for key, items in (("pulls", (record.to_json() for record in pulls)), ("images", iter(images))):
         _write_json_list(out, key, items)
@@ -106,11 +112,11 @@ def event_items(store: PullStore, batch: ParsedBatch) -> Iterator[dict[str, Any]
         yield item
 
 
-def write_csv(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
+def write_csv(store: PullStore, matches: Matcher, out: TextIO, node: object = ANY_NODE) -> None:
     """One row per pull; cells quoted where needed and made safe by csv_cell."""
     writer = csv.DictWriter(out, fieldnames=PULL_FIELDS, lineterminator="\n")
     writer.writeheader()
-    for record in ordered_pulls(store, matches):
+    for record in ordered_pulls(store, matches, node):
         writer.writerow({key: csv_cell(csv_value(value)) for key, value in record.to_json().items()})
 
 
@@ -127,8 +133,11 @@ def csv_cell(value: object) -> object:
     return "'" + cell if value.startswith(_FORMULA_LEAD) else cell
 
 
-def render_table(store: PullStore, matches: Callable[[str, str], bool], width: int | None = None) -> str:
-    """Tables for people: the pulls, the errors of failed ones, the per-image totals.
+
+
+def render_table(store: PullStore, matches: Matcher, width: int | None = None, node: object = ANY_NODE) -> str:
+    """Tables for people: the pulls, the errors of failed ones, the per-image totals (per node,
+    with a node column, when the pulls come from more than one node).
     Everything that comes from the log is shown as literal text, never as Rich markup, with
     control characters (terminal escape sequences) made visible."""
     from rich.console import Console
@@ -137,10 +146,12 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
 
     from pullwatch.humanize import human_bytes, human_duration, short_time
 
-    pulls = ordered_pulls(store, matches)
+    pulls = ordered_pulls(store, matches, node)
+    several = len({r.node for r in pulls}) > 1
     table = Table(title=f"{len(pulls)} pulls", title_justify="left")
     for name, justify in (
         ("#", "right"),
+        *((("node", "left"),) if several else ()),
         ("image", "left"),
         ("status", "left"),
         ("started", "left"),
@@ -160,6 +171,7 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
         status = record.status.value
         table.add_row(
             str(number),
+            *((Text(safe_text(record.node or "-")),) if several else ()),
             Text(safe_text(record.image)),
             Text(status.replace("_", " "), style=styles[status]),
             short_time(record.started_at) if record.has_start else _unknown_start(record, short_time),
@@ -172,11 +184,14 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
         if record.reasons.mirrors_skipped(record.status is PullStatus.COMPLETED):
             skipped.append((number, record))
     images = Table(title="images", title_justify="left")
-    for name in ("image", "pulls", "completed", "failed", "in progress", "total size", "fetched", "downloads"):
-        images.add_column(name, justify="left" if name == "image" else "right")
-    for ref, records in _by_ref(pulls).items():
+    for name in ("node",) * several + (
+        "image", "pulls", "completed", "failed", "in progress", "total size", "fetched", "downloads"
+    ):
+        images.add_column(name, justify="left" if name in ("node", "image") else "right")
+    for (on, ref), records in by_image(pulls).items():
         summary = summarize(ref, records)
         images.add_row(
+            *((Text(safe_text(on or "-")),) if several else ()),
             Text(safe_text(ref)),
             str(summary.pulls),
             str(summary.completed),

@@ -40,6 +40,7 @@ class PullRecord:
     repo_digest: str | None = None
     snapshotter: str | None = None
     error: str | None = None
+    node: str | None = None  # the node that pulled (journal host, _HOSTNAME, or named); None: unknown
     has_start: bool = False  # a start line was seen (False: began before the log, or a sandbox pull)
     has_details: bool = False  # the "Pulled image" line was seen
     has_result: bool = False  # the "returns image reference" line was seen
@@ -80,6 +81,7 @@ class PullRecord:
             "downloaded": self.downloaded,
             "deleted_at": iso(self.deleted_at),
             **self.reasons.to_json(self.status is PullStatus.COMPLETED),
+            "node": self.node,
         }
 
 
@@ -100,6 +102,7 @@ class ImageSummary:
     cached_repeats: int | None = None  # completed repeat pulls served from the node's store
     first_pull_at: datetime | None = None
     last_pull_at: datetime | None = None
+    node: str | None = None  # the node of these pulls (None: unknown, or several)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +114,7 @@ class ImageSummary:
             "total_size_bytes": self.total_size_bytes,
             "first_pull_at": iso(self.first_pull_at),
             "last_pull_at": iso(self.last_pull_at),
+            "node": self.node,
         }
 
 

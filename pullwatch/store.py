@@ -93,13 +93,18 @@ class PullStore:
         self.revision = 0
         # Images with pulls come in order of their first pull (an image seen only in waiting lines
         # so far is moved to the end when its first pull is made).
-        self._images: dict[str, _Image] = {}
+        # Keyed by node and reference: lines of one node never end another node's pull, and a
+        # pull on node B is not a repeat of node A's. So are the image-event tables below.
+        self._images: dict[tuple[str | None, str], _Image] = {}
         # What the log proves about containerd's "bytes read" counter (see the module docstring).
         self.counter_runs = False
         self.counter_idle = False
-        self._id_creates: dict[str, list[datetime | None]] = {}  # ImageCreate of an id no pull has claimed
-        self._ended_by_id: dict[str, list[PullRecord]] = {}  # recent pulls by image id, for late events
-        self._deletes: dict[str, list[datetime | None]] = {}  # ImageDelete times by name (ref or id)
+        # ImageCreate of an id no pull has claimed
+        self._id_creates: dict[tuple[str | None, str], list[datetime | None]] = {}
+        # recent pulls by image id, for late events
+        self._ended_by_id: dict[tuple[str | None, str], list[PullRecord]] = {}
+        # ImageDelete times by name (ref or id)
+        self._deletes: dict[tuple[str | None, str], list[datetime | None]] = {}
         self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
         self._why = WhyTracker(self.pulls, self._open_pulls)
 
@@ -130,7 +135,7 @@ class PullStore:
             return self._add_why(event)
         handler = _HANDLERS[event.kind]
         was_open = handler is PullStore._on_start
-        record = handler(self, event, self._image(event.ref))
+        record = handler(self, event, self._image((event.node, event.ref)))
         if record is not None:
             self._changed(record)
             self._keep_line(record, event)
@@ -167,13 +172,13 @@ class PullStore:
         return changed[0] if changed else None
 
     def _open_pulls(self, ref: str) -> list[PullRecord]:
-        image = self._images.get(ref)
-        return image.open if image is not None else []
+        """The open pulls of `ref` on any node (resolver and kubelet lines name the image only)."""
+        return [r for (_, other), image in self._images.items() if other == ref for r in image.open]
 
-    def _image(self, ref: str) -> _Image:
-        image = self._images.get(ref)
+    def _image(self, key: tuple[str | None, str]) -> _Image:
+        image = self._images.get(key)
         if image is None:
-            image = self._images[ref] = _Image()
+            image = self._images[key] = _Image()
         return image
 
     def _keep_line(self, record: PullRecord, event: PullEvent) -> None:
@@ -186,34 +191,43 @@ class PullStore:
     def in_progress(self) -> list[PullRecord]:
         return [r for image in self._images.values() for r in image.open]
 
-    def pulls_of(self, ref: str) -> list[PullRecord]:
-        image = self._images.get(ref)
-        return list(image.pulls) if image is not None else []
+    def pulls_of(self, ref: str, node: str | None = None, any_node: bool = True) -> list[PullRecord]:
+        """The pulls of `ref` in order of first sighting: on every node, or (any_node=False) on `node`."""
+        if not any_node:
+            image = self._images.get((node, ref))
+            return list(image.pulls) if image is not None else []
+        found = [r for (_, other), image in self._images.items() if other == ref for r in image.pulls]
+        return sorted(found, key=lambda r: r.id)
 
     def changed_since(self, revision: int) -> list[PullRecord]:
         """Records changed after `revision` (for views that update incrementally)."""
         return [r for r in self.pulls if r.revision > revision]
 
     def image_refs(self) -> list[str]:
-        return [ref for ref, image in self._images.items() if image.pulls]
+        return list(dict.fromkeys(ref for (_, ref), image in self._images.items() if image.pulls))
+
+    def nodes(self) -> list[str | None]:
+        """The nodes pulls were seen on, in order of their first pull (None: lines that name none)."""
+        return list(dict.fromkeys(node for (node, _), image in self._images.items() if image.pulls))
 
     def summary(self, ref: str) -> ImageSummary:
         return summarize(ref, self.pulls_of(ref))
 
     def images(self) -> list[ImageSummary]:
-        """One summary per normalised reference, in order of first pull."""
-        return [summarize(ref, image.pulls) for ref, image in self._images.items() if image.pulls]
+        """One summary per node and normalised reference, in order of first pull."""
+        return [summarize(ref, image.pulls) for (_, ref), image in self._images.items() if image.pulls]
 
     def repeated(self) -> list[ImageSummary]:
-        """Images pulled more than once."""
-        return [summarize(ref, image.pulls) for ref, image in self._images.items() if len(image.pulls) > 1]
+        """Images pulled more than once on one node."""
+        return [summarize(ref, image.pulls) for (_, ref), image in self._images.items() if len(image.pulls) > 1]
 
     # ---- correlation: one handler per event kind, given the state of the event's image -------
     def _new(self, event: PullEvent, image: _Image) -> PullRecord:
-        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref)
+        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref, node=event.node)
         self.pulls.append(record)
         if not image.pulls:
-            self._images[event.ref] = self._images.pop(event.ref)  # images come in order of first pull
+            key = (event.node, event.ref)
+            self._images[key] = self._images.pop(key)  # images come in order of first pull
         image.pulls.append(record)
         return record
 
@@ -318,7 +332,7 @@ class PullStore:
         """An image store change: evidence for the pulls of that name (or id), or a pull of its own."""
         name, moment = event.image, event.time
         if event.kind is EventKind.IMAGE_DELETE:
-            _push(self._deletes.setdefault(event.ref, []), moment)
+            _push(self._deletes.setdefault((event.node, event.ref), []), moment)
             return None
         if _is_image_id(name):
             return self._on_id_event(event)
@@ -352,7 +366,7 @@ class PullStore:
         """ImageCreate/ImageUpdate of an image id: a create is the mark of a download."""
         name, moment = event.image, event.time
         creates = event.kind is EventKind.IMAGE_CREATE
-        for record in reversed(self._ended_by_id.get(name, [])):
+        for record in reversed(self._ended_by_id.get((event.node, name), [])):
             # a pull that ended just before, unless it created the id already (the image was
             # deleted since, and this create belongs to a pull still open)
             if _just_ended(record, moment, grace=EVENT_GRACE) and not (creates and record.id_created):
@@ -364,19 +378,19 @@ class PullStore:
         if not creates:
             return None
         for record in self._awaiting_id:
-            if record.image_id is None and _just_ended(record, moment, grace=EVENT_GRACE):
+            if record.node == event.node and record.image_id is None and _just_ended(record, moment, grace=EVENT_GRACE):
                 self._awaiting_id.remove(record)
                 record.image_id = name
                 record.id_created = True
                 self._judge(record)
                 return record
-        _push(self._id_creates.setdefault(name, []), moment)
+        _push(self._id_creates.setdefault((event.node, name), []), moment)
         return None
 
     def _on_layer_fetch(self, event: PullEvent, image: _Image) -> PullRecord | None:
         """A layer arrived from a registry; the line does not name the image, so it counts only
         when one pull is open."""
-        open_pulls = [r for state in self._images.values() for r in state.open]
+        open_pulls = [r for (node, _), state in self._images.items() if node == event.node for r in state.open]
         if len(open_pulls) != 1:
             return None
         record = open_pulls[0]
@@ -388,7 +402,7 @@ class PullStore:
         """A pull ended: claim its image id's ImageCreate, find a delete before it, judge it."""
         image_id = record.image_id
         if image_id:
-            creates = self._id_creates.get(image_id, [])
+            creates = self._id_creates.get((record.node, image_id), [])
             # of concurrent pulls of one image one fetches and the others wait for it; the events do
             # not say which: leave the create to an older pull still open (see the module docstring)
             older_open = any(r.started_at is not None and record.started_at is not None
@@ -398,7 +412,7 @@ class PullStore:
                     del creates[index]
                     record.id_created = True
                     break
-            _push(self._ended_by_id.setdefault(image_id, []), record)
+            _push(self._ended_by_id.setdefault((record.node, image_id), []), record)
         record.deleted_at = self._deleted_before(record, image)
         self._judge(record)
 
@@ -410,7 +424,7 @@ class PullStore:
             return None
         until = record.started_at or record.finished_at
         names = [record.ref] + [n for n in (previous.image_id, previous.repo_digest) if n]
-        found = [t for n in names for t in self._deletes.get(n, []) if t is not None]
+        found = [t for n in names for t in self._deletes.get((record.node, n), []) if t is not None]
         found = [t for t in found if previous.finished_at <= t and (until is None or t <= until)]
         return max(found) if found else None
 
@@ -638,10 +652,22 @@ def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
-    """Aggregate the pulls of one image."""
-    summary = ImageSummary(ref=ref, image=records[0].image if records else ref, pulls=len(records))
+    """Aggregate the pulls of one image (on one node; given several, a repeat is a pull after the
+    first on its own node, and the summary's node is None unless they share one)."""
+    nodes = {record.node for record in records}
+    summary = ImageSummary(
+        ref=ref,
+        image=records[0].image if records else ref,
+        pulls=len(records),
+        node=next(iter(nodes)) if len(nodes) == 1 else None,
+    )
     completed = [r for r in records if r.status is PullStatus.COMPLETED]
-    repeats = [r for r in records[1:] if r.status is PullStatus.COMPLETED]
+    pulled_on: set[str | None] = set()
+    repeats = []
+    for record in records:
+        if record.node in pulled_on and record.status is PullStatus.COMPLETED:
+            repeats.append(record)
+        pulled_on.add(record.node)
     finished = [r for r in records if r.status is not PullStatus.IN_PROGRESS]
     summary.total_size_bytes = _total([r.size_bytes for r in completed])
     summary.bytes_read = _total([r.bytes_read for r in finished])

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a machine that has never seen pullwatch, then run them:
 # Debian packages (tmux for the terminal tests, systemd for a real journald and systemd-cat,
-# libsystemd-dev + pkg-config to build systemd-python, real containerd builds and a registry for
-# tests/realcd), a venv with pullwatch installed, then ruff, mypy (pullwatch and tests),
-# lint-imports (the layers in pyproject.toml) and pytest. Extra arguments go to pytest.
+# libsystemd-dev + pkg-config to build systemd-python, prometheus for the metrics round trip,
+# systemd-journal-remote, real containerd builds and a registry for tests/realcd), a venv with
+# pullwatch installed, then ruff, mypy (pullwatch and tests), lint-imports (the layers in
+# pyproject.toml) and pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,10 @@ command -v journalctl >/dev/null || packages+=(systemd)
 dpkg -s libsystemd-dev >/dev/null 2>&1 || packages+=(libsystemd-dev)
 command -v pkg-config >/dev/null || packages+=(pkg-config)
 command -v gcc >/dev/null || packages+=(gcc)
+# a real Prometheus scrapes `pullwatch metrics` (tests/prometheus.py starts the binary itself)
+command -v prometheus >/dev/null || packages+=(prometheus)
+# several nodes' journals merged into one directory (tests/journalremote.py)
+[ -x /lib/systemd/systemd-journal-remote ] || packages+=(systemd-journal-remote)
 if [ ${#packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing Debian packages: ${packages[*]}"

@@ -18,13 +18,14 @@ from pullwatch.sources import LineBatch
 from pullwatch.store import PullStore
 
 
-def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
+def expected_events(lines: Sequence[str | bytes], node: str | None = None) -> list[dict[str, Any]]:
     """The JSON events `pullwatch events` prints for `lines`, each line read once, in order
-    (with the store's `downloaded` verdict, which does not depend on how lines are batched)."""
+    (with the store's `downloaded` verdict, which does not depend on how lines are batched;
+    `node`: the host a journal records them under)."""
     events = []
     for line in lines:
         try:
-            event = parse_line(line) or parse_why_line(line)
+            event = parse_line(line, fallback_node=node) or parse_why_line(line, fallback_node=node)
         except UnparsedLine:
             continue
         if event is not None:

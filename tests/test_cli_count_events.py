@@ -35,6 +35,7 @@ EVENT_FIELDS = [
     "digest",
     "failure",
     "detail",
+    "node",
     "downloaded",
 ]
 KINDS = {"start", "result", "failed", "pulled", "snapshotter", "progress", "stop", "cancel", "sandbox_failed",

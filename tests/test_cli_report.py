@@ -47,6 +47,7 @@ PULL_FIELDS = [
     "pods",
     "stuck",
     "stuck_since",
+    "node",
 ]
 IMAGE_FIELDS = {
     "ref",

@@ -142,7 +142,7 @@ def run_everything(lines: Sequence[str | bytes]) -> None:
     view = StoreView(PullStore(), Clock())  # the monitor's path: raw lines kept, clock observed
     view.apply(parsed)
     console = Console(file=io.StringIO(), width=120, color_system=None, force_terminal=False)
-    panes = [CompletedPane(), InProgressPane(view)]
+    panes = [CompletedPane(view), InProgressPane(view)]
     for record in view.store.pulls:
         for pane in panes:
             for column in pane.columns:

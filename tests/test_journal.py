@@ -8,16 +8,19 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from followhelp import EventStream, InProcessFollower, candidates, expected_events
+from followhelp import EventStream, InProcessFollower, candidates
+from followhelp import expected_events as events_of_lines
 from journald import PrivateJournald, missing_tools, unique_name
 from logfactory import Pull, generate, pull_lines, render
 
@@ -41,6 +44,11 @@ def private_journald() -> Iterator[PrivateJournald]:
     instance = PrivateJournald()
     yield instance
     instance.stop()
+
+
+def expected_events(lines: Sequence[str | bytes]) -> list[dict[str, Any]]:
+    """What `events` prints for lines journald stored: its _HOSTNAME is this machine's name."""
+    return events_of_lines(lines, node=socket.gethostname())
 
 
 def pullwatch() -> str:
@@ -259,6 +267,8 @@ def test_read_journal_batches(private_journald: PrivateJournald, monkeypatch: py
     assert all(
         moment is not None and before - timedelta(seconds=1) <= moment <= datetime.now(timezone.utc) for moment in times
     )
+    nodes = [node for batch in batches for node in batch.nodes or []]
+    assert nodes == [socket.gethostname()] * len(times)  # each entry's _HOSTNAME
 
     follower = InProcessFollower(read_journal(identifiers=[ident], directory=directory, follow=True))
     follower.wait_total(20)

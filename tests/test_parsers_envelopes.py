@@ -240,10 +240,13 @@ MATRIX = [(version, index) for version in VERSIONS for index in range(len(_lines
 def test_every_envelope_gives_the_text_lines_event(version: str, index: int, envelope: str) -> None:
     line = _lines_of_every_kind(version)[index]
     expected = parse_line(render(line, "text"))
-    got = parse_line(render(line, envelope))
+    got = parse_line(render(line, envelope, host="node-7"))
     assert expected is not None and got is not None
     assert got.time == line.time
+    # the node: the host of a journal prefix or record, none where the envelope names none
+    assert got.node == ("node-7" if envelope.startswith("journal-") and envelope != "journal-trimmed" else None)
     got.raw = expected.raw = ""
+    got.node = None
     assert got == expected
 
 

@@ -17,6 +17,15 @@ def name(text: str) -> Text:
     return Text(safe_text(text))
 
 
+def name_on(text: str, node: str | None) -> Text:
+    """An image, and the node it was pulled on when there is one to show."""
+    shown = name(text)
+    if node is not None:
+        shown.append("  @ ", style="dim")
+        shown.append_text(name(node))
+    return shown
+
+
 def moment(value: datetime | None) -> Text:
     return Text("-" if value is None else value.strftime("%m-%d %H:%M:%S"))
 

@@ -36,7 +36,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.view = view
         self.in_progress = InProgressPane(view)
-        self.completed = CompletedPane()
+        self.completed = CompletedPane(view)
         self.repeated = RepeatedPane()
         self.panes: list[RecordTable[Any]] = [self.in_progress, self.completed, self.repeated]
         # held, not queried: a timer may still fire while the screen is being taken down

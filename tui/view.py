@@ -32,6 +32,7 @@ class RepeatedImage:
     fetched_repeats: int = 0  # completed repeat pulls that downloaded again
     known_repeats: int = 0  # completed repeat pulls of which the log tells whether they downloaded
     bytes_known: bool = False  # the image's bytes fetched are known (every pull's bytes read)
+    node_shown: str | None = None  # the node, to show beside the image when pulls come from several
 
 
 @dataclass(slots=True)
@@ -70,7 +71,9 @@ class StoreView:
         self.timeout_text: str | None = None  # as the log wrote it, once a cancel line showed it
         self.last_progress: dict[int, datetime] = {}  # pull id -> time of its newest progress line
         self.position: datetime | None = None  # newest log time applied
-        self._repeated_rows: dict[str, tuple[int, RepeatedImage]] = {}  # ref -> (revision, row)
+        self.several_nodes = False  # pulls come from more than one node: panes show each pull's node
+        # (node, ref) -> (revision, row): "pulled more than once" is per node
+        self._repeated_rows: dict[tuple[str | None, str], tuple[int, RepeatedImage]] = {}
 
     # ---- feeding (UI thread) -------------------------------------------------------------------
     def apply(self, batch: ParsedBatch) -> None:
@@ -111,13 +114,13 @@ class StoreView:
     def snapshot(self) -> Snapshot:
         snap = Snapshot(all_pulls=len(self.store.pulls))
         totals = snap.totals
-        by_ref: dict[str, list[PullRecord]] = {}
+        by_image: dict[tuple[str | None, str], list[PullRecord]] = {}
         everything = not self.pattern
         sizes_known = fetched_known = True
         for record in self.store.pulls:
             if not everything and not self.matches(record.image, record.ref):
                 continue
-            by_ref.setdefault(record.ref, []).append(record)
+            by_image.setdefault((record.node, record.ref), []).append(record)
             if record.status is PullStatus.IN_PROGRESS:
                 snap.in_progress.append(record)
                 continue
@@ -134,23 +137,30 @@ class StoreView:
             totals.size_bytes = None  # unknown is not zero: a sum with unknown parts is unknown
         if not fetched_known:
             totals.fetched_bytes = None
-        for ref, records in by_ref.items():
+        several = self.several_nodes = len(self.store.nodes()) > 1
+        for (node, ref), records in by_image.items():
             if len(records) > 1:
-                snap.repeated.append(self._repeated(ref))
-        totals.pulls = sum(len(records) for records in by_ref.values())
+                row = self._repeated(node, ref)
+                row.node_shown = (node or "-") if several else None
+                snap.repeated.append(row)
+        totals.pulls = sum(len(records) for records in by_image.values())
         totals.in_progress = len(snap.in_progress)
-        totals.images = len(by_ref)
+        totals.images = len({ref for _, ref in by_image})
         totals.repeated = len(snap.repeated)
         return snap
 
-    def _repeated(self, ref: str) -> RepeatedImage:
-        """The image's row, recomputed only when one of its pulls changed since the last time."""
-        records = self.store.pulls_of(ref)
+    def _repeated(self, node: str | None, ref: str) -> RepeatedImage:
+        """The image's row on `node`, recomputed only when one of its pulls changed since."""
+        records = self.store.pulls_of(ref, node, any_node=False)
         latest = max(record.revision for record in records)
-        cached = self._repeated_rows.get(ref)
+        cached = self._repeated_rows.get((node, ref))
         if cached is None or cached[0] != latest:
-            cached = self._repeated_rows[ref] = (latest, repeated_image(ref, records))
+            cached = self._repeated_rows[(node, ref)] = (latest, repeated_image(ref, records))
         return cached[1]
+
+    def node_of(self, record: PullRecord) -> str | None:
+        """The node to show beside the pull's image: only when pulls come from several."""
+        return (record.node or "-") if self.several_nodes else None
 
     def elapsed(self, record: PullRecord) -> float | None:
         """Seconds since the pull started, by the clock (wall clock live, log clock in replay)."""
@@ -186,7 +196,7 @@ class StoreView:
 
 
 def repeated_image(ref: str, records: list[PullRecord]) -> RepeatedImage:
-    """Summary of every pull of `ref` (the filter picks images, not single pulls)."""
+    """Summary of every pull of `ref` on one node (the filter picks images, not single pulls)."""
     row = RepeatedImage(summarize(ref, records))
     row.bytes_known = row.summary.bytes_read is not None
     for record in records[1:]:

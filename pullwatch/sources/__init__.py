@@ -25,7 +25,9 @@ class LineBatch:
     lines: list[bytes] = field(default_factory=list)  # candidate lines, newline stripped
     total: int = 0  # lines read, candidates included
     times: list[datetime | None] | None = None  # per-line fallback times (journal entries)
+    nodes: list[str | None] | None = None  # per-line nodes (journal entries' _HOSTNAME)
+    node: str | None = None  # the node of every line that names none (a file given a node)
 
     def parse(self) -> ParsedBatch:
         """The batch's pull events and line counts (pure: what PullStore.apply takes)."""
-        return parse_batch(self.lines, self.times, self.total)
+        return parse_batch(self.lines, self.times, self.total, self.nodes, self.node)

@@ -23,6 +23,7 @@ class SourceOptions:
     identifiers: tuple[str, ...] = ()  # SYSLOG_IDENTIFIER values
     since: str | None = None  # as journalctl users write it (sources/since.py); None: this boot
     directory: str | None = None  # a copied journal directory (implies the journal)
+    node_files: tuple[tuple[str, str], ...] = ()  # (node, path): saved logs of a named node, after `paths`
 
     @property
     def reads_journal(self) -> bool:
@@ -48,6 +49,10 @@ def open_source(options: SourceOptions, follow: bool) -> Iterator[LineBatch]:
             directory=options.directory,
             follow=follow,
         )
+    if options.node_files:
+        if follow:
+            raise SourceError("--node-file reads saved logs; follow one file with --file")
+        return _named_nodes(options)
     paths = list(options.paths) or ["-"]
     if follow and paths != ["-"]:
         if len(paths) != 1 or paths[0] == "-":
@@ -58,3 +63,19 @@ def open_source(options: SourceOptions, follow: bool) -> Iterator[LineBatch]:
     from pullwatch.sources.saved import read_saved
 
     return read_saved(paths)
+
+
+def _named_nodes(options: SourceOptions) -> Iterator[LineBatch]:
+    """The files named, then each node's files, read in order; a node's lines that name no host
+    (k3s containerd.log, logrus files) are that node's."""
+    from pullwatch.sources.saved import open_saved, read_saved
+
+    for _, path in options.node_files:  # a missing file is an error before anything is read
+        if path != "-":
+            open_saved(path).close()
+    if options.paths:
+        yield from read_saved(list(options.paths))
+    for node, path in options.node_files:
+        for batch in read_saved([path]):
+            batch.node = node
+            yield batch

@@ -11,6 +11,7 @@ from rich.text import Text
 from pullwatch.records import PullRecord, PullStatus
 from pullwatch.tui import cells
 from pullwatch.tui.table import Column, RecordTable, measure
+from pullwatch.tui.view import StoreView
 
 STATUS_STYLES = {PullStatus.COMPLETED: "green", PullStatus.FAILED: "bold red"}
 
@@ -38,9 +39,9 @@ def _status(record: PullRecord) -> Text:
 
 
 class CompletedPane(RecordTable[PullRecord]):
-    def __init__(self, *, id: str | None = "completed") -> None:
+    def __init__(self, view: StoreView, *, id: str | None = "completed") -> None:
         columns: list[Column[PullRecord]] = [
-            Column("image", lambda r: cells.name(r.image), sort_key=lambda r: r.image.lower()),
+            Column("image", lambda r: cells.name_on(r.image, view.node_of(r)), sort_key=lambda r: r.image.lower()),
             Column(
                 "finished",
                 lambda r: cells.moment(r.finished_at),

@@ -18,7 +18,7 @@ class InProgressPane(RecordTable[PullRecord]):
     def __init__(self, view: StoreView, *, id: str | None = "in-progress") -> None:
         self.view = view
         columns: list[Column[PullRecord]] = [
-            Column("image", lambda r: cells.name(r.image), sort_key=lambda r: r.image.lower()),
+            Column("image", lambda r: cells.name_on(r.image, view.node_of(r)), sort_key=lambda r: r.image.lower()),
             Column("started", lambda r: cells.moment(r.started_at), cells.TIME_WIDTH, sort_key=lambda r: r.started_at),
             measure("elapsed", view.elapsed, cells.duration, 9),
             measure("fetched", lambda r: r.progress_bytes, cells.size, 10),

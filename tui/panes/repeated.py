@@ -20,6 +20,11 @@ def _repeats(row: RepeatedImage) -> Text:
     return text
 
 
+def _image(row: RepeatedImage) -> Text:
+    """The image, and its node when pulls come from several (a repeat is per node)."""
+    return cells.name_on(row.summary.image, row.node_shown)
+
+
 def _outcomes(row: RepeatedImage) -> Text:
     text = Text(f"{row.summary.completed} / ")
     text.append(str(row.summary.failed), style="red" if row.summary.failed else "")
@@ -29,7 +34,7 @@ def _outcomes(row: RepeatedImage) -> Text:
 class RepeatedPane(RecordTable[RepeatedImage]):
     def __init__(self, *, id: str | None = "repeated") -> None:
         columns: list[Column[RepeatedImage]] = [
-            Column("image", lambda r: cells.name(r.summary.image), sort_key=lambda r: r.summary.image.lower()),
+            Column("image", _image, sort_key=lambda r: (r.summary.image.lower(), r.node_shown or "")),
             measure("pulls", lambda r: r.summary.pulls, lambda n: Text(str(n)), 5),
             Column("ok / fail", _outcomes, 9, "right", sort_key=lambda r: r.summary.failed, descending=True),
             measure("size total", lambda r: r.summary.total_size_bytes, cells.size, 10),
@@ -52,7 +57,7 @@ class RepeatedPane(RecordTable[RepeatedImage]):
         ]
         super().__init__(
             columns,
-            key=lambda r: r.summary.ref,
+            key=lambda r: (r.summary.node, r.summary.ref),
             sort_index=1,
             empty_text="no image pulled more than once",
             id=id,

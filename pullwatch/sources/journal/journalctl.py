@@ -18,7 +18,7 @@ from pullwatch.sources.journal.query import JournalQuery, entry_time
 
 def journalctl_args(query: JournalQuery) -> list[str]:
     # -a: without it journalctl replaces fields over 4096 bytes by null (long error= values).
-    args = ["journalctl", "-o", "json", "-a", "--no-pager", "--output-fields=MESSAGE"]
+    args = ["journalctl", "-o", "json", "-a", "--no-pager", "--output-fields=MESSAGE,_HOSTNAME"]
     if query.directory:
         args += ["--directory", query.directory]
     matches: list[str] = []
@@ -105,37 +105,41 @@ def _read_available(pipe: int) -> bytes | None:
 
 
 def _json_batches(records: list[bytes]) -> Iterator[LineBatch]:
-    batch = LineBatch(times=[])
+    batch = LineBatch(times=[], nodes=[])
     for record in records:
         if not record.strip():
             continue
         batch.total += 1
         if not is_candidate(record):
             continue
-        message, moment = _decode_record(record)
+        message, moment, host = _decode_record(record)
         if message is not None and is_candidate(message):
             batch.lines.append(message.rstrip(b"\r\n"))
             batch.times.append(moment)  # type: ignore[union-attr]
+            batch.nodes.append(host)  # type: ignore[union-attr]
         if len(batch.lines) >= BATCH_LINES:
             yield batch
-            batch = LineBatch(times=[])
+            batch = LineBatch(times=[], nodes=[])
     if batch.total:
         yield batch
 
 
-def _decode_record(record: bytes) -> tuple[bytes | None, datetime | None]:
-    """MESSAGE (a string, or an array of bytes when not UTF-8) and the entry's time."""
+def _decode_record(record: bytes) -> tuple[bytes | None, datetime | None, str | None]:
+    """MESSAGE (a string, or an array of bytes when not UTF-8), the entry's time and its
+    _HOSTNAME (the node that logged it)."""
     try:
         fields = json.loads(record)
     except ValueError:
-        return None, None
+        return None, None, None
     if not isinstance(fields, dict):
-        return None, None
+        return None, None, None
     message = fields.get("MESSAGE")
     stamp = fields.get("__REALTIME_TIMESTAMP")
     moment = entry_time(int(stamp)) if isinstance(stamp, str) and stamp.isdigit() else None
+    host = fields.get("_HOSTNAME")
+    node = host if isinstance(host, str) and host else None
     if isinstance(message, str):
-        return message.encode("utf-8", "surrogateescape"), moment
+        return message.encode("utf-8", "surrogateescape"), moment, node
     if isinstance(message, list) and all(isinstance(b, int) and 0 <= b < 256 for b in message):
-        return bytes(message), moment
-    return None, moment
+        return bytes(message), moment, node
+    return None, moment, node

@@ -70,9 +70,20 @@ def reader_batches(reader: Any, follow: bool, idle_seconds: float) -> Iterator[L
         reader.close()
 
 
+def _hostname(reader: Any) -> str | None:
+    """The entry's _HOSTNAME: which node logged it (a merged journal holds several)."""
+    try:
+        host = reader._get("_HOSTNAME")
+    except KeyError:
+        return None
+    if isinstance(host, bytes):
+        host = host.decode("utf-8", "backslashreplace")
+    return host if isinstance(host, str) and host else None
+
+
 def _drain_reader(reader: Any) -> Iterator[LineBatch]:
     """Every entry from the reader's position to the end of the journal, in batches."""
-    batch = LineBatch(times=[])
+    batch = LineBatch(times=[], nodes=[])
     while reader._next():
         batch.total += 1
         try:
@@ -84,8 +95,9 @@ def _drain_reader(reader: Any) -> Iterator[LineBatch]:
         if is_candidate(message):
             batch.lines.append(message.rstrip(b"\r\n"))
             batch.times.append(entry_time(reader._get_realtime()))  # type: ignore[union-attr]
+            batch.nodes.append(_hostname(reader))  # type: ignore[union-attr]
         if len(batch.lines) >= BATCH_LINES or batch.total >= BATCH_ENTRIES:
             yield batch
-            batch = LineBatch(times=[])
+            batch = LineBatch(times=[], nodes=[])
     if batch.total:
         yield batch
