@@ -74,11 +74,14 @@ def parse_line(
     candidate that cannot be decoded (bad envelope, cut or unknown pull message). kubelet's
     lines (klog) are not containerd's: they are never pull events, nor unparsed ones. The
     event's node is the host the line names (journal prefix, _HOSTNAME), else `fallback_node`."""
+    if len(line) > MAX_LINE_BYTES:  # not decoded, not searched: counted when it may be a pull line
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        if any(keyword in text for keyword in PULL_KEYWORDS):
+            raise UnparsedLine(f"line longer than {MAX_LINE_BYTES} bytes")
+        return None
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
     if not any(keyword in text for keyword in PULL_KEYWORDS):
         return None
-    if len(line) > MAX_LINE_BYTES:
-        raise UnparsedLine(f"line longer than {MAX_LINE_BYTES} bytes")
     try:
         entry = decode_envelope(text, fallback_time)
         event = decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])

@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 from clihelp import PULLWATCH
+from journald import PrivateJournald, unique_name
+from test_journal import containerd_lines, private_journald  # noqa: F401 (a fixture)
 from tuihelp import SAMPLE
+
+from pullwatch.sources.journal import BACKEND_ENV
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,7 +43,16 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], *words: str) -
 
 @pytest.mark.parametrize(
     "command",
-    ["report $LOG", "report --format json $LOG", "report --format csv $LOG", "events $LOG", "count nginx $LOG"],
+    [
+        "report $LOG",
+        "report --format json $LOG",
+        "report --format csv $LOG",
+        "events $LOG",
+        "count nginx $LOG",
+        "--help",
+        "report --help",
+        "--version",
+    ],
 )
 def test_full_disk_is_one_line_and_status_2(command: str) -> None:
     assert_one_line_error(sh(f"$PW {command} > /dev/full"), "No space left on device")
@@ -79,6 +92,21 @@ def children_of(pid: int) -> list[int]:
     found: list[int] = []
     for task in tasks.iterdir():
         found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def named(pid: int, word: str) -> list[int]:
+    """Descendants of `pid` whose command line has `word` in its first two arguments (nsenter
+    may or may not stay between the shell and the command it runs)."""
+    found: list[int] = []
+    for child in children_of(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[:2]
+        except FileNotFoundError:
+            continue
+        if any(word.encode() in Path(arg.decode()).name.encode() for arg in argv):
+            found.append(child)
+        found += named(child, word)
     return found
 
 
@@ -170,3 +198,23 @@ def test_signal_to_the_monitor_gives_the_terminal_back(tmux: Tmux, signum: int, 
     tmux.wait(lambda: f"exit={status}" in tmux("capture-pane", "-p", "-t", "t"), f"exit={status}")
     assert tmux.flags() == "0 1 0"
     assert "Traceback" not in tmux("capture-pane", "-p", "-t", "t", "-S", "-200")
+
+
+def test_sigterm_to_the_monitor_on_the_journal_ends_journalctl(tmux: Tmux, private_journald: PrivateJournald) -> None:  # noqa: F811
+    """The live monitor on a (private, real) journal through journalctl: SIGTERM gives the terminal
+    back and leaves no journalctl behind, although the journal stays quiet."""
+    ident = unique_name()
+    private_journald.write(ident, containerd_lines(seed=41, pulls=2))
+    command = private_journald.command([str(PULLWATCH), "watch", "--journal", "--identifier", ident])
+    tmux.wait(lambda: "ready$" in tmux("capture-pane", "-p", "-t", "t"), "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"env {BACKEND_ENV}=journalctl {' '.join(command)}; echo exit=$?")
+    tmux("send-keys", "-t", "t", "Enter")
+    tmux.wait(lambda: tmux.flags() == "1 0 1", "the monitor's screen")
+    shell = int(tmux("display", "-p", "-t", "t", "#{pane_pid}"))
+    tmux.wait(lambda: len(named(shell, "journalctl")) == 1, "journalctl")
+    (monitor,) = named(shell, "pullwatch")
+    (journalctl,) = named(shell, "journalctl")
+    os.kill(monitor, signal.SIGTERM)
+    tmux.wait(lambda: "exit=143" in tmux("capture-pane", "-p", "-t", "t"), "exit=143")
+    assert tmux.flags() == "0 1 0"
+    assert not alive(journalctl)
