@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
 import signal
 import sys
@@ -13,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from pullwatch import __version__
 from pullwatch.filtering import FilterError, exact_image_matcher, image_matcher
+from pullwatch.humanize import json_text
 from pullwatch.ingest import load
 from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
@@ -149,8 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(args_list)
     if unknown:
-        print(f"pullwatch: unrecognized arguments: {' '.join(unknown)} "
-              f"(see pullwatch {args.command} --help)", file=sys.stderr)
+        print(
+            f"pullwatch: unrecognized arguments: {' '.join(unknown)} (see pullwatch {args.command} --help)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         handler: Callable[[argparse.Namespace], int] = _COMMANDS[args.command]
@@ -232,7 +234,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     try:
         for batch in source:
             for event in batch.parse().events:
-                out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+                out.write(json_text(event.to_json()) + "\n")
             out.flush()
     finally:
         close = getattr(source, "close", None)

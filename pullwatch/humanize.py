@@ -1,8 +1,10 @@
-"""Numbers and log text for people: sizes, durations, times, rates, and names from logs made safe
-to print. Shared by the headless output and the TUI (below both)."""
+"""Numbers and log text for people: sizes, durations, times, rates, and text from logs made safe
+to print (visibly escaped for people, JSON-escaped for machines). Shared by the headless output and
+the TUI (below both)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 
@@ -43,7 +45,36 @@ def mib_per_second(count: int | None, seconds: float | None) -> str:
 
 
 def safe_text(text: str) -> str:
-    """Neutralise control characters (escape sequences) in names that come from logs."""
+    """For people (table, CSV, monitor): every character a terminal or a reader can be fooled by
+    shown as a visible escape (`\\x1b`, `\\u202e`, `\\U000e0001`). That is what str.isprintable
+    refuses: C0 and C1 controls, DEL, bidi controls, zero-width and other format characters, line
+    separators, surrogates, unassigned code points. The one definition of unsafe text."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in text)
+    return "".join(c if c.isprintable() else _visible(c) for c in text)
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def json_text(value: object, indent: int | None = None) -> str:
+    """For machines (report JSON, events): json.dumps, with the characters safe_text escapes
+    written as JSON `\\u` escapes, so that a decoder reads back the exact value and a terminal
+    shown the output sees no control. (json.dumps escapes C0 only, and writes DEL, C1 and bidi
+    controls raw.) Outside strings, indented JSON holds only printable text and newlines."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    if text.isprintable():
+        return text
+    return "\n".join(line if line.isprintable() else "".join(map(_json_char, line)) for line in text.split("\n"))
+
+
+def _json_char(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"  # a UTF-16 pair, as JSON has it

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
+from pullwatch.humanize import json_text, safe_text
 from pullwatch.records import ImageSummary, PullRecord, Stats
 from pullwatch.store import PullStore, summarize
 
@@ -66,7 +66,7 @@ def _by_ref(pulls: list[PullRecord]) -> dict[str, list[PullRecord]]:
 
 
 def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False)
+    return json_text(report, indent=2)
 
 
 def write_report_json(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
@@ -77,7 +77,7 @@ def write_report_json(store: PullStore, matches: Callable[[str, str], bool], out
     out.write("{\n")
     for key, items in (("pulls", (record.to_json() for record in pulls)), ("images", iter(images))):
         _write_json_list(out, key, items)
-    stats = json.dumps(store.stats.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    stats = json_text(store.stats.to_json(), indent=2).replace("\n", "\n  ")
     out.write(f'  "stats": {stats}\n}}\n')
 
 
@@ -85,16 +85,30 @@ def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> 
     first = True
     for item in items:
         out.write(f'  "{key}": [\n    ' if first else ",\n    ")
-        out.write(json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    "))
+        out.write(json_text(item, indent=2).replace("\n", "\n    "))
         first = False
     out.write(f'  "{key}": [],\n' if first else "\n  ],\n")
 
 
 def write_csv(store: PullStore, matches: Callable[[str, str], bool], out: TextIO) -> None:
+    """One row per pull; cells quoted where needed and made safe by csv_cell."""
     writer = csv.DictWriter(out, fieldnames=PULL_FIELDS, lineterminator="\n")
     writer.writeheader()
     for record in ordered_pulls(store, matches):
-        writer.writerow(record.to_json())
+        writer.writerow({key: csv_cell(value) for key, value in record.to_json().items()})
+
+
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """Log text as a cell shown as text: controls visibly escaped (so no CR or LF splits a row, no
+    escape reaches a terminal), and a cell that would start a formula prefixed with `'`."""
+    if not isinstance(value, str):
+        return value
+    cell = safe_text(value)
+    return "'" + cell if value.startswith(_FORMULA_LEAD) else cell
 
 
 def render_table(store: PullStore, matches: Callable[[str, str], bool], width: int | None = None) -> str:
@@ -105,7 +119,7 @@ def render_table(store: PullStore, matches: Callable[[str, str], bool], width: i
     from rich.table import Table
     from rich.text import Text
 
-    from pullwatch.humanize import human_bytes, human_duration, safe_text, short_time
+    from pullwatch.humanize import human_bytes, human_duration, short_time
 
     pulls = ordered_pulls(store, matches)
     table = Table(title=f"{len(pulls)} pulls", title_justify="left")
@@ -177,4 +191,3 @@ def _unknown_start(record: PullRecord, short_time: Callable[[datetime | None], s
 
 def stats_line(stats: Stats) -> str:
     return f"{stats.lines} lines read, {stats.pull_lines} pull lines, {stats.unparsed_lines} unparsed"
-

@@ -44,7 +44,7 @@ def pull_section(record: PullRecord, view: StoreView, selected: bool) -> Group:
     rows += [
         ("size", human_bytes(record.size_bytes)),
         ("bytes read", human_bytes(record.bytes_read) + (" (cache hit)" if record.bytes_read == 0 else "")),
-        ("image id", record.image_id or "-"),
+        ("image id", safe_text(record.image_id or "-")),
         ("repo tag", safe_text(record.repo_tag or "-")),
         ("repo digest", safe_text(record.repo_digest or "-")),
         ("snapshotter", safe_text(record.snapshotter or "-")),
