@@ -16,10 +16,15 @@ from pullwatch.humanize import json_text
 from pullwatch.ingest import load
 from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
+from pullwatch.sources.children import end_children
 from pullwatch.sources.options import SourceOptions, open_source
 
+# Exit statuses (README "Exit status"): 0 ok; 1 only for a `count --expect` mismatch; 2 for usage,
+# input and output errors (one line on stderr, never a traceback); 128 + N for signal N (130 Ctrl-C,
+# 143 SIGTERM, 129 SIGHUP).
 EXIT_MISMATCH = 1
 EXIT_USAGE = 2
+EXIT_SIGNAL_BASE = 128
 COMMANDS = ("watch", "replay", "report", "count", "events")
 
 
@@ -136,35 +141,73 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    closed = _open_closed_streams()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)  # the monitor puts its own in place (tui/launch.py)
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv), closed)
+    except (SourceError, FilterError) as error:
+        print(f"pullwatch: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_SIGNAL_BASE + signal.SIGINT
+    except BrokenPipeError:
+        _discard_stdout()  # the reader went away (| head): not an error worth a message
+        return 0
+    except OSError as error:  # the output cannot be written: a full disk, an I/O error
+        _discard_stdout()
+        where = f"{error.filename}: " if error.filename else "writing the output: "
+        print(f"pullwatch: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        end_children()
+
+
+def _run(args_list: list[str], closed: set[int]) -> int:
     if args_list and args_list[0] not in COMMANDS and os.path.isfile(args_list[0]):
         args_list.insert(0, "replay")  # `pullwatch saved.log` opens it
     elif args_list and not args_list[0].startswith("-") and args_list[0] not in COMMANDS:
         close = difflib.get_close_matches(args_list[0], COMMANDS, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
-        print(f"pullwatch: unknown command {args_list[0]!r}; {hint}commands: {', '.join(COMMANDS)}", file=sys.stderr)
-        return EXIT_USAGE
+        raise SourceError(f"unknown command {args_list[0]!r}; {hint}commands: {', '.join(COMMANDS)}")
     if not args_list or args_list[0] not in (*COMMANDS, "-h", "--help", "--version"):
         args_list.insert(0, "watch")
+    if 1 in closed:
+        raise SourceError("standard output is closed: nowhere to write (redirect it to a file or /dev/null)")
     parser = build_parser()
     args, unknown = parser.parse_known_args(args_list)
     if unknown:
-        print(
-            f"pullwatch: unrecognized arguments: {' '.join(unknown)} (see pullwatch {args.command} --help)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        raise SourceError(f"unrecognized arguments: {' '.join(unknown)} (see pullwatch {args.command} --help)")
+    args.stdin_closed = 0 in closed
+    handler: Callable[[argparse.Namespace], int] = _COMMANDS[args.command]
+    return handler(args)
+
+
+def _open_closed_streams() -> set[int]:
+    """Which of stdin, stdout and stderr were closed (`<&-`, `>&-`), each given /dev/null instead:
+    Python then has no sys.stdin (an AttributeError deep in a reader), and the first file opened
+    would take the free descriptor and be taken for stdin or stdout."""
+    closed: set[int] = set()
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is None:
+            opened = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 (lives as long as the process)
+            closed.add(fd)
+    return closed
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what is still buffered
+    raises no second error ("Exception ignored … BrokenPipeError") at exit."""
     try:
-        handler: Callable[[argparse.Namespace], int] = _COMMANDS[args.command]
-        return handler(args)
-    except (SourceError, FilterError) as error:
-        print(f"pullwatch: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (| head): not an error worth a traceback
-        return 0
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def source_options(args: argparse.Namespace) -> SourceOptions:
@@ -182,7 +225,11 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
 
 def _check_source(args: argparse.Namespace) -> None:
     """Reading a terminal as a log would wait forever: say what to give instead."""
-    if not args.paths and not args.journal and not args.directory and sys.stdin.isatty():
+    if args.journal or args.directory or (args.paths and "-" not in args.paths):
+        return
+    if args.stdin_closed:
+        raise SourceError("no log to read: stdin is closed; give a log file, or use --journal")
+    if not args.paths and sys.stdin.isatty():
         raise SourceError("no log to read: give a log file, pipe one in (- is stdin), or use --journal")
 
 
@@ -228,8 +275,6 @@ def cmd_count(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     _check_source(args)
     out = sys.stdout
-    if args.follow:
-        signal.signal(signal.SIGTERM, _exit_on_signal)
     source = open_source(source_options(args), follow=args.follow)
     try:
         for batch in source:
@@ -244,8 +289,9 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
-    """SIGTERM stops a follower as Ctrl-C does: sources closed, no traceback, exit 128+15."""
-    raise SystemExit(128 + signum)
+    """SIGTERM or SIGHUP stops a command as Ctrl-C does: sources closed (`finally` blocks run),
+    children ended, no traceback, exit status 128 + the signal's number."""
+    raise SystemExit(EXIT_SIGNAL_BASE + signum)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

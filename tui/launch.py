@@ -4,15 +4,23 @@ stderr, exit 2, raised as SourceError / FilterError for pullwatch.cli to print).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from pullwatch.filtering import image_matcher
 from pullwatch.sources import SourceError
 from pullwatch.sources.options import SourceOptions
 from pullwatch.tui.clock import Clock, ReplayClock, WallClock
 from pullwatch.tui.source import FeedSpec, replay_spec, watch_spec
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 
 def clock_for(spec: FeedSpec) -> Clock:
@@ -28,8 +36,33 @@ def run(spec: FeedSpec, image: str) -> int:
 
     image_matcher(image)  # a bad re: pattern fails here, before the screen opens
     app = PullwatchApp(spec, clock_for(spec), image_filter=image)
-    app.run()
+    ending = _end_on_signal(app)
+    previous = {signum: signal.signal(signum, ending) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        app.run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return app.return_code or 0
+
+
+def _end_on_signal(app: App[None]) -> Callable[[int, FrameType | None], None]:
+    """SIGTERM or SIGHUP ends the app the way `q` does, from its own event loop, so that Textual
+    gives the terminal back (alternate screen off, mouse reporting off, cursor shown); the exit
+    status is 128 + the signal's number. Before the loop runs or after it stops, the signal ends
+    the command like a headless one."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()  # the handler runs on the main thread, inside the loop
+        except RuntimeError:
+            raise SystemExit(128 + signum) from None
+        # After the next refresh: an exit while the first screen still mounts makes Textual's
+        # Header raise NoMatches (exit status 1, a traceback on the terminal).
+        exit_app = functools.partial(app.exit, return_code=128 + signum)
+        loop.call_soon_threadsafe(app.call_after_refresh, exit_app)
+
+    return handler
 
 
 def run_replay(paths: Sequence[str], speed: str, image: str) -> int:

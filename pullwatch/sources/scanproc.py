@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import cast
 
 from pullwatch.sources import LineBatch, SourceError
+from pullwatch.sources.children import track
 
 # Below this size a child's start-up (~50 ms) costs more than the overlap wins.
 PROCESS_MIN_BYTES = 8 * 1024 * 1024
@@ -50,7 +51,9 @@ def scan_in_child(path: str, block_size: int) -> Iterator[LineBatch] | None:
     module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
     command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, str(block_size), path]
     try:
-        child = subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE)
+        child = track(
+            subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE)
+        )
     except OSError:
         return None
     return _batches(child, path)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pullwatch.parsers import is_candidate
 from pullwatch.sources import BATCH_LINES, LineBatch, SourceError
+from pullwatch.sources.children import track
 from pullwatch.sources.journal.query import JournalQuery, entry_time
 
 
@@ -49,7 +50,7 @@ def journalctl_batches(query: JournalQuery, follow: bool, idle_seconds: float) -
         args.append("--boot")
     if follow:
         args += ["--follow", "--no-tail"]  # --follow alone starts at the last 10 entries
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    process = track(subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL))
     assert process.stdout is not None
     pipe = process.stdout.fileno()
     os.set_blocking(pipe, False)

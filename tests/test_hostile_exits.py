@@ -1,0 +1,172 @@
+"""Exit statuses and process hygiene (issue 9), with real processes: a full disk, closed standard
+streams, SIGTERM and SIGHUP to the headless commands and to the monitor (in tmux, whose pane tells
+whether the terminal was given back). Documented in README "Exit status": 0 ok, 1 only for a
+`count --expect` mismatch, 2 usage/input/output errors with one line on stderr, 128+N on signal N.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clihelp import PULLWATCH
+from tuihelp import SAMPLE
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def sh(script: str) -> subprocess.CompletedProcess[str]:
+    """`script` in sh, with $PW the installed command and $LOG the bundled sample."""
+    env = {**os.environ, "PW": str(PULLWATCH), "LOG": str(SAMPLE)}
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pullwatch: "), done.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["report $LOG", "report --format json $LOG", "report --format csv $LOG", "events $LOG", "count nginx $LOG"],
+)
+def test_full_disk_is_one_line_and_status_2(command: str) -> None:
+    assert_one_line_error(sh(f"$PW {command} > /dev/full"), "No space left on device")
+
+
+def test_closed_stdin_with_a_file_named_reads_the_file() -> None:
+    done = sh("$PW report --format json $LOG <&-")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert '"pulls": [' in done.stdout
+
+
+def test_closed_stdin_without_a_file_is_a_usage_error() -> None:
+    assert_one_line_error(sh("$PW report <&-"), "stdin is closed")
+
+
+def test_closed_stdout_is_a_usage_error() -> None:
+    assert_one_line_error(sh("$PW report $LOG >&-"), "standard output is closed")
+
+
+def test_closed_stderr_is_no_error() -> None:
+    done = sh("$PW count nginx $LOG 2>&-")
+    assert done.returncode == 0 and done.stdout.strip().isdigit()
+
+
+def test_reader_gone_early_is_quiet() -> None:
+    done = sh("$PW report --format json $LOG | head -c 10 > /dev/null; exit 0")
+    assert done.stderr == ""
+
+
+def test_count_mismatch_is_the_only_status_1() -> None:
+    assert sh("$PW count nginx $LOG --expect 9999").returncode == 1
+    assert sh("$PW count nginx /nonexistent.log --expect 9999").returncode == 2
+
+
+def children_of(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    found: list[int] = []
+    for task in tasks.iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signal_to_report_ends_its_scanning_child(tmp_path: Path, signum: int, status: int) -> None:
+    """`report -` on a pipe scans in a child; the pipe stays open and quiet, so the child would
+    wait for input long after its parent died."""
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen([str(PULLWATCH), "report", "-"], stdin=read_end, stderr=subprocess.PIPE)
+        os.close(read_end)
+        deadline = time.monotonic() + 20
+        while not (kids := children_of(process.pid)):
+            assert time.monotonic() < deadline, "the scanning child did not start"
+            time.sleep(0.05)
+        time.sleep(0.3)  # let the command reach its read loop
+        process.send_signal(signum)
+        assert process.wait(20) == status
+        assert process.stderr is not None and b"Traceback" not in process.stderr.read()
+        deadline = time.monotonic() + 5
+        while any(alive(kid) for kid in kids):
+            assert time.monotonic() < deadline, f"child {kids} outlived the command"
+            time.sleep(0.05)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signal_to_events_follow(tmp_path: Path, signum: int, status: int) -> None:
+    log = tmp_path / "containerd.log"
+    log.write_bytes(Path(SAMPLE).read_bytes())
+    process = subprocess.Popen(
+        [str(PULLWATCH), "events", "--follow", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stdout.readline().startswith(b"{")
+    process.send_signal(signum)
+    assert process.wait(20) == status
+    assert process.stderr is not None and process.stderr.read() == b""
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"pullwatch-exit-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def flags(self) -> str:
+        """alternate screen on, cursor shown, mouse reporting on: as the pane sees them."""
+        return self("display", "-p", "-t", "t", "#{alternate_on} #{cursor_flag} #{mouse_any_flag}").strip()
+
+    def wait(self, check: object, what: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():  # type: ignore[operator]
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self('capture-pane', '-p', '-t', 't')}"
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    assert shutil.which("tmux"), "tmux is needed (scripts/test.sh installs it)"
+    server = Tmux()
+    server("new-session", "-d", "-x", "160", "-y", "50", "-s", "t", "env PS1='ready$ ' TERM=xterm-256color sh")
+    try:
+        yield server
+    finally:
+        subprocess.run(["tmux", "-L", server.socket, "kill-server"], capture_output=True, timeout=20)
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signal_to_the_monitor_gives_the_terminal_back(tmux: Tmux, signum: int, status: int) -> None:
+    tmux.wait(lambda: "ready$" in tmux("capture-pane", "-p", "-t", "t"), "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"{PULLWATCH} replay --speed 1 {SAMPLE}; echo exit=$?")
+    tmux("send-keys", "-t", "t", "Enter")
+    tmux.wait(lambda: tmux.flags() == "1 0 1", "the monitor's screen (alternate screen, mouse, no cursor)")
+    shell = int(tmux("display", "-p", "-t", "t", "#{pane_pid}"))
+    (monitor,) = children_of(shell)
+    os.kill(monitor, signum)
+    tmux.wait(lambda: f"exit={status}" in tmux("capture-pane", "-p", "-t", "t"), f"exit={status}")
+    assert tmux.flags() == "0 1 0"
+    assert "Traceback" not in tmux("capture-pane", "-p", "-t", "t", "-S", "-200")
