@@ -6,7 +6,9 @@ files. The follower tells these apart by the file's identity (st_dev, st_ino) an
 bytes just before its read offset (a file truncated and refilled past that offset between two
 looks has different bytes there). It reads with os.pread on a descriptor (a truncated mmap would
 raise SIGBUS), holds a half-written line until its newline arrives, and sleeps until watchdog
-reports a change in the file's directory; a re-check every IDLE_SECONDS is the safety net.
+reports a change in the file's directory (and in its target's, for a symlink); a re-check every
+IDLE_SECONDS is the safety net. A path that becomes a directory or a file it may not read is
+waited for (said once on stderr), as a path that does not exist yet is.
 
 The one case it cannot follow: two rotations between two looks (a look comes within a
 millisecond or so of a change), where the middle file never carried the name while looked at.
@@ -15,6 +17,7 @@ lumberjack rotates every 50 MB, so this does not happen to a containerd.log.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -33,6 +36,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from pullwatch.parsers import is_candidate
 from pullwatch.sources import BATCH_LINES, LineBatch, SourceError
@@ -96,31 +100,67 @@ def follow_file(path: str) -> Iterator[LineBatch]:
 
 def _follow(path: str) -> Iterator[LineBatch]:
     wake = threading.Event()
-    observer = None
+    observer = Observer()
+    watches = _Watches(observer, _Wake(wake))
     follower = _Follower(path)
-    said_waiting = False
-    directory = os.path.dirname(os.path.abspath(path))
+    said: str | None = None
     try:
+        observer.start()
         while True:
-            if observer is None and os.path.isdir(directory):
-                observer = Observer()
-                observer.schedule(_Wake(wake), directory, recursive=False, event_filter=WATCHED_EVENTS)
-                observer.start()
+            watches.update(path)
             wake.clear()  # before looking: a change from now on wakes the wait below
             read_some = False
             for batch in follower.look():
                 read_some = True
                 yield batch
-            if follower.current is None and not said_waiting:
-                said_waiting = True
-                print(f"pullwatch: waiting for {path} to appear", file=sys.stderr, flush=True)
+            if follower.waiting != said:
+                said = follower.waiting
+                if said is not None:  # said once per stretch of waiting, not at every look
+                    print(f"pullwatch: {said}", file=sys.stderr, flush=True)
             if not read_some and not wake.wait(IDLE_SECONDS):
                 yield LineBatch()
     finally:
-        if observer is not None:
-            observer.stop()
-            observer.join(5)
+        observer.stop()
+        observer.join(5)
         follower.close()
+
+
+class _Watches:
+    """The directories watched for changes: the path's own, and its target's when the path is a
+    symlink (a write to the target changes nothing in the link's directory, and a retargeted
+    link would otherwise be noticed by the IDLE_SECONDS re-check only). Kept up to date as links
+    are retargeted and directories replaced."""
+
+    def __init__(self, observer: BaseObserver, handler: FileSystemEventHandler) -> None:
+        self.observer = observer
+        self.handler = handler
+        self.watched: dict[str, tuple[tuple[int, int], ObservedWatch]] = {}
+
+    def update(self, path: str) -> None:
+        wanted = {os.path.dirname(os.path.abspath(path)), os.path.dirname(os.path.realpath(path))}
+        for directory in list(self.watched):
+            identity, watch = self.watched[directory]
+            if directory not in wanted or _identity(directory) != identity:
+                del self.watched[directory]
+                with contextlib.suppress(KeyError, OSError):  # its directory gone, and the watch with it
+                    self.observer.unschedule(watch)
+        for directory in wanted - self.watched.keys():
+            found = _identity(directory)
+            if found is None:
+                continue  # not there (yet): the re-check looks again
+            try:
+                watch = self.observer.schedule(self.handler, directory, recursive=False, event_filter=WATCHED_EVENTS)
+            except OSError:
+                continue  # no permission, or out of inotify watches: the re-check still looks
+            self.watched[directory] = (found, watch)
+
+
+def _identity(directory: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
 
 
 class _Follower:
@@ -129,6 +169,7 @@ class _Follower:
     def __init__(self, path: str) -> None:
         self.path = path
         self.current: _OpenFile | None = None
+        self.waiting: str | None = None  # why no file is being read, while none is
 
     def close(self) -> None:
         if self.current is not None:
@@ -148,8 +189,13 @@ class _Follower:
             current = None
         if current is None:
             if info is None:
+                self.waiting = f"waiting for {self.path} to appear"
                 return
-            current = self.current = _open(self.path)
+            if stat.S_ISDIR(info.st_mode):
+                self.waiting = f"{self.path} is a directory now; waiting for a log file there"
+                return
+            current, self.waiting = _open(self.path)
+            self.current = current
             if current is None:
                 return
         elif _was_truncated(current):
@@ -157,15 +203,20 @@ class _Follower:
         yield from _read_new(current, final=False)
 
 
-def _open(path: str) -> _OpenFile | None:
+def _open(path: str) -> tuple[_OpenFile | None, str | None]:
+    """The file the path names now, or None and why it is waited for (gone again between stat
+    and open, or not readable: a rotation may create it with other permissions for a moment)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
-        return None  # gone again between stat and open: the next look finds its successor
+        return None, f"waiting for {path} to appear"
     except OSError as error:
-        raise SourceError(f"{path}: {error.strerror or error}") from None
+        return None, f"{path} cannot be read ({error.strerror or error}); waiting until it can"
     info = os.fstat(fd)
-    return _OpenFile(fd, (info.st_dev, info.st_ino))
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        return None, f"{path} is a directory now; waiting for a log file there"
+    return _OpenFile(fd, (info.st_dev, info.st_ino)), None
 
 
 def _was_truncated(current: _OpenFile) -> bool:
