@@ -145,7 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)  # the monitor puts its own in place (tui/launch.py)
     try:
-        return _run(list(sys.argv[1:] if argv is None else argv), closed)
+        try:
+            status = _run(list(sys.argv[1:] if argv is None else argv), closed)
+        except SystemExit:  # --help, --version (argparse ignores a failed write of them)
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a write error shows here, with one line, not at the interpreter's exit
+        return status
     except (SourceError, FilterError) as error:
         print(f"pullwatch: {error}", file=sys.stderr)
         return EXIT_USAGE
