@@ -9,6 +9,10 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 from pullwatch import __version__
 from pullwatch.filtering import FilterError, exact_image_matcher, image_matcher
@@ -33,6 +37,11 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"pullwatch: {message} (see {self.prog} --help)\n")
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        """As argparse's, without ignoring a failed write: `--help > /dev/full` is an error."""
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def _add_source_options(parser: argparse.ArgumentParser, paths: bool = True) -> None:

@@ -39,7 +39,16 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], *words: str) -
 
 @pytest.mark.parametrize(
     "command",
-    ["report $LOG", "report --format json $LOG", "report --format csv $LOG", "events $LOG", "count nginx $LOG"],
+    [
+        "report $LOG",
+        "report --format json $LOG",
+        "report --format csv $LOG",
+        "events $LOG",
+        "count nginx $LOG",
+        "--help",
+        "report --help",
+        "--version",
+    ],
 )
 def test_full_disk_is_one_line_and_status_2(command: str) -> None:
     assert_one_line_error(sh(f"$PW {command} > /dev/full"), "No space left on device")
