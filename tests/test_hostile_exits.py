@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 from clihelp import PULLWATCH
+from journald import PrivateJournald, unique_name
+from test_journal import containerd_lines, private_journald  # noqa: F401 (a fixture)
 from tuihelp import SAMPLE
+
+from pullwatch.sources.journal import BACKEND_ENV
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -179,3 +183,24 @@ def test_signal_to_the_monitor_gives_the_terminal_back(tmux: Tmux, signum: int, 
     tmux.wait(lambda: f"exit={status}" in tmux("capture-pane", "-p", "-t", "t"), f"exit={status}")
     assert tmux.flags() == "0 1 0"
     assert "Traceback" not in tmux("capture-pane", "-p", "-t", "t", "-S", "-200")
+
+
+def test_sigterm_to_the_monitor_on_the_journal_ends_journalctl(tmux: Tmux, private_journald: PrivateJournald) -> None:  # noqa: F811
+    """The live monitor on a (private, real) journal through journalctl: SIGTERM gives the terminal
+    back and leaves no journalctl behind, although the journal stays quiet."""
+    ident = unique_name()
+    private_journald.write(ident, containerd_lines(seed=41, pulls=2))
+    command = private_journald.command([str(PULLWATCH), "watch", "--journal", "--identifier", ident])
+    tmux.wait(lambda: "ready$" in tmux("capture-pane", "-p", "-t", "t"), "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"env {BACKEND_ENV}=journalctl {' '.join(command)}; echo exit=$?")
+    tmux("send-keys", "-t", "t", "Enter")
+    tmux.wait(lambda: tmux.flags() == "1 0 1", "the monitor's screen")
+    shell = int(tmux("display", "-p", "-t", "t", "#{pane_pid}"))
+    tmux.wait(lambda: len(children_of(shell)) == 1 and len(children_of(children_of(shell)[0])) == 1, "journalctl")
+    (monitor,) = children_of(shell)
+    (journalctl,) = children_of(monitor)
+    assert "journalctl" in Path(f"/proc/{journalctl}/cmdline").read_text()
+    os.kill(monitor, signal.SIGTERM)
+    tmux.wait(lambda: "exit=143" in tmux("capture-pane", "-p", "-t", "t"), "exit=143")
+    assert tmux.flags() == "0 1 0"
+    assert not alive(journalctl)
