@@ -22,6 +22,7 @@ from pullwatch.parsers.events import EventKind, PullEvent
 from pullwatch.parsers.gostrings import unquote
 from pullwatch.parsers.messages import decode_message
 from pullwatch.parsers.refs import normalize
+from pullwatch.sources.scan import scan_blocks
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -211,3 +212,28 @@ def test_lone_surrogates_are_escaped_once_at_the_parser(line: str) -> None:
 def test_lone_surrogate_in_a_str_line_is_escaped() -> None:
     event = parse_line(T + 'msg="PullImage \\"x\ud800y\\""')
     assert event is not None and event.image == "x\\ud800y" and "\\ud800" in event.raw
+
+
+class _Pipe:
+    """A stream that gives at most 64 KiB per read, as a pipe does."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = memoryview(data)
+        self.offset = 0
+
+    def readinto1(self, view: memoryview) -> int:
+        chunk = self.data[self.offset : self.offset + min(len(view), 65536)]
+        view[: len(chunk)] = chunk
+        self.offset += len(chunk)
+        return len(chunk)
+
+    readinto = readinto1
+
+
+def test_scanning_a_long_line_from_a_pipe_grows_linearly() -> None:
+    """The block scanner searched the whole carried-over line for a newline after every read."""
+
+    def scan(data: str) -> object:
+        return list(scan_blocks(_Pipe(data.encode()), 512 * 1024))  # type: ignore[arg-type]
+
+    assert_linear(scan, lambda n: "PullImage " + "x" * n + '\nPullImage "a"\n', 1 << 20)

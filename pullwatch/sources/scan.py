@@ -118,7 +118,10 @@ def scan_blocks(stream: Readable, block_size: int = BLOCK_SIZE, search: Search |
         if not read:
             break
         filled += read
-        end = search.rfind(buffer, b"\n", 0, filled) + 1  # the complete lines end here
+        # The complete lines end here. Only the bytes just read are searched: what was carried
+        # over holds no newline, and searching it again made a long line (a pipe gives 64 KiB
+        # per read) cost quadratic time.
+        end = search.rfind(buffer, b"\n", filled - read, filled) + 1
         if end == 0:
             continue
         yield LineBatch(_candidates(buffer, end, search), search.count(buffer, b"\n", 0, end))
