@@ -54,11 +54,13 @@ def is_candidate(line: str | bytes) -> bool:
 def parse_line(line: str | bytes, fallback_time: datetime | None = None) -> PullEvent | None:
     """The pull event in `line`, or None when it reports none; raises UnparsedLine for a
     candidate that cannot be decoded (bad envelope, cut or unknown pull message)."""
+    if len(line) > MAX_LINE_BYTES:  # not decoded, not searched: counted when it may be a pull line
+        if is_candidate(line):
+            raise UnparsedLine(f"line longer than {MAX_LINE_BYTES} bytes")
+        return None
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
     if not is_candidate(text):
         return None
-    if len(line) > MAX_LINE_BYTES:
-        raise UnparsedLine(f"line longer than {MAX_LINE_BYTES} bytes")
     try:
         entry = decode_envelope(text, fallback_time)
         event = decode_message(entry, text.rstrip("\r\n")[:RAW_LINE_LIMIT])
