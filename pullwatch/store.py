@@ -107,6 +107,7 @@ class PullStore:
         self._deletes: dict[tuple[str | None, str], list[datetime | None]] = {}
         self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
         self._why = WhyTracker(self.pulls, self._open_pulls)
+        self._started: list[PullRecord] = []  # pulls with a start line, pruned of ended ones as read
 
     # ---- feeding -------------------------------------------------------------------------
     def apply(self, batch: ParsedBatch) -> list[PullRecord | None]:
@@ -240,6 +241,7 @@ class PullStore:
             for other in image.open:
                 other.overlapped = True
         image.open.append(record)
+        self._started.append(record)
         return record
 
     def _on_pulled(self, event: PullEvent, image: _Image) -> PullRecord:
@@ -390,10 +392,12 @@ class PullStore:
     def _on_layer_fetch(self, event: PullEvent, image: _Image) -> PullRecord | None:
         """A layer arrived from a registry; the line does not name the image, so it counts only
         when one pull is open."""
-        open_pulls = [r for (node, _), state in self._images.items() if node == event.node for r in state.open]
-        if len(open_pulls) != 1:
+        # every open pull has a start line; drop the ended ones (each once: linear overall)
+        self._started = [r for r in self._started if r.status is PullStatus.IN_PROGRESS]
+        open_here = [r for r in self._started if r.node == event.node]
+        if len(open_here) != 1:
             return None
-        record = open_pulls[0]
+        record = open_here[0]
         record.layer_fetches += 1
         self._judge(record)
         return record
@@ -418,8 +422,9 @@ class PullStore:
 
     def _deleted_before(self, record: PullRecord, image: _Image) -> datetime | None:
         """The last ImageDelete of this image between the previous pull of it and this one."""
-        index = next((i for i, r in enumerate(image.pulls) if r is record), 0)
-        previous = next((r for r in reversed(image.pulls[:index]) if r.finished_at is not None), None)
+        pulls = image.pulls
+        index = next((i for i in range(len(pulls) - 1, -1, -1) if pulls[i] is record), 0)  # usually the last
+        previous = next((pulls[i] for i in range(index - 1, -1, -1) if pulls[i].finished_at is not None), None)
         if previous is None or previous.finished_at is None:
             return None
         until = record.started_at or record.finished_at
