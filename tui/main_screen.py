@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from pullwatch.filtering import FilterError
-from pullwatch.humanize import human_duration
+from pullwatch.humanize import human_duration, safe_text
 from pullwatch.records import PullRecord
 from pullwatch.tui.filter_bar import FilterBar
 from pullwatch.tui.keys import MAIN_KEYS
@@ -27,6 +27,9 @@ from pullwatch.tui.view import RepeatedImage, StoreView
 
 if TYPE_CHECKING:
     from pullwatch.tui.app import PullwatchApp
+
+
+IDLE_TEXTS = ("no pull in progress", "no pull has ended yet", "no image pulled more than once")
 
 
 class MainScreen(Screen[None]):
@@ -71,17 +74,28 @@ class MainScreen(Screen[None]):
         self.completed.set_items(snap.finished)
         self.repeated.set_items(snap.repeated)
         filtered = bool(self.view.pattern)
-        timeout = self.view.timeout_text or human_duration(self.view.timeout_seconds)
+        pattern = safe_text(self.view.pattern)
+        # the log's timeout (Go's "5m0s") is written the way every other duration is
+        timeout = human_duration(self.view.timeout_seconds)
         source = "from the log" if self.view.timeout_text else "default"
         self.in_progress.border_title = f"In progress · {len(snap.in_progress)}"
         self.in_progress.border_subtitle = (
             f"no-progress timeout {timeout} ({source}) · sort {self.in_progress.sort_label}"
         )
+        totals = snap.totals
         every = len(self.view.store.pulls) - len(self.view.store.in_progress())
-        self.completed.border_title = f"Completed · {len(snap.finished)}" + (f" of {every}" if filtered else "")
-        self.completed.border_subtitle = f"sort {self.completed.sort_label}"
+        title = f"Completed · {totals.completed}" + (f" · failed {totals.failed}" if totals.failed else "")
+        if filtered:
+            title += f" ({len(snap.finished)} of {every} ended)"
+        if self.completed.new_above:
+            title += f" · {self.completed.new_above} new ↑"
+        self.completed.border_title = title
+        follow = "following newest" if self.completed.following else "f: follow newest"
+        self.completed.border_subtitle = f"{follow} · sort {self.completed.sort_label}"
         self.repeated.border_title = f"Pulled more than once · {len(snap.repeated)}"
         self.repeated.border_subtitle = f"sort {self.repeated.sort_label}"
+        for pane, idle in zip(self.panes, IDLE_TEXTS, strict=True):
+            pane.empty_text = f"no pull matches '{pattern}'" if filtered else idle
         self.summary_line.show(snap, self.view.store.stats, self.view.pattern)
         self.refresh_status()
 
@@ -145,6 +159,12 @@ class MainScreen(Screen[None]):
     def action_previous_pane(self) -> None:
         self._focus_pane(-1)
 
+    def action_follow(self) -> None:
+        """Back to the newest completed pull, and follow the new ones again."""
+        self.completed.resume_following()
+        self.set_focus(self.completed)
+        self.refresh_panes()
+
     def action_cycle_sort(self) -> None:
         self._last_pane.cycle_sort()
         self.refresh_panes()
@@ -159,6 +179,10 @@ class MainScreen(Screen[None]):
             self.set_focus(self._last_pane)
             return
         self.open_detail(self._last_pane.selected)
+
+    @on(RecordTable.FollowChanged)
+    def _follow_changed(self) -> None:
+        self.refresh_panes()
 
     @on(RecordTable.Selected)
     def _row_chosen(self, event: RecordTable.Selected) -> None:

@@ -87,6 +87,9 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         def control(self) -> RecordTable[Any]:
             return self.table
 
+    class FollowChanged(Message):
+        """The user moved away from the first row, or back to it: the pane's title says so."""
+
     def __init__(
         self,
         columns: Sequence[Column[T]],
@@ -95,6 +98,7 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         sort_index: int | None = None,
         empty_text: str = "nothing yet",
         *,
+        follow: bool = False,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -107,17 +111,29 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         self.items: list[T] = []
         self.cursor = 0
         self._unsorted: Sequence[T] = ()
+        # Following (as tail -f does): the cursor stays on the first row, the newest when the pane
+        # is sorted newest first, until the user moves it; rows that arrive above the cursor after
+        # that are counted in `new_above` ("n new ↑") until the user goes back up or resumes.
+        self.can_follow = follow
+        self.following = follow
+        self.new_above = 0
 
     # ---- content -------------------------------------------------------------------------------
     def set_items(self, items: Sequence[T]) -> None:
-        """Replace the rows; the cursor stays on the same record when it is still listed."""
+        """Replace the rows. Following, the cursor stays on the first row; else on the same
+        record when it is still listed, and rows that came in above it are counted."""
         selected = self.selected
+        old_cursor = self.cursor
         self._unsorted = items
         self.items = self._sorted(items)
-        if selected is not None:
+        if self.following:
+            self.cursor = 0
+        elif selected is not None:
             wanted = self._key(selected)
             for index, item in enumerate(self.items):
                 if self._key(item) == wanted:
+                    if self.can_follow and index > old_cursor:
+                        self.new_above += index - old_cursor
                     self.cursor = index
                     break
         self.cursor = max(0, min(self.cursor, len(self.items) - 1))
@@ -154,12 +170,18 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         after = [i for i in sortable if self.sort_index is None or i > self.sort_index]
         self.sort_index = (after or sortable)[0]
         self.sort_descending = self.columns[self.sort_index].descending
+        self._resort()
+
+    def _resort(self) -> None:
+        """The same rows in a new order: nothing is new, whatever moved above the cursor."""
+        new = self.new_above
         self.set_items(self._unsorted)
+        self.new_above = new
 
     def reverse_sort(self) -> None:
         if self.sort_index is not None:
             self.sort_descending = not self.sort_descending
-            self.set_items(self._unsorted)
+            self._resort()
 
     # ---- cursor --------------------------------------------------------------------------------
     @property
@@ -167,11 +189,24 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         return max(self.scrollable_content_region.height - 1, 1)
 
     def move_cursor(self, row: int) -> None:
+        """Move the cursor (the user did): on the first row the pane follows again."""
         if not self.items:
             return
         self.cursor = max(0, min(row, len(self.items) - 1))
+        if self.can_follow:
+            before = (self.following, self.new_above)
+            self.following = self.cursor == 0
+            self.new_above = min(self.new_above, self.cursor)
+            if (self.following, self.new_above) != before:
+                self.post_message(self.FollowChanged())
         self._scroll_to_cursor()
         self.refresh()
+
+    def resume_following(self) -> None:
+        """Back to the first row (the newest), and stay there as rows come in."""
+        self.following = self.can_follow
+        self.new_above = 0
+        self.move_cursor(0)
 
     def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_y)

@@ -1,4 +1,5 @@
-"""Completed: pulls that ended, newest first; failed ones in red (the detail view has the error).
+"""Completed: pulls that ended, newest first and followed like tail -f until the user moves;
+failed ones in red and marked FAILED (the detail view has the error).
 
 Throughput is bytes fetched per second when the log says how many were read (1.7+), else the
 image size per second, as containerd's own throughput metric counts it."""
@@ -59,5 +60,6 @@ class CompletedPane(RecordTable[PullRecord]):
             row_style=lambda r: "red" if r.status is PullStatus.FAILED else "",
             sort_index=1,
             empty_text="no pull has ended yet",
+            follow=True,
             id=id,
         )
