@@ -17,6 +17,7 @@ from pullwatch.ingest import load
 from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
 from pullwatch.sources.options import SourceOptions, open_source
+from pullwatch.store import PullStore
 
 EXIT_MISMATCH = 1
 EXIT_USAGE = 2
@@ -140,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list and args_list[0] not in COMMANDS and os.path.isfile(args_list[0]):
         args_list.insert(0, "replay")  # `pullwatch saved.log` opens it
     elif args_list and not args_list[0].startswith("-") and args_list[0] not in COMMANDS:
+        if "/" in args_list[0] or args_list[0].endswith((".log", ".gz", ".txt")):  # meant as `pullwatch LOG`
+            print(f"pullwatch: {args_list[0]}: no such file", file=sys.stderr)
+            return EXIT_USAGE
         close = difflib.get_close_matches(args_list[0], COMMANDS, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
         print(f"pullwatch: unknown command {args_list[0]!r}; {hint}commands: {', '.join(COMMANDS)}", file=sys.stderr)
@@ -149,8 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(args_list)
     if unknown:
-        print(f"pullwatch: unrecognized arguments: {' '.join(unknown)} "
-              f"(see pullwatch {args.command} --help)", file=sys.stderr)
+        print(
+            f"pullwatch: unrecognized arguments: {' '.join(unknown)} (see pullwatch {args.command} --help)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         handler: Callable[[argparse.Namespace], int] = _COMMANDS[args.command]
@@ -184,6 +190,29 @@ def _check_source(args: argparse.Namespace) -> None:
         raise SourceError("no log to read: give a log file, pipe one in (- is stdin), or use --journal")
 
 
+def _read(args: argparse.Namespace) -> PullStore:
+    """The whole source in a store. Nothing read is an error, not an answer (a CI job that forgot
+    the path must not pass `--expect 0` on an empty stdin); lines without a pull line are said."""
+    options = source_options(args)
+    store = load(options)
+    lines = store.stats.lines
+    if lines == 0:
+        raise SourceError(f"read 0 lines from {_describe(options)}")
+    if store.stats.pull_lines == 0 and store.stats.unparsed_lines == 0:
+        print(
+            f"pullwatch: none of the {lines:,} lines read from {_describe(options)} is a containerd pull line "
+            "(is it containerd's log?)",
+            file=sys.stderr,
+        )
+    return store
+
+
+def _describe(options: SourceOptions) -> str:
+    if options.reads_journal:
+        return options.describe_journal()
+    return ", ".join("stdin" if path == "-" else path for path in options.paths) or "stdin"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import shutil
 
@@ -191,7 +220,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     matches = image_matcher(args.image)
     _check_source(args)
-    store = load(source_options(args))
+    store = _read(args)
     if args.format == "json":
         output.write_report_json(store, matches, sys.stdout)
         return 0
@@ -209,7 +238,7 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     matches = exact_image_matcher(args.image)
     _check_source(args)
-    store = load(source_options(args))
+    store = _read(args)
     wanted = None if args.status == "any" else PullStatus(args.status)
     number = sum(1 for r in store.pulls if matches(r.image, r.ref) and (wanted is None or r.status is wanted))
     print(number)
@@ -228,9 +257,12 @@ def cmd_events(args: argparse.Namespace) -> int:
     out = sys.stdout
     if args.follow:
         signal.signal(signal.SIGTERM, _exit_on_signal)
-    source = open_source(source_options(args), follow=args.follow)
+    options = source_options(args)
+    source = open_source(options, follow=args.follow)
+    lines = 0
     try:
         for batch in source:
+            lines += batch.total
             for event in batch.parse().events:
                 out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
             out.flush()
@@ -238,6 +270,8 @@ def cmd_events(args: argparse.Namespace) -> int:
         close = getattr(source, "close", None)
         if close is not None:
             close()  # a follower stops its watchdog thread or journalctl child now, not at exit
+    if lines == 0 and not args.follow:
+        raise SourceError(f"read 0 lines from {_describe(options)}")
     return 0
 
 
