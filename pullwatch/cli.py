@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
         help="table for people (default), json (a stable schema for scripts), csv (one row per pull)",
     )
+    report.add_argument(
+        "--all", action="store_true", help="the table lists every pull (default: a summary and the last 50)"
+    )
 
     count = sub.add_parser(
         "count",
@@ -227,9 +230,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.format == "csv":
         output.write_csv(store, matches, sys.stdout)
         return 0
-    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None
-    text = output.render_table(store, matches, width=width)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None  # off a tty: whole names
+    output.write_table(store, matches, sys.stdout, width=width, every=args.all)
     return 0
 
 

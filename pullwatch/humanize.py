@@ -47,3 +47,19 @@ def safe_text(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}" for c in text)
+
+
+def short_name(name: str, width: int) -> str:
+    """An image name in `width` characters, the registry and path given up first
+    (`…/kube-apiserver:v1.34.2`), then the end of what is left (`…/static@sha256:abab…`)."""
+    if len(name) <= width:
+        return name
+    if width < 2:
+        return name[:width]
+    parts = name.split("/")
+    for start in range(1, len(parts)):
+        shorter = "…/" + "/".join(parts[start:])
+        if len(shorter) <= width:
+            return shorter
+    last = "…/" + parts[-1] if len(parts) > 1 else name
+    return last[: width - 1] + "…"

@@ -146,3 +146,19 @@ def test_ctrl_c_quits_with_status_130(tmux: Tmux) -> None:
     screen = tmux.wait_for(lambda text: re.search(r"^exit=\d+$", text, re.MULTILINE) is not None, "the exit status")
     assert re.search(r"^exit=130$", screen, re.MULTILINE), screen
     assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "0"
+
+
+def test_report_on_an_80_column_terminal_gives_the_names_the_room(tmux: Tmux) -> None:
+    """On a terminal the table fits its width, the other columns giving way before the names,
+    and a name that still does not fit loses its registry first."""
+    command = shutil.which("pullwatch")
+    assert command, "the pullwatch command must be installed"
+    tmux("resize-window", "-t", "t", "-x", "80", "-y", "50")
+    tmux.wait_for(lambda text: "ready$" in text, "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"clear; {command} report {SAMPLE}")
+    tmux("send-keys", "-t", "t", "Enter")
+    screen = tmux.wait_for(lambda text: "lines read" in text, "the report")
+    lines = screen.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert "…/kube-apiserver:v1.34.2" in screen  # the registry went, the name stayed
+    assert "nginx:1.25 " in screen  # short names whole
