@@ -57,6 +57,7 @@ MAIN_KEYS: tuple[Key, ...] = (
         priority=True,
     ),
     Key("f", "follow", "follow", "f", "Follow the newest pulls", "Completed: back to the newest, and stay there"),
+    Key("w", "toggle_wide", "wide", "w", "Wide view", "Every column and whole names; ←/→ scroll sideways"),
     Key("s", "cycle_sort", "sort", "s", "Sort by the next column", "In the focused pane"),
     Key("S", "reverse_sort", "reverse sort", "S", "Reverse the sort order", "In the focused pane", show=False),
     Key("p", "toggle_pause", "pause", "p", "Pause or resume updates", "A replay pauses too"),
@@ -83,6 +84,7 @@ HELP_ROWS: tuple[HelpRow, ...] = (
     HelpRow("move the cursor; pgup/pgdn a page", keys="j k ↑ ↓"),  # tui/table.py
     HelpRow("first / last row (home / end); g on Completed follows the newest again", keys="g G"),
     HelpRow("Completed: follow the newest pulls again (after moving away)", ("follow",)),
+    HelpRow("wide view: every column, whole names; ← → (h l) scroll sideways", ("toggle_wide",)),
     HelpRow("sort the pane by its next column / reverse the order", ("cycle_sort", "reverse_sort")),
     HelpRow("pause or resume updates (a replay pauses too)", ("toggle_pause",)),
     HelpRow("command palette: every action, and filter by any image seen", keys="ctrl+p"),

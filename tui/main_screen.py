@@ -165,6 +165,11 @@ class MainScreen(Screen[None]):
         self.set_focus(self.completed)
         self.refresh_panes()
 
+    def action_toggle_wide(self) -> None:
+        wide = not self.completed.wide
+        for pane in self.panes:
+            pane.set_wide(wide)
+
     def action_cycle_sort(self) -> None:
         self._last_pane.cycle_sort()
         self.refresh_panes()

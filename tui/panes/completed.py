@@ -42,8 +42,8 @@ class CompletedPane(RecordTable[PullRecord]):
                 descending=True,
             ),
             measure("duration", lambda r: r.duration_seconds, cells.duration, 9),
-            measure("size", lambda r: r.size_bytes, cells.size, 10),
-            measure("fetched", lambda r: r.bytes_read, cells.size, 10),
+            measure("size", lambda r: r.size_bytes, cells.size, 10, drop=1),
+            measure("fetched", lambda r: r.bytes_read, cells.size, 10, drop=2),
             Column(
                 "MiB/s",
                 lambda r: cells.mib_per_second(_rate_bytes(r), r.duration_seconds),
@@ -51,6 +51,7 @@ class CompletedPane(RecordTable[PullRecord]):
                 "right",
                 sort_key=_rate,
                 descending=True,
+                drop=3,
             ),
             Column("status", _status, 9, sort_key=lambda r: r.status.value),
         ]
