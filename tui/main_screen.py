@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Footer, Header, Input, Static
 
 from pullwatch.filtering import FilterError
 from pullwatch.humanize import human_duration, safe_text
-from pullwatch.records import PullRecord
+from pullwatch.records import PullRecord, PullStatus
 from pullwatch.tui.filter_bar import FilterBar
 from pullwatch.tui.keys import MAIN_KEYS
 from pullwatch.tui.panes.completed import CompletedPane
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from pullwatch.tui.app import PullwatchApp
 
 
+COMPACT_BELOW = (100, 30)  # a smaller terminal shows one pane at a time, under a line of tabs
+TAB_NAMES = ("In progress", "Completed", "Repeated")  # the header calls them repeated too
 IDLE_TEXTS = ("no pull in progress", "no pull has ended yet", "no image pulled more than once")
 
 
@@ -46,6 +49,7 @@ class MainScreen(Screen[None]):
         self.summary_line = SummaryLine(id="summary")
         self.status_line = StatusLine(id="status")
         self.filter_bar = FilterBar(pattern)
+        self.tabs = Static(id="pane-tabs")
         self._last_pane: RecordTable[Any] = self.completed
         self.ready = False  # composed and mounted: the panes may be drawn
 
@@ -57,6 +61,7 @@ class MainScreen(Screen[None]):
         yield Header(icon="◆")
         yield self.summary_line
         yield self.filter_bar
+        yield self.tabs
         yield from self.panes
         yield self.status_line
         yield Footer()
@@ -64,7 +69,33 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.ready = True
         self.set_focus(self.completed)
+        self._show_current()
         self.refresh_panes()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below COMPACT_BELOW the panes become tabs: one pane, whole, and a line naming all three."""
+        width, height = COMPACT_BELOW
+        self.set_class(event.size.width < width or event.size.height < height, "-compact")
+
+    def _show_current(self) -> None:
+        for pane in self.panes:
+            pane.set_class(pane is self._last_pane, "-current")
+        self._draw_tabs()
+
+    def _draw_tabs(self) -> None:
+        text = Text()
+        failed = sum(record.status is PullStatus.FAILED for record in self.completed.items)
+        counts = (
+            str(len(self.in_progress.items)),
+            f"{len(self.completed.items) - failed}" + (f", {failed} failed" if failed else ""),
+            str(len(self.repeated.items)),
+        )
+        for index, (pane, name, count) in enumerate(zip(self.panes, TAB_NAMES, counts, strict=True)):
+            if index:
+                text.append(" │ ", style="dim")
+            text.append(f" {name} {count} ", style="bold reverse" if pane is self._last_pane else "")
+        text.append("  tab: next", style="dim")
+        self.tabs.update(text)
 
     # ---- drawing -------------------------------------------------------------------------------
     def refresh_panes(self) -> None:
@@ -96,6 +127,7 @@ class MainScreen(Screen[None]):
         self.repeated.border_subtitle = f"sort {self.repeated.sort_label}"
         for pane, idle in zip(self.panes, IDLE_TEXTS, strict=True):
             pane.empty_text = f"no pull matches '{pattern}'" if filtered else idle
+        self._draw_tabs()
         self.summary_line.show(snap, self.view.store.stats, self.view.pattern)
         self.refresh_status()
 
@@ -110,6 +142,14 @@ class MainScreen(Screen[None]):
         self.status_line.show(app.feed_state, self.view.store.stats.lines, log_time)
 
     # ---- filter --------------------------------------------------------------------------------
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.set_focus(self._last_pane)  # enter in the filter: back to the panes
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In the filter, enter is the Input's own (back to the panes): no `⏎ detail` in the footer."""
+        return not (action == "open_detail" and self.filter_bar.input.has_focus)
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.apply_filter(event.value)
@@ -129,9 +169,11 @@ class MainScreen(Screen[None]):
         self.apply_filter(pattern)
 
     def on_descendant_focus(self) -> None:
+        self.refresh_bindings()  # the footer's enter depends on where the focus is
         focused = self.focused
-        if isinstance(focused, RecordTable):
+        if isinstance(focused, RecordTable) and focused is not self._last_pane:
             self._last_pane = focused
+            self._show_current()
 
     def action_focus_filter(self) -> None:
         field = self.filter_bar.input
@@ -179,10 +221,7 @@ class MainScreen(Screen[None]):
         self.refresh_panes()
 
     def action_open_detail(self) -> None:
-        """Enter: in the filter, back to the panes; in a pane, the detail of its row."""
-        if self.filter_bar.input.has_focus:
-            self.set_focus(self._last_pane)
-            return
+        """Enter in a pane: the detail of its row (in the filter, _filter_submitted)."""
         self.open_detail(self._last_pane.selected)
 
     @on(RecordTable.FollowChanged)

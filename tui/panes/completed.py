@@ -27,7 +27,9 @@ def _rate(record: PullRecord) -> float | None:
 
 
 def _status(record: PullRecord) -> Text:
-    return Text(record.status.value, style=STATUS_STYLES.get(record.status, ""))
+    """FAILED in capitals and bold: readable without colour (NO_COLOR, a monochrome terminal)."""
+    word = "FAILED" if record.status is PullStatus.FAILED else record.status.value
+    return Text(word, style=STATUS_STYLES.get(record.status, ""))
 
 
 class CompletedPane(RecordTable[PullRecord]):
