@@ -78,8 +78,8 @@ class ImageSummary:
     completed: int = 0
     failed: int = 0
     in_progress: int = 0
-    total_size_bytes: int = 0
-    bytes_read: int = 0
+    total_size_bytes: int | None = None  # None: no completed pull logged its size (1.5/1.6)
+    bytes_read: int | None = None  # None: no pull logged its bytes read
     cached_repeats: int = 0  # repeat pulls that fetched 0 bytes: served from the local content store
     first_pull_at: datetime | None = None
     last_pull_at: datetime | None = None

@@ -368,17 +368,20 @@ def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
-    """Aggregate the pulls of one image."""
+    """Aggregate the pulls of one image. A total no pull logged a value for is None (unknown),
+    never 0: 1.5/1.6 logs give neither sizes nor bytes read."""
     summary = ImageSummary(ref=ref, image=records[0].image if records else ref, pulls=len(records))
     for index, record in enumerate(records):
         if record.status is PullStatus.COMPLETED:
             summary.completed += 1
-            summary.total_size_bytes += record.size_bytes or 0
+            if record.size_bytes is not None:
+                summary.total_size_bytes = (summary.total_size_bytes or 0) + record.size_bytes
         elif record.status is PullStatus.FAILED:
             summary.failed += 1
         else:
             summary.in_progress += 1
-        summary.bytes_read += record.bytes_read or 0
+        if record.bytes_read is not None:
+            summary.bytes_read = (summary.bytes_read or 0) + record.bytes_read
         if index > 0 and record.bytes_read == 0:
             summary.cached_repeats += 1
         moment = record.sort_time

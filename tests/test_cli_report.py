@@ -121,7 +121,10 @@ def test_json_images_aggregate_the_pulls(logs: dict[str, Any], version: str) -> 
         assert image["completed"] == sum(p["status"] == "completed" for p in mine)
         assert image["failed"] == sum(p["status"] == "failed" for p in mine)
         assert image["in_progress"] == 0
-        assert image["total_size_bytes"] == sum(p["size_bytes"] or 0 for p in mine if p["status"] == "completed")
+        sizes = [p["size_bytes"] for p in mine if p["status"] == "completed" and p["size_bytes"] is not None]
+        assert image["total_size_bytes"] == (sum(sizes) if sizes else None)  # unknown is null, not 0
+        read = [p["bytes_read"] for p in mine if p["bytes_read"] is not None]
+        assert image["bytes_read"] == (sum(read) if read else None)
         pulls = [p for p in report["pulls"] if p["ref"] == image["ref"]]
         firsts = [p["started_at"] or p["finished_at"] for p in pulls]
         assert (image["first_pull_at"], image["last_pull_at"]) == (firsts[0], firsts[-1])
