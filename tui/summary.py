@@ -23,8 +23,8 @@ def summary_text(snap: Snapshot, stats: Stats, pattern: str) -> Text:
         (f"{totals.in_progress} in progress", "yellow" if totals.in_progress else ""),
         (f"{totals.completed} completed", ""),
         (f"{totals.failed} failed", "bold red" if totals.failed else ""),
-        (f"{human_bytes(totals.size_bytes)} pulled", ""),
-        (f"{human_bytes(totals.fetched_bytes)} fetched", ""),
+        (_known(totals.size_bytes, "pulled", "size unknown"), ""),
+        (_known(totals.fetched_bytes, "fetched", "fetched unknown"), ""),
         (f"{totals.images} image{'s' if totals.images != 1 else ''}", ""),
         (f"{totals.repeated} repeated", "magenta" if totals.repeated else ""),
     ]
@@ -36,6 +36,11 @@ def summary_text(snap: Snapshot, stats: Stats, pattern: str) -> Text:
     text.append(" · ", style="dim")
     text.append(f"{stats.unparsed_lines:,} unparsed", style="bold red" if stats.unparsed_lines else "dim")
     return text
+
+
+def _known(count: int | None, what: str, unknown: str) -> str:
+    """Bytes, or that the log does not say (1.5/1.6 log no sizes): never a 0 that means unknown."""
+    return unknown if count is None else f"{human_bytes(count)} {what}"
 
 
 class SummaryLine(Static):

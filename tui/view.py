@@ -40,8 +40,8 @@ class Totals:
     in_progress: int = 0
     completed: int = 0
     failed: int = 0
-    size_bytes: int = 0  # image sizes of completed pulls
-    fetched_bytes: int = 0  # bytes read from registries
+    size_bytes: int | None = None  # image sizes of completed pulls; None: no size logged (1.5/1.6)
+    fetched_bytes: int | None = None  # bytes read from registries; None: none logged
     images: int = 0
     repeated: int = 0
 
@@ -125,9 +125,12 @@ class StoreView:
                 totals.failed += 1
             else:
                 totals.completed += 1
-                totals.size_bytes += record.size_bytes or 0
+                if record.size_bytes is not None:
+                    totals.size_bytes = (totals.size_bytes or 0) + record.size_bytes
         for ref, records in by_ref.items():
-            totals.fetched_bytes += sum(r.bytes_read or 0 for r in records)
+            read = [r.bytes_read for r in records if r.bytes_read is not None]
+            if read:
+                totals.fetched_bytes = (totals.fetched_bytes or 0) + sum(read)
             if len(records) > 1:
                 snap.repeated.append(self._repeated(ref))
         totals.pulls = sum(len(records) for records in by_ref.values())
