@@ -26,6 +26,7 @@ from pullwatch.tui.feed import POST_INTERVAL, Feed
 from pullwatch.tui.main_screen import MainScreen
 from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
 from pullwatch.tui.screens.detail import DetailScreen
+from pullwatch.tui.screens.timeline import TimelineScreen
 from pullwatch.tui.source import FeedSpec
 from pullwatch.tui.status import FeedState
 from pullwatch.tui.view import StoreView
@@ -178,12 +179,12 @@ class PullwatchApp(App[None]):
             self._next_redraw = started + max(POST_INTERVAL, REDRAW_SHARE_INVERSE * took)
 
     def redraw(self) -> None:
-        """Rebuild the panes (and an open detail view) from the store."""
+        """Rebuild the panes (and an open detail view or timeline) from the store."""
         if not self.main.ready:
             return
         self._dirty = False
         self.main.refresh_panes()
-        if isinstance(self.screen, DetailScreen):
+        if isinstance(self.screen, DetailScreen | TimelineScreen):
             self.screen.refresh_content()
 
     def _tick(self) -> None:

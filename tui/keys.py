@@ -59,6 +59,7 @@ MAIN_KEYS: tuple[Key, ...] = (  # in footer order: help and quit first, seen on 
         priority=True,
     ),
     Key("f", "follow", "follow", "f", "Follow the newest pulls", "Completed: back to the newest, and stay there"),
+    Key("t", "timeline", "timeline", "t", "Timeline", "Pulls as bars over log time: concurrency, stalls, repeats"),
     Key("w", "toggle_wide", "wide", "w", "Wide view", "Every column and whole names; ←/→ scroll sideways"),
     Key("s", "cycle_sort", "sort", "s", "Sort by the next column", "In the focused pane"),
     Key("S", "reverse_sort", "reverse sort", "S", "Reverse the sort order", "In the focused pane", show=False),
@@ -84,6 +85,7 @@ HELP_ROWS: tuple[HelpRow, ...] = (  # each fits the help box at 80 columns (test
     HelpRow("move the cursor; pgup / pgdn a page", keys="j k ↑ ↓"),  # tui/table.py
     HelpRow("first / last row (home / end)", keys="g G"),
     HelpRow("Completed: follow the newest pulls again", ("follow",)),
+    HelpRow("timeline: pulls as bars over log time (t closes)", ("timeline",)),
     HelpRow("wide view: whole names; ← → (h l) scroll sideways", ("toggle_wide",)),
     HelpRow("sort by the next column / reverse the order", ("cycle_sort", "reverse_sort")),
     HelpRow("pause or resume updates (a replay pauses too)", ("toggle_pause",)),

@@ -21,8 +21,9 @@ from pullwatch.tui.panes.in_progress import InProgressPane
 from pullwatch.tui.panes.repeated import RepeatedPane
 from pullwatch.tui.screens.detail import DetailScreen
 from pullwatch.tui.screens.help import HelpScreen
+from pullwatch.tui.screens.timeline import TimelineScreen
 from pullwatch.tui.status import StatusLine
-from pullwatch.tui.summary import SummaryLine
+from pullwatch.tui.summary import RateLine, SummaryLine
 from pullwatch.tui.table import RecordTable
 from pullwatch.tui.view import RepeatedImage, StoreView
 
@@ -47,6 +48,7 @@ class MainScreen(Screen[None]):
         self.panes: list[RecordTable[Any]] = [self.in_progress, self.completed, self.repeated]
         # held, not queried: a timer may still fire while the screen is being taken down
         self.summary_line = SummaryLine(id="summary")
+        self.rate_line = RateLine(id="rates")
         self.status_line = StatusLine(id="status")
         self.filter_bar = FilterBar(pattern)
         self.tabs = Static(id="pane-tabs")
@@ -60,6 +62,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         yield self.summary_line
+        yield self.rate_line
         yield self.filter_bar
         yield self.tabs
         yield from self.panes
@@ -129,6 +132,7 @@ class MainScreen(Screen[None]):
             pane.empty_text = f"no pull matches '{pattern}'" if filtered else idle
         self._draw_tabs()
         self.summary_line.show(snap, self.view.store.stats, self.view.pattern)
+        self.rate_line.show(snap, self._app.clock.now())
         self.refresh_status()
 
     def tick(self) -> None:
@@ -206,6 +210,9 @@ class MainScreen(Screen[None]):
         self.completed.resume_following()
         self.set_focus(self.completed)
         self.refresh_panes()
+
+    def action_timeline(self) -> None:
+        self.app.push_screen(TimelineScreen(self.view))
 
     def action_toggle_wide(self) -> None:
         wide = not self.completed.wide

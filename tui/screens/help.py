@@ -16,10 +16,10 @@ from textual.widgets import Static
 from pullwatch.tui.keys import help_rows
 
 NOTES = (
-    "In progress: 'timeout' is the share of containerd's no-progress timeout (5m, or the log's: "
-    "1m on 1.7.0-1.7.9) used since the pull's last progress line; yellow past half, red past 80%. "
-    "Completed: newest first, followed until you move; MiB/s is bytes fetched per second (the size "
-    "when the log has no bytes read). Pulled more than once: cached repeats read 0 bytes."
+    "In progress: 'timeout' is the share of containerd's no-progress timeout (5m, or the log's) "
+    "used since the pull's last progress line: yellow past half, red past 80%. Completed: newest "
+    "first, followed until you move; MiB/s is bytes fetched per second. Repeated: cached pulls "
+    "read 0 bytes; fetched/s spreads each pull's bytes over its run."
 )
 
 
