@@ -75,7 +75,7 @@ async def test_the_header_sparkline_shows_while_pulls_run_and_not_after() -> Non
         assert app.main.rate_line.display
         line = widget_text(app.main.rate_line)
         assert line.startswith("fetched/s ") and any(block in line for block in "▂▃▄▅▆▇█")
-        assert "running pulls log no bytes yet" in line  # the sample is info level: no "now 0 B/s"
+        assert "running: no bytes yet" in line  # the sample is info level: no "now 0 B/s"
     app = replay_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_loaded(pilot)

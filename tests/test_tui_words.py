@@ -95,3 +95,19 @@ async def test_the_footer_offers_no_detail_while_the_filter_has_the_keys() -> No
         await pilot.pause()
         assert app.focused is app.main.completed and "enter" in footer_keys(app)
         assert app.view.pattern == "nginx"
+
+
+@run_async
+async def test_watch_file_of_a_missing_file_says_it_waits_for_it(tmp_path: Path) -> None:
+    from pullwatch.sources.options import SourceOptions
+    from pullwatch.tui.clock import WallClock
+    from pullwatch.tui.source import watch_spec
+
+    missing = tmp_path / "containerd.log"
+    app = PullwatchApp(watch_spec(SourceOptions(paths=(str(missing),))), WallClock())
+    async with app.run_test(size=(150, 46)) as pilot:
+        await pilot.pause()
+        app.redraw()
+        await pilot.pause()
+        status = str(app.main.status_line.content)
+        assert f"{missing} does not exist (yet): waiting for it to be created" in status

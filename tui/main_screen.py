@@ -132,7 +132,7 @@ class MainScreen(Screen[None]):
             pane.empty_text = f"no pull matches '{pattern}'" if filtered else idle
         self._draw_tabs()
         self.summary_line.show(snap, self.view.store.stats, self.view.pattern)
-        self.rate_line.show(snap, self._app.clock.now())
+        self.rate_line.show(snap, self._app.clock.now(), short=self.has_class("-compact"))
         self.refresh_status()
 
     def tick(self) -> None:

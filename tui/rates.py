@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from pullwatch.records import PullRecord, PullStatus
 
-BUCKET = timedelta(seconds=10)
-BUCKETS = 36  # six minutes of log time
+BUCKET = timedelta(seconds=15)
+BUCKETS = 24  # six minutes of log time
 BLOCKS = "▁▂▃▄▅▆▇█"
 
 

@@ -56,7 +56,7 @@ class SummaryLine(Static):
         self.update(summary_text(snap, stats, pattern))
 
 
-def rate_text(snap: Snapshot, now: datetime | None) -> Text | None:
+def rate_text(snap: Snapshot, now: datetime | None, short: bool = False) -> Text | None:
     """The sparkline while pulls run (None otherwise, or when no pull logged bytes in the window)."""
     if not snap.in_progress or now is None:
         return None
@@ -66,12 +66,13 @@ def rate_text(snap: Snapshot, now: datetime | None) -> Text | None:
     minutes = BUCKETS * BUCKET.total_seconds() / 60
     text = Text("fetched/s ", style="bold")
     text.append(sparkline(rates), style="cyan")
+    text.append(f"  peak {human_bytes(int(max(rates)))}/s")
     if all(record.progress_bytes is not None for record in snap.in_progress):
-        text.append(f"  now {human_bytes(int(rates[-1]))}/s")
+        text.append(f" · now {human_bytes(int(rates[-1]))}/s")
     else:  # unknown is not zero: info-level logs give a running pull's bytes only when it ends
-        text.append("  running pulls log no bytes yet", style="italic")
-    text.append(f" · peak {human_bytes(int(max(rates)))}/s")
-    text.append(f" · last {minutes:g}m of log time", style="dim")
+        text.append(" · running: no bytes yet", style="italic")
+    if not short:
+        text.append(f" · last {minutes:g}m of log time", style="dim")
     return text
 
 
@@ -80,8 +81,8 @@ class RateLine(Static):
     RateLine { height: auto; padding: 0 1; background: $panel; }
     """
 
-    def show(self, snap: Snapshot, now: datetime | None) -> None:
-        text = rate_text(snap, now)
+    def show(self, snap: Snapshot, now: datetime | None, short: bool = False) -> None:
+        text = rate_text(snap, now, short)
         self.display = text is not None
         if text is not None:
             self.update(text)
