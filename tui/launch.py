@@ -32,9 +32,9 @@ NO_TERMINAL = (
 def run(spec: FeedSpec, image: str) -> int:
     from pullwatch.tui.app import PullwatchApp
 
+    image_matcher(image)  # a bad re: pattern fails here, before the screen opens
     if not (sys.stdin is not None and sys.stdin.isatty() and sys.stdout is not None and sys.stdout.isatty()):
         raise SourceError(NO_TERMINAL)  # else a screen drawn into a file, or a hang writing escapes
-    image_matcher(image)  # a bad re: pattern fails here, before the screen opens
     app = PullwatchApp(spec, clock_for(spec), image_filter=image)
     app.run()
     return app.return_code or 0
