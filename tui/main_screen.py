@@ -50,7 +50,7 @@ class MainScreen(Screen[None]):
         self.summary_line = SummaryLine(id="summary")
         self.rate_line = RateLine(id="rates")
         self.status_line = StatusLine(id="status")
-        self.filter_bar = FilterBar(pattern)
+        self.filter_bar = FilterBar(pattern, leave=self._leave_filter)
         self.tabs = Static(id="pane-tabs")
         self._last_pane: RecordTable[Any] = self.completed
         self.ready = False  # composed and mounted: the panes may be drawn
@@ -146,12 +146,11 @@ class MainScreen(Screen[None]):
         self.status_line.show(app.feed_state, self.view.store.stats.lines, log_time)
 
     # ---- filter --------------------------------------------------------------------------------
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.set_focus(self._last_pane)  # enter in the filter: back to the panes
+    def _leave_filter(self) -> None:
+        self.set_focus(self._last_pane)  # enter in the filter: back to the panes, at once
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """In the filter, enter is the Input's own (back to the panes): no `⏎ detail` in the footer."""
+        """In the filter, enter is the filter's own (back to the panes): no `⏎ detail` there."""
         return not (action == "open_detail" and self.filter_bar.input.has_focus)
 
     @on(Input.Changed, "#filter")
@@ -228,7 +227,7 @@ class MainScreen(Screen[None]):
         self.refresh_panes()
 
     def action_open_detail(self) -> None:
-        """Enter in a pane: the detail of its row (in the filter, _filter_submitted)."""
+        """Enter in a pane: the detail of its row (in the filter, FilterInput's own enter)."""
         self.open_detail(self._last_pane.selected)
 
     @on(RecordTable.FollowChanged)
