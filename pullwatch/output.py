@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -135,14 +134,6 @@ IMAGE_COLUMNS = (
     _Column("fetched", True),
 )
 NAME = "image"  # the column that gives way on a narrow terminal
-
-
-def render_table(
-    store: PullStore, matches: Callable[[str, str], bool], width: int | None = None, every: bool = False
-) -> str:
-    out = io.StringIO()
-    write_table(store, matches, out, width, every)
-    return out.getvalue()
 
 
 def write_table(
