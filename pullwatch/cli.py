@@ -23,6 +23,7 @@ from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
 from pullwatch.sources.children import end_children
 from pullwatch.sources.options import SourceOptions, open_source
+from pullwatch.store import PullStore
 
 # Exit statuses (README "Exit status"): 0 ok; 1 only for a `count --expect` mismatch; 2 for usage,
 # input and output errors (one line on stderr, never a traceback); 128 + N for signal N (130 Ctrl-C,
@@ -135,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("table", "json", "csv"),
         default="table",
         help="table for people (default), json (a stable schema for scripts), csv (one row per pull)",
+    )
+    report.add_argument(
+        "--all", action="store_true", help="the table lists every pull (default: a summary and the last 50)"
     )
 
     count = sub.add_parser(
@@ -254,6 +258,9 @@ def _run(args_list: list[str], closed: set[int]) -> int:
     if args_list and args_list[0] not in COMMANDS and os.path.isfile(args_list[0]):
         args_list.insert(0, "replay")  # `pullwatch saved.log` opens it
     elif args_list and not args_list[0].startswith("-") and args_list[0] not in COMMANDS:
+        if "/" in args_list[0] or args_list[0].endswith((".log", ".gz", ".txt")):  # meant as `pullwatch LOG`
+            print(f"pullwatch: {args_list[0]}: no such file", file=sys.stderr)
+            return EXIT_USAGE
         close = difflib.get_close_matches(args_list[0], COMMANDS, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
         raise SourceError(f"unknown command {args_list[0]!r}; {hint}commands: {', '.join(COMMANDS)}")
@@ -321,6 +328,29 @@ def _check_source(args: argparse.Namespace) -> None:
         raise SourceError("no log to read: give a log file, pipe one in (- is stdin), or use --journal")
 
 
+def _read(args: argparse.Namespace) -> PullStore:
+    """The whole source in a store. Nothing read is an error, not an answer (a CI job that forgot
+    the path must not pass `--expect 0` on an empty stdin); lines without a pull line are said."""
+    options = source_options(args)
+    store = load(options)
+    lines = store.stats.lines
+    if lines == 0:
+        raise SourceError(f"read 0 lines from {_describe(options)}")
+    if store.stats.pull_lines == 0 and store.stats.unparsed_lines == 0:
+        print(
+            f"pullwatch: none of the {lines:,} lines read from {_describe(options)} is a containerd pull line "
+            "(is it containerd's log?)",
+            file=sys.stderr,
+        )
+    return store
+
+
+def _describe(options: SourceOptions) -> str:
+    if options.reads_journal:
+        return options.describe_journal()
+    return ", ".join("stdin" if path == "-" else path for path in options.paths) or "stdin"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import shutil
 
@@ -328,7 +358,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     matches = image_matcher(args.image)
     _check_source(args)
-    store = load(source_options(args))
+    store = _read(args)
     node = output.ANY_NODE if args.node is None else args.node
     if args.format == "json":
         output.write_report_json(store, matches, sys.stdout, node)
@@ -336,9 +366,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.format == "csv":
         output.write_csv(store, matches, sys.stdout, node)
         return 0
-    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None
-    text = output.render_table(store, matches, width=width, node=node)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else None  # off a tty: whole names
+    output.write_table(store, matches, sys.stdout, width=width, every=args.all, node=node)
     return 0
 
 
@@ -347,7 +376,7 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     matches = exact_image_matcher(args.image)
     _check_source(args)
-    store = load(source_options(args))
+    store = _read(args)
     wanted = None if args.status == "any" else PullStatus(args.status)
     counted = [
         r
@@ -378,13 +407,16 @@ def cmd_count(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     _check_source(args)
     out = sys.stdout
-    source = open_source(source_options(args), follow=args.follow)
+    options = source_options(args)
+    source = open_source(options, follow=args.follow)
+    lines = 0
     try:
         from pullwatch.output import event_items
         from pullwatch.store import PullStore
 
         store = PullStore(keep_lines=0)  # to say, event by event, whether its pull downloaded
         for batch in source:
+            lines += batch.total
             for item in event_items(store, batch.parse()):
                 if args.node is None or item["node"] == args.node:
                     out.write(json_text(item) + "\n")
@@ -393,6 +425,8 @@ def cmd_events(args: argparse.Namespace) -> int:
         close = getattr(source, "close", None)
         if close is not None:
             close()  # a follower stops its watchdog thread or journalctl child now, not at exit
+    if lines == 0 and not args.follow:
+        raise SourceError(f"read 0 lines from {_describe(options)}")
     return 0
 
 

@@ -78,3 +78,19 @@ def _json_char(char: str) -> str:
         return f"\\u{code:04x}"
     code -= 0x10000
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"  # a UTF-16 pair, as JSON has it
+
+
+def short_name(name: str, width: int) -> str:
+    """An image name in `width` characters, the registry and path given up first
+    (`…/kube-apiserver:v1.34.2`), then the end of what is left (`…/static@sha256:abab…`)."""
+    if len(name) <= width:
+        return name
+    if width < 2:
+        return name[:width]
+    parts = name.split("/")
+    for start in range(1, len(parts)):
+        shorter = "…/" + "/".join(parts[start:])
+        if len(shorter) <= width:
+            return shorter
+    last = "…/" + parts[-1] if len(parts) > 1 else name
+    return last[: width - 1] + "…"

@@ -1,14 +1,15 @@
-"""Headless output: the report JSON contract, CSV, a Rich table, and JSON lines of events."""
+"""Headless output: the report JSON contract, CSV, a plain-text table, and JSON lines of events."""
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Callable, Iterator
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from pullwatch.humanize import json_text, safe_text
+from pullwatch.humanize import json_text, safe_text, short_name
 from pullwatch.parsers.events import ParsedBatch
 from pullwatch.reasons import REASON_FIELDS, csv_value
 from pullwatch.records import ImageSummary, PullRecord, PullStatus, Stats
@@ -133,97 +134,177 @@ def csv_cell(value: object) -> object:
     return "'" + cell if value.startswith(_FORMULA_LEAD) else cell
 
 
+LAST_PULLS = 50  # the default table shows the last pulls; --all shows every one
 
 
-def render_table(store: PullStore, matches: Matcher, width: int | None = None, node: object = ANY_NODE) -> str:
-    """Tables for people: the pulls, the errors of failed ones, the per-image totals (per node,
-    with a node column, when the pulls come from more than one node).
-    Everything that comes from the log is shown as literal text, never as Rich markup, with
-    control characters (terminal escape sequences) made visible."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+@dataclass(frozen=True)
+class _Column:
+    label: str
+    right: bool = False
+    narrow: Callable[[str], str] | None = None  # the cell on a terminal too narrow for the table
 
-    from pullwatch.humanize import human_bytes, human_duration, short_time
+
+def _without_year(cell: str) -> str:
+    """`2026-11-27 08:00:11` as `11-27 08:00:11` (and `~…` alike): room for the names."""
+    head = 1 if cell.startswith("~") else 0
+    return cell[:head] + cell[head + 5 :] if cell[head : head + 4].isdigit() else cell
+
+
+PULL_COLUMNS = (
+    _Column("#", True),
+    _Column("image"),
+    _Column("status"),
+    _Column("started", narrow=_without_year),
+    _Column("duration", True),
+    _Column("size", True),
+    _Column("fetched", True),
+)
+IMAGE_COLUMNS = (
+    _Column("image"),
+    _Column("pulls", True),
+    _Column("completed", True),
+    _Column("failed", True),
+    _Column("in progress", True),
+    _Column("total size", True),
+    _Column("fetched", True),
+    _Column("downloads", True),
+)
+NAME = "image"  # the column that gives way on a narrow terminal
+
+
+def write_table(
+    store: PullStore,
+    matches: Matcher,
+    out: TextIO,
+    width: int | None = None,
+    every: bool = False,
+    node: object = ANY_NODE,
+) -> None:
+    """The table for people: a summary line, the last LAST_PULLS pulls (every one with `every`),
+    the errors of those shown, the per-image totals and the line counts. Plain text built in one
+    pass, as fast as the JSON. Names are whole (`width` None: not a terminal); on a terminal of
+    `width` columns the image column gives way first, its registry part shortened. Log text is
+    printed literally, control characters made visible. With pulls from several nodes, a node
+    column leads both tables and images are counted per node."""
+    from pullwatch.humanize import human_bytes, human_duration, safe_text, short_time
 
     pulls = ordered_pulls(store, matches, node)
     several = len({r.node for r in pulls}) > 1
-    table = Table(title=f"{len(pulls)} pulls", title_justify="left")
-    for name, justify in (
-        ("#", "right"),
-        *((("node", "left"),) if several else ()),
-        ("image", "left"),
-        ("status", "left"),
-        ("started", "left"),
-        ("duration", "right"),
-        ("size", "right"),
-        ("fetched", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    styles = {"completed": "green", "failed": "red", "in_progress": "yellow"}
-    errors: list[tuple[int, PullRecord]] = []
-    skipped: list[tuple[int, PullRecord]] = []
-    derived = any(not r.has_start and r.started_at is not None for r in pulls)
-    if derived:
-        table.caption = "~ start = end - logged duration (no start line: a sandbox pull, or begun before the log)"
-        table.caption_justify = "left"
-    for number, record in enumerate(pulls, start=1):
-        status = record.status.value
-        table.add_row(
-            str(number),
-            *((Text(safe_text(record.node or "-")),) if several else ()),
-            Text(safe_text(record.image)),
-            Text(status.replace("_", " "), style=styles[status]),
-            short_time(record.started_at) if record.has_start else _unknown_start(record, short_time),
-            human_duration(record.duration_seconds),
-            human_bytes(record.size_bytes),
-            human_bytes(record.bytes_read),
+    node_column = (_Column("node"),) if several else ()
+    shown = pulls if every or len(pulls) <= LAST_PULLS else pulls[-LAST_PULLS:]
+    first = len(pulls) - len(shown) + 1
+    counts = {status: 0 for status in PullStatus}
+    for record in pulls:
+        counts[record.status] += 1
+    by_ref = by_image(pulls)
+    repeated = sum(len(records) > 1 for records in by_ref.values())
+    out.write(
+        f"{len(pulls)} pulls: {counts[PullStatus.COMPLETED]} completed, {counts[PullStatus.FAILED]} failed, "
+        f"{counts[PullStatus.IN_PROGRESS]} in progress\n"
+    )
+    if len(shown) < len(pulls):
+        out.write(f"the last {len(shown)} pulls (--all: every one)\n")
+    rows: list[list[str]] = []
+    errors: list[tuple[int, str]] = []
+    skipped: list[tuple[int, str]] = []
+    for number, record in enumerate(shown, start=first):
+        rows.append(
+            [
+                str(number),
+                *((safe_text(record.node or "-"),) if several else ()),
+                safe_text(record.image),
+                "FAILED" if record.status is PullStatus.FAILED else record.status.value.replace("_", " "),
+                short_time(record.started_at) if record.has_start else _unknown_start(record, short_time),
+                human_duration(record.duration_seconds),
+                human_bytes(record.size_bytes),
+                human_bytes(record.bytes_read),
+            ]
         )
         if record.error:
-            errors.append((number, record))
-        if record.reasons.mirrors_skipped(record.status is PullStatus.COMPLETED):
-            skipped.append((number, record))
-    images = Table(title="images", title_justify="left")
-    for name in ("node",) * several + (
-        "image", "pulls", "completed", "failed", "in progress", "total size", "fetched", "downloads"
-    ):
-        images.add_column(name, justify="left" if name in ("node", "image") else "right")
-    for (on, ref), records in by_image(pulls).items():
-        summary = summarize(ref, records)
-        images.add_row(
-            *((Text(safe_text(on or "-")),) if several else ()),
-            Text(safe_text(ref)),
-            str(summary.pulls),
-            str(summary.completed),
-            str(summary.failed),
-            str(summary.in_progress),
-            human_bytes(summary.total_size_bytes),
-            human_bytes(summary.bytes_read),
-            "-" if summary.downloads is None else str(summary.downloads),
-        )
-    console = Console(file=io.StringIO(), width=width or 120, force_terminal=False, color_system=None)
-    console.print(table)
-    if errors:
-        failures = Table.grid(padding=(0, 2))
-        failures.add_column(justify="right")
-        failures.add_column(overflow="fold")
-        for number, record in errors:
             failure = f"[{record.reasons.failure}] " if record.reasons.failure else ""
-            failures.add_row(str(number), Text(failure + safe_text(record.error or "")))
-        console.print(Text("errors (by #)"))
-        console.print(failures)
+            errors.append((number, failure + safe_text(record.error)))
+        if record.reasons.mirrors_skipped(record.status is PullStatus.COMPLETED):
+            skipped.append((number, safe_text(skipped_text(record))))
+    _write_rows(out, PULL_COLUMNS[:1] + node_column + PULL_COLUMNS[1:], rows, width)
+    if any(not r.has_start and r.started_at is not None for r in shown):
+        out.write("~ start = end - logged duration (no start line: a sandbox pull, or begun before the log)\n")
+    if errors:
+        out.write("errors (by #)\n")
+        digits = len(str(errors[-1][0]))
+        for number, error in errors:
+            out.write(_wrapped(f"{number:>{digits}}  ", error, width))
     if skipped:
-        mirrors = Table.grid(padding=(0, 2))
-        mirrors.add_column(justify="right")
-        mirrors.add_column(overflow="fold")
-        for number, record in skipped:
-            mirrors.add_row(str(number), Text(safe_text(skipped_text(record))))
-        console.print(Text("mirrors skipped (by #)"))
-        console.print(mirrors)
-    console.print(images)
-    console.print(Text(stats_line(store.stats)))
-    out = str(console.file.getvalue())  # type: ignore[attr-defined]
-    return "".join(line.rstrip() + "\n" for line in out.splitlines())  # no padding after the text
+        out.write("mirrors skipped (by #)\n")
+        digits = len(str(skipped[-1][0]))
+        for number, text in skipped:
+            out.write(_wrapped(f"{number:>{digits}}  ", text, width))
+    images = []
+    for (on, ref), records in by_ref.items():
+        summary = summarize(ref, records)
+        images.append(
+            [
+                *((safe_text(on or "-"),) if several else ()),
+                safe_text(ref),
+                str(summary.pulls),
+                str(summary.completed),
+                str(summary.failed),
+                str(summary.in_progress),
+                human_bytes(summary.total_size_bytes),
+                human_bytes(summary.bytes_read),
+                "-" if summary.downloads is None else str(summary.downloads),
+            ]
+        )
+    per_node = " (per node)" if several else ""
+    out.write(f"{len(by_ref)} images{per_node}, {repeated} pulled more than once\n")
+    _write_rows(out, node_column + IMAGE_COLUMNS, images, width)
+    out.write(stats_line(store.stats) + "\n")
+
+
+def _write_rows(out: TextIO, columns: Sequence[_Column], rows: list[list[str]], width: int | None) -> None:
+    """Columns as wide as their widest cell, two spaces apart; no padding after the last. When
+    that is wider than the terminal, the other columns give way first (one space apart, shorter
+    forms), then the image names, registry part first."""
+    widths = _widths(columns, rows)
+    name = [column.label for column in columns].index(NAME)
+    gap = "  "
+    if width is not None and sum(widths) + 2 * (len(widths) - 1) > width:
+        gap = " "
+        for index, column in enumerate(columns):
+            if column.narrow is not None:
+                for row in rows:
+                    row[index] = column.narrow(row[index])
+        widths = _widths(columns, rows)
+        over = sum(widths) + len(widths) - 1 - width
+        if over > 0:
+            widths[name] = max(widths[name] - over, len(NAME), 12)
+    labels = [column.label for column in columns]
+    for row in [labels, *rows]:
+        cells = []
+        for index, (cell, column) in enumerate(zip(row, columns, strict=True)):
+            size = widths[index]
+            if index == name and len(cell) > size:
+                cell = short_name(cell, size)
+            cells.append(cell.rjust(size) if column.right else cell.ljust(size))
+        out.write(gap.join(cells).rstrip() + "\n")
+
+
+def _widths(columns: Sequence[_Column], rows: list[list[str]]) -> list[int]:
+    widths = [len(column.label) for column in columns]
+    for row in rows:
+        for index, cell in enumerate(row):
+            if len(cell) > widths[index]:
+                widths[index] = len(cell)
+    return widths
+
+
+def _wrapped(prefix: str, text: str, width: int | None) -> str:
+    """`prefix` then `text`; on a terminal, folded to `width` under the start of the text."""
+    room = None if width is None else width - len(prefix)
+    if room is None or room < 20 or len(text) <= room:
+        return prefix + text + "\n"
+    pieces = textwrap.wrap(text, room, break_on_hyphens=False)
+    indent = " " * len(prefix)
+    return prefix + ("\n" + indent).join(pieces) + "\n"
 
 
 def skipped_text(record: PullRecord) -> str:

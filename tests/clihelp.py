@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -9,8 +10,10 @@ from collections.abc import Sequence
 PULLWATCH = shutil.which("pullwatch")
 
 
-def run(args: Sequence[str], stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`pullwatch ARGS…`, output captured as text (stdin from `stdin`, else empty)."""
+def run(
+    args: Sequence[str], stdin: bytes | None = None, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`pullwatch ARGS…`, output captured as text (stdin from `stdin`, else empty; `env` added)."""
     assert PULLWATCH, "the pullwatch command is not installed (pip install -e .)"
     done = subprocess.run(
         [PULLWATCH, *args],
@@ -18,6 +21,7 @@ def run(args: Sequence[str], stdin: bytes | None = None, timeout: float = 120) -
         capture_output=True,
         timeout=timeout,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
     return subprocess.CompletedProcess(
         done.args, done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")

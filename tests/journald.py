@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import pytest
+
 JOURNALD = "/lib/systemd/systemd-journald"
 # tmpfs over these inside the namespace: sockets (/run/systemd/journal), the runtime journal
 # (/run/log/journal) and the persistent one (/var/log/journal, only if the machine has it).
@@ -63,12 +65,27 @@ class PrivateJournald:
         )
         self.root = Path(f"/proc/{self.process.pid}/root")
         deadline = time.monotonic() + 10
-        while not (self.root / "run/systemd/journal/stdout").exists():
+        while not self._serving():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 error = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
                 self.stop()
                 raise RuntimeError(f"systemd-journald did not start: {error.strip()}")
             time.sleep(0.02)
+
+    def _serving(self) -> bool:
+        """The private journald is up: the process is journald itself (so `unshare` has made the
+        namespace and the tmpfs mounts, then exec'd it), in a mount namespace other than ours, and
+        its stream socket exists on that namespace's fresh tmpfs. Looking for the socket alone
+        would find the host's, on a machine that runs journald, before the private mounts exist."""
+        pid = self.process.pid
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe")
+            namespaced = os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+        except OSError:
+            return False
+        if not namespaced or os.path.realpath(exe) != os.path.realpath(JOURNALD):
+            return False
+        return (self.root / "run/systemd/journal/stdout").exists()
 
     @property
     def journal_dir(self) -> Path:
@@ -135,6 +152,22 @@ class PrivateJournald:
                 self.process.wait()
         if self.process.stderr:
             self.process.stderr.close()
+
+
+def have_systemd_python() -> bool:
+    """systemd-python (the journal extra) is installed: the in-process backend can be tested."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("systemd.journal") is not None
+    except ImportError:
+        return False
+
+
+needs_systemd_python = pytest.mark.skipif(
+    not have_systemd_python(), reason="systemd-python is not installed (pip install '.[journal]')"
+)
+BACKENDS = (pytest.param("systemd", marks=needs_systemd_python), "journalctl")
 
 
 def unique_name(prefix: str = "pwtest") -> str:

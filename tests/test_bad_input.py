@@ -133,8 +133,11 @@ def test_journal_json_with_message_null_is_counted(tmp_path: Path) -> None:
 
 
 def test_empty_file(tmp_path: Path) -> None:
-    result = report(write(tmp_path, b""))
-    assert result == {"pulls": [], "images": [], "stats": {"lines": 0, "pull_lines": 0, "unparsed_lines": 0}}
+    """Nothing read is an error, not an empty answer (issue 10, item 6)."""
+    path = write(tmp_path, b"")
+    done = run(["report", "--format", "json", str(path)])
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"pullwatch: read 0 lines from {path}\n"
 
 
 def test_chatter_only(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from clihelp import run
-from logfactory import GeneratedLog, generate, write_log
+from logfactory import GeneratedLog, Line, generate, quote, render_text, write_log
 
+from pullwatch.output import LAST_PULLS
 from pullwatch.parsers import parse_line
 
 pytestmark = pytest.mark.timeout(120)
@@ -174,19 +175,50 @@ def _cell(value: Any) -> str:
 
 def test_table_is_readable(logs: dict[str, Any]) -> None:
     path, log = logs["1.7"]
-    done = run(["report", str(path)])
+    done = run(["report", str(path), "--all"])
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert out.startswith(f"{len(log.pulls)} pulls\n")
-    for name in ("#", "image", "status", "started", "duration", "size", "fetched"):
-        assert name in out.splitlines()[2]
-    for pull in log.pulls:
-        assert pull.image[:40] in out  # long names are cut with "…" to fit
-    assert "errors (by #)" in out and "images" in out
-    stats = report_json(str(path))["stats"]
+    report = report_json(str(path))
+    failed = sum(p["status"] == "failed" for p in report["pulls"])
+    assert out.startswith(f"{len(log.pulls)} pulls: {len(log.pulls) - failed} completed, {failed} failed, ")
+    assert out.splitlines()[1].split() == ["#", "image", "status", "started", "duration", "size", "fetched"]
+    rows = out.splitlines()[2 : 2 + len(log.pulls)]
+    assert [row.split()[0] for row in rows] == [str(n) for n in range(1, len(log.pulls) + 1)]
+    for row, pull in zip(rows, report["pulls"], strict=True):
+        assert row.split()[1] == pull["image"]  # whole names: not a terminal, no width limit
+        assert ("FAILED" in row.split()) == (pull["status"] == "failed")  # failures read without colour
+    assert "errors (by #)" in out and f"{len(report['images'])} images, " in out
+    stats = report["stats"]
     assert out.rstrip().endswith(f"{stats['lines']} lines read, {stats['pull_lines']} pull lines, 0 unparsed")
-    assert all(len(line) <= 120 for line in out.splitlines())
     assert not any(line.endswith(" ") for line in out.splitlines())
+
+
+def test_default_table_is_a_summary_and_the_last_pulls(tmp_path: Path) -> None:
+    """Bounded by default (as fast as json on a big log, bench/table_vs_json.py); --all for every row."""
+    log = generate(seed=3, pulls=80, version="1.7", chatter=2)
+    path = tmp_path / "many.log"
+    write_log(str(path), log)
+    pulls = report_json(str(path))["pulls"]
+    assert len(pulls) > LAST_PULLS
+    out = run(["report", str(path)]).stdout.splitlines()
+    assert out[0].startswith(f"{len(pulls)} pulls: ")
+    assert out[1] == f"the last {LAST_PULLS} pulls (--all: every one)"
+    rows = out[3 : 3 + LAST_PULLS]
+    first = len(pulls) - LAST_PULLS + 1
+    assert [row.split()[0] for row in rows] == [str(n) for n in range(first, len(pulls) + 1)]
+    assert [row.split()[1] for row in rows] == [p["image"] for p in pulls[-LAST_PULLS:]]
+    every = run(["report", str(path), "--all"]).stdout.splitlines()
+    assert every[2].split()[0] == "1" and every[1 + len(pulls)].split()[0] == str(len(pulls))
+
+
+def test_long_names_are_whole_off_a_terminal_whatever_columns_says(tmp_path: Path) -> None:
+    name = "registry.example.com:5000/" + "team/" * 30 + "app:v1"
+    lines = [render_text(Line(datetime(2026, 1, 1, tzinfo=timezone.utc), "info", f"PullImage {quote(name)}"))]
+    path = tmp_path / "long.log"
+    path.write_text("\n".join(lines) + "\n")
+    done = run(["report", str(path)], env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    assert any(line.split()[1:2] == [name] for line in done.stdout.splitlines())
 
 
 def test_image_filter(logs: dict[str, Any]) -> None:

@@ -137,7 +137,9 @@ def run_everything(lines: Sequence[str | bytes]) -> None:
     rows = list(csv.reader(io.StringIO(table.getvalue())))
     assert len(rows) == 1 + len(store.pulls)  # header + one row per pull
     assert len(table.getvalue().splitlines()) == len(rows)
-    assert unsafe(output.render_table(store, everything, width=100)) == []
+    text = io.StringIO()
+    output.write_table(store, everything, text, width=100, every=True)
+    assert unsafe(text.getvalue()) == []
 
     view = StoreView(PullStore(), Clock())  # the monitor's path: raw lines kept, clock observed
     view.apply(parsed)

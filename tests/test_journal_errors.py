@@ -13,14 +13,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from journald import in_private_namespace, missing_tools
+from journald import BACKENDS, have_systemd_python, in_private_namespace, missing_tools
 
 from pullwatch.sources import SourceError
 from pullwatch.sources.journal import BACKEND_ENV, unit_name
 from pullwatch.sources.since import parse_since
 
 pytestmark = pytest.mark.timeout(60)
-BACKENDS = ("systemd", "journalctl")
 NO_CAPS = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--"]
 
 
@@ -30,7 +29,10 @@ def pullwatch() -> str:
     return command
 
 
-def run(args: list[str], backend: str = "systemd") -> subprocess.CompletedProcess[str]:
+DEFAULT_BACKEND = "systemd" if have_systemd_python() else "journalctl"
+
+
+def run(args: list[str], backend: str = DEFAULT_BACKEND) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, BACKEND_ENV: backend}
     return subprocess.run([pullwatch(), *args], capture_output=True, text=True, env=env, timeout=60)
 

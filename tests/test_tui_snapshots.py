@@ -43,3 +43,22 @@ def test_detail_view(snap_compare: Any) -> None:
 def test_help_screen(snap_compare: Any) -> None:
     app, run_before = mid_replay("question_mark")
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_no_color_marks_failures_in_words(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR: Textual draws in greys, so a failure must read as FAILED (bold), not as red."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, run_before = mid_replay()
+    assert app.no_color
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+def test_small_terminal_shows_one_pane_under_tabs(snap_compare: Any, size: tuple[int, int]) -> None:
+    app, run_before = mid_replay()
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_help_screen_at_80x24(snap_compare: Any) -> None:
+    app, run_before = mid_replay("question_mark")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

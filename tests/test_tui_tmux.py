@@ -25,9 +25,17 @@ FILTER = "coredns"
 
 
 def finished(store: PullStore, pattern: str = "") -> int:
-    """How many of the sample's pulls (matching `pattern`) have ended: the Completed pane's count."""
+    """How many of the sample's pulls (matching `pattern`) have ended: the Completed pane's rows."""
     matches = image_matcher(pattern)
     return sum(r.status is not PullStatus.IN_PROGRESS and matches(r.image, r.ref) for r in store.pulls)
+
+
+def completed_title(store: PullStore, pattern: str = "") -> str:
+    """The Completed pane's title: completed and failed counted apart, as the header counts them."""
+    matches = image_matcher(pattern)
+    ok = sum(r.status is PullStatus.COMPLETED and matches(r.image, r.ref) for r in store.pulls)
+    failed = sum(r.status is PullStatus.FAILED and matches(r.image, r.ref) for r in store.pulls)
+    return f"Completed · {ok}" + (f" · failed {failed}" if failed else "")
 
 
 class Tmux:
@@ -80,14 +88,16 @@ def test_installed_replay_fills_panes_filters_and_quits_cleanly(tmux: Tmux) -> N
     assert sum(image_matcher(FILTER)(image.image, image.ref) for image in store.repeated()) == 1
     ended, ended_matching = finished(store), finished(store, FILTER)
 
-    screen = tmux.wait_for(lambda text: "replay finished" in text and f"Completed · {ended}" in text, "the replay")
+    screen = tmux.wait_for(lambda text: "replay finished" in text and completed_title(store) in text, "the replay")
     assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "1"
     assert f"Pulled more than once · {len(store.repeated())}" in screen
     assert "registry.k8s.io/kube-apiserver:v1.34.2" in screen and FILTER in screen
 
     tmux("send-keys", "-t", "t", "/")
     tmux("send-keys", "-t", "t", "-l", FILTER)
-    screen = tmux.wait_for(lambda text: f"Completed · {ended_matching} of {ended}" in text, "the filter")
+    screen = tmux.wait_for(
+        lambda text: f"{completed_title(store, FILTER)} ({ended_matching} of {ended} ended)" in text, "the filter"
+    )
     assert f"filter {FILTER} {len(matched)} of {len(store.pulls)} pulls" in screen
     assert "kube-apiserver" not in screen and "nginx" not in screen
     # the filter bar, the summary, a row per completed pull, a row for the image pulled more than once
@@ -122,3 +132,33 @@ def test_replay_of_a_pipe_reads_keys_from_the_terminal(tmux: Tmux) -> None:
     screen = tmux.wait_for(lambda text: re.search(r"^exit=\d+$", text, re.MULTILINE) is not None, "the exit status")
     assert re.search(r"^exit=0$", screen, re.MULTILINE)
     assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "0"
+
+
+def test_ctrl_c_quits_with_status_130(tmux: Tmux) -> None:
+    """Ctrl-C is an interrupt: 128 + SIGINT, as a shell and `set -e` scripts expect."""
+    command = shutil.which("pullwatch")
+    assert command, "the pullwatch command must be installed"
+    tmux.wait_for(lambda text: "ready$" in text, "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"{command} replay {SAMPLE}; echo exit=$?")
+    tmux("send-keys", "-t", "t", "Enter")
+    tmux.wait_for(lambda text: "replay finished" in text, "the replay")
+    tmux("send-keys", "-t", "t", "C-c")
+    screen = tmux.wait_for(lambda text: re.search(r"^exit=\d+$", text, re.MULTILINE) is not None, "the exit status")
+    assert re.search(r"^exit=130$", screen, re.MULTILINE), screen
+    assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "0"
+
+
+def test_report_on_an_80_column_terminal_gives_the_names_the_room(tmux: Tmux) -> None:
+    """On a terminal the table fits its width, the other columns giving way before the names,
+    and a name that still does not fit loses its registry first."""
+    command = shutil.which("pullwatch")
+    assert command, "the pullwatch command must be installed"
+    tmux("resize-window", "-t", "t", "-x", "80", "-y", "50")
+    tmux.wait_for(lambda text: "ready$" in text, "the shell")
+    tmux("send-keys", "-t", "t", "-l", f"clear; {command} report {SAMPLE}")
+    tmux("send-keys", "-t", "t", "Enter")
+    screen = tmux.wait_for(lambda text: "lines read" in text, "the report")
+    lines = screen.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert "…/kube-apiserver:v1.34.2" in screen  # the registry went, the name stayed
+    assert "nginx:1.25 " in screen  # short names whole

@@ -7,14 +7,17 @@ dirty and a 1 s timer moves elapsed times on. The panes only read the store.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
-from typing import ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from pullwatch.humanize import safe_text
 from pullwatch.parsers.events import ParsedBatch
 from pullwatch.store import PullStore
 from pullwatch.tui.clock import Clock
@@ -23,10 +26,12 @@ from pullwatch.tui.feed import POST_INTERVAL, Feed
 from pullwatch.tui.main_screen import MainScreen
 from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
 from pullwatch.tui.screens.detail import DetailScreen
+from pullwatch.tui.screens.timeline import TimelineScreen
 from pullwatch.tui.source import FeedSpec
 from pullwatch.tui.status import FeedState
 from pullwatch.tui.view import StoreView
 
+EXIT_INTERRUPTED = 130
 TICK_SECONDS = 1.0
 APPLY_SLICE_SECONDS = 0.02  # longest the UI thread spends applying events before it looks at keys
 APPLY_CHUNK = 256
@@ -38,7 +43,7 @@ class PullwatchApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "pullwatch"
     COMMANDS: ClassVar = App.COMMANDS | {PullwatchCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", "quit", show=False, priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "interrupt", "quit", show=False, priority=True)]
 
     def __init__(
         self,
@@ -66,9 +71,28 @@ class PullwatchApp(App[None]):
     def get_default_screen(self) -> Screen[None]:
         return self.main
 
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette entries, less its Quit and Keys (pullwatch's own are listed: q, ?),
+        and a Screenshot saved where pullwatch runs (Textual's goes to ~/Downloads, often missing)."""
+        for command in super().get_system_commands(screen):
+            if command.title in ("Quit", "Keys"):
+                continue
+            if command.title == "Screenshot":
+                command = SystemCommand(
+                    command.title, "Save an SVG of the screen in the current directory", self.screenshot_here
+                )
+            yield command
+
+    def screenshot_here(self) -> None:
+        try:
+            path = self.save_screenshot(path=os.getcwd())
+        except OSError as error:
+            self.notify(f"screenshot not saved: {error.strerror or error}", severity="error")
+            return
+        self.notify(safe_text(path), title="screenshot saved")
+
     def on_mount(self) -> None:
-        if self.spec.note:
-            self.notify(self.spec.note, title="source", timeout=12)
+        # why this source was picked is in the status line: no toast over the panes repeating it
         self.set_interval(POST_INTERVAL, self._refresh_if_dirty)
         self.set_interval(TICK_SECONDS, self._tick)
         # Start reading once the first screen is drawn: its layout then runs without a parsing
@@ -155,12 +179,12 @@ class PullwatchApp(App[None]):
             self._next_redraw = started + max(POST_INTERVAL, REDRAW_SHARE_INVERSE * took)
 
     def redraw(self) -> None:
-        """Rebuild the panes (and an open detail view) from the store."""
+        """Rebuild the panes (and an open detail view or timeline) from the store."""
         if not self.main.ready:
             return
         self._dirty = False
         self.main.refresh_panes()
-        if isinstance(self.screen, DetailScreen):
+        if isinstance(self.screen, DetailScreen | TimelineScreen):
             self.screen.refresh_content()
 
     def _tick(self) -> None:
@@ -168,6 +192,10 @@ class PullwatchApp(App[None]):
             self.main.tick()
 
     # ---- actions -------------------------------------------------------------------------------
+    def action_interrupt(self) -> None:
+        """Ctrl-C: quit with 130 (128 + SIGINT), as a shell expects of an interrupted command."""
+        self.exit(return_code=EXIT_INTERRUPTED)
+
     def toggle_pause(self) -> None:
         state = self.feed_state
         state.paused = not state.paused

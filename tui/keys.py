@@ -34,7 +34,9 @@ class Key:
         return f"{self.palette_help}  ({self.shown})" if self.palette_help else f"({self.shown})"
 
 
-MAIN_KEYS: tuple[Key, ...] = (
+MAIN_KEYS: tuple[Key, ...] = (  # in footer order: help and quit first, seen on the narrowest terminal
+    Key("question_mark", "help", "help", "?", "Show the keys"),
+    Key("q", "quit", "quit", "q", "Quit pullwatch"),
     Key(
         "slash",
         "focus_filter",
@@ -56,11 +58,12 @@ MAIN_KEYS: tuple[Key, ...] = (
         "All its pulls, errors and raw log lines",
         priority=True,
     ),
+    Key("f", "follow", "follow", "f", "Follow the newest pulls", "Completed: back to the newest, and stay there"),
+    Key("t", "timeline", "timeline", "t", "Timeline", "Pulls as bars over log time: concurrency, stalls, repeats"),
+    Key("w", "toggle_wide", "wide", "w", "Wide view", "Every column and whole names; ←/→ scroll sideways"),
     Key("s", "cycle_sort", "sort", "s", "Sort by the next column", "In the focused pane"),
     Key("S", "reverse_sort", "reverse sort", "S", "Reverse the sort order", "In the focused pane", show=False),
     Key("p", "toggle_pause", "pause", "p", "Pause or resume updates", "A replay pauses too"),
-    Key("question_mark", "help", "help", "?", "Show the keys"),
-    Key("q", "quit", "quit", "q", "Quit pullwatch"),
 )
 
 
@@ -74,18 +77,21 @@ class HelpRow:
     keys: str = ""
 
 
-HELP_ROWS: tuple[HelpRow, ...] = (
-    HelpRow("filter images as you type: text, a glob (*nginx*), or re:REGEX", ("focus_filter",)),
-    HelpRow("clear the filter (in a detail view: close it)", ("clear_filter",)),
-    HelpRow("open the selected pull or image: all its pulls, errors, raw log lines", ("open_detail",)),
+HELP_ROWS: tuple[HelpRow, ...] = (  # each fits the help box at 80 columns (tests/test_tui_small.py)
+    HelpRow("filter images: text, a glob (*nginx*) or re:REGEX", ("focus_filter",)),
+    HelpRow("clear the filter (a detail view: close it)", ("clear_filter",)),
+    HelpRow("details: every pull of the image, errors, log lines", ("open_detail",)),
     HelpRow("next / previous pane", ("next_pane", "previous_pane")),
-    HelpRow("move the cursor; pgup/pgdn a page", keys="j k ↑ ↓"),  # tui/table.py
-    HelpRow("first / last row", keys="g G"),
-    HelpRow("sort the pane by its next column / reverse the order", ("cycle_sort", "reverse_sort")),
+    HelpRow("move the cursor; pgup / pgdn a page", keys="j k ↑ ↓"),  # tui/table.py
+    HelpRow("first / last row (home / end)", keys="g G"),
+    HelpRow("Completed: follow the newest pulls again", ("follow",)),
+    HelpRow("timeline: pulls as bars over log time (t closes)", ("timeline",)),
+    HelpRow("wide view: whole names; ← → (h l) scroll sideways", ("toggle_wide",)),
+    HelpRow("sort by the next column / reverse the order", ("cycle_sort", "reverse_sort")),
     HelpRow("pause or resume updates (a replay pauses too)", ("toggle_pause",)),
-    HelpRow("command palette: every action, and filter by any image seen", keys="ctrl+p"),
+    HelpRow("command palette; filter by any image seen", keys="ctrl+p"),
     HelpRow("this help", ("help",)),
-    HelpRow("quit (in a detail view: close it)", ("quit",)),
+    HelpRow("quit (a detail view or this help: close it)", ("quit",)),
 )
 
 

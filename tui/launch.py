@@ -1,6 +1,6 @@
 """From the command's options to a running app: pick the source and the clock, check what can be
-checked before the screen opens (missing files, a bad --image regex, a bad --speed: one line on
-stderr, exit 2, raised as SourceError / FilterError for pullwatch.cli to print)."""
+checked before the screen opens (no terminal, missing files, a bad --image regex, a bad --speed:
+one line on stderr, exit 2, raised as SourceError / FilterError for pullwatch.cli to print)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,18 @@ def clock_for(spec: FeedSpec) -> Clock:
     return ReplayClock(spec.speed)
 
 
+NO_TERMINAL = (
+    "the monitor needs a terminal on stdin and stdout; for a file or a pipe use "
+    "`pullwatch report` (table, --format json|csv) or `pullwatch events`"
+)
+
+
 def run(spec: FeedSpec, image: str) -> int:
     from pullwatch.tui.app import PullwatchApp
 
     image_matcher(image)  # a bad re: pattern fails here, before the screen opens
+    if not (sys.stdin is not None and sys.stdin.isatty() and sys.stdout is not None and sys.stdout.isatty()):
+        raise SourceError(NO_TERMINAL)  # else a screen drawn into a file, or a hang writing escapes
     app = PullwatchApp(spec, clock_for(spec), image_filter=image)
     ending = _end_on_signal(app)
     previous = {signum: signal.signal(signum, ending) for signum in (signal.SIGTERM, signal.SIGHUP)}

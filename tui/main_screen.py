@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Footer, Header, Input, Static
 
 from pullwatch.filtering import FilterError
-from pullwatch.humanize import human_duration
-from pullwatch.records import PullRecord
+from pullwatch.humanize import human_duration, safe_text
+from pullwatch.records import PullRecord, PullStatus
 from pullwatch.tui.filter_bar import FilterBar
 from pullwatch.tui.keys import MAIN_KEYS
 from pullwatch.tui.panes.completed import CompletedPane
@@ -20,13 +21,19 @@ from pullwatch.tui.panes.in_progress import InProgressPane
 from pullwatch.tui.panes.repeated import RepeatedPane
 from pullwatch.tui.screens.detail import DetailScreen
 from pullwatch.tui.screens.help import HelpScreen
+from pullwatch.tui.screens.timeline import TimelineScreen
 from pullwatch.tui.status import StatusLine
-from pullwatch.tui.summary import SummaryLine
+from pullwatch.tui.summary import RateLine, SummaryLine
 from pullwatch.tui.table import RecordTable
 from pullwatch.tui.view import RepeatedImage, StoreView
 
 if TYPE_CHECKING:
     from pullwatch.tui.app import PullwatchApp
+
+
+COMPACT_BELOW = (100, 30)  # a smaller terminal shows one pane at a time, under a line of tabs
+TAB_NAMES = ("In progress", "Completed", "Repeated")  # the header calls them repeated too
+IDLE_TEXTS = ("no pull in progress", "no pull has ended yet", "no image pulled more than once")
 
 
 class MainScreen(Screen[None]):
@@ -41,8 +48,10 @@ class MainScreen(Screen[None]):
         self.panes: list[RecordTable[Any]] = [self.in_progress, self.completed, self.repeated]
         # held, not queried: a timer may still fire while the screen is being taken down
         self.summary_line = SummaryLine(id="summary")
+        self.rate_line = RateLine(id="rates")
         self.status_line = StatusLine(id="status")
-        self.filter_bar = FilterBar(pattern)
+        self.filter_bar = FilterBar(pattern, leave=self._leave_filter)
+        self.tabs = Static(id="pane-tabs")
         self._last_pane: RecordTable[Any] = self.completed
         self.ready = False  # composed and mounted: the panes may be drawn
 
@@ -53,7 +62,9 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         yield self.summary_line
+        yield self.rate_line
         yield self.filter_bar
+        yield self.tabs
         yield from self.panes
         yield self.status_line
         yield Footer()
@@ -61,7 +72,33 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.ready = True
         self.set_focus(self.completed)
+        self._show_current()
         self.refresh_panes()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below COMPACT_BELOW the panes become tabs: one pane, whole, and a line naming all three."""
+        width, height = COMPACT_BELOW
+        self.set_class(event.size.width < width or event.size.height < height, "-compact")
+
+    def _show_current(self) -> None:
+        for pane in self.panes:
+            pane.set_class(pane is self._last_pane, "-current")
+        self._draw_tabs()
+
+    def _draw_tabs(self) -> None:
+        text = Text()
+        failed = sum(record.status is PullStatus.FAILED for record in self.completed.items)
+        counts = (
+            str(len(self.in_progress.items)),
+            f"{len(self.completed.items) - failed}" + (f", {failed} failed" if failed else ""),
+            str(len(self.repeated.items)),
+        )
+        for index, (pane, name, count) in enumerate(zip(self.panes, TAB_NAMES, counts, strict=True)):
+            if index:
+                text.append(" │ ", style="dim")
+            text.append(f" {name} {count} ", style="bold reverse" if pane is self._last_pane else "")
+        text.append("  tab: next", style="dim")
+        self.tabs.update(text)
 
     # ---- drawing -------------------------------------------------------------------------------
     def refresh_panes(self) -> None:
@@ -71,18 +108,31 @@ class MainScreen(Screen[None]):
         self.completed.set_items(snap.finished)
         self.repeated.set_items(snap.repeated)
         filtered = bool(self.view.pattern)
-        timeout = self.view.timeout_text or human_duration(self.view.timeout_seconds)
+        pattern = safe_text(self.view.pattern)
+        # the log's timeout (Go's "5m0s") is written the way every other duration is
+        timeout = human_duration(self.view.timeout_seconds)
         source = "from the log" if self.view.timeout_text else "default"
         self.in_progress.border_title = f"In progress · {len(snap.in_progress)}"
         self.in_progress.border_subtitle = (
             f"no-progress timeout {timeout} ({source}) · sort {self.in_progress.sort_label}"
         )
+        totals = snap.totals
         every = len(self.view.store.pulls) - len(self.view.store.in_progress())
-        self.completed.border_title = f"Completed · {len(snap.finished)}" + (f" of {every}" if filtered else "")
-        self.completed.border_subtitle = f"sort {self.completed.sort_label}"
+        title = f"Completed · {totals.completed}" + (f" · failed {totals.failed}" if totals.failed else "")
+        if filtered:
+            title += f" ({len(snap.finished)} of {every} ended)"
+        if self.completed.new_above:
+            title += f" · {self.completed.new_above} new ↑"
+        self.completed.border_title = title
+        follow = "following newest" if self.completed.following else "f: follow newest"
+        self.completed.border_subtitle = f"{follow} · sort {self.completed.sort_label}"
         self.repeated.border_title = f"Pulled more than once · {len(snap.repeated)}"
         self.repeated.border_subtitle = f"sort {self.repeated.sort_label}"
+        for pane, idle in zip(self.panes, IDLE_TEXTS, strict=True):
+            pane.empty_text = f"no pull matches '{pattern}'" if filtered else idle
+        self._draw_tabs()
         self.summary_line.show(snap, self.view.store.stats, self.view.pattern)
+        self.rate_line.show(snap, self._app.clock.now(), short=self.has_class("-compact"))
         self.refresh_status()
 
     def tick(self) -> None:
@@ -96,6 +146,13 @@ class MainScreen(Screen[None]):
         self.status_line.show(app.feed_state, self.view.store.stats.lines, log_time)
 
     # ---- filter --------------------------------------------------------------------------------
+    def _leave_filter(self) -> None:
+        self.set_focus(self._last_pane)  # enter in the filter: back to the panes, at once
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In the filter, enter is the filter's own (back to the panes): no `⏎ detail` there."""
+        return not (action == "open_detail" and self.filter_bar.input.has_focus)
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.apply_filter(event.value)
@@ -115,9 +172,11 @@ class MainScreen(Screen[None]):
         self.apply_filter(pattern)
 
     def on_descendant_focus(self) -> None:
+        self.refresh_bindings()  # the footer's enter depends on where the focus is
         focused = self.focused
-        if isinstance(focused, RecordTable):
+        if isinstance(focused, RecordTable) and focused is not self._last_pane:
             self._last_pane = focused
+            self._show_current()
 
     def action_focus_filter(self) -> None:
         field = self.filter_bar.input
@@ -145,6 +204,20 @@ class MainScreen(Screen[None]):
     def action_previous_pane(self) -> None:
         self._focus_pane(-1)
 
+    def action_follow(self) -> None:
+        """Back to the newest completed pull, and follow the new ones again."""
+        self.completed.resume_following()
+        self.set_focus(self.completed)
+        self.refresh_panes()
+
+    def action_timeline(self) -> None:
+        self.app.push_screen(TimelineScreen(self.view))
+
+    def action_toggle_wide(self) -> None:
+        wide = not self.completed.wide
+        for pane in self.panes:
+            pane.set_wide(wide)
+
     def action_cycle_sort(self) -> None:
         self._last_pane.cycle_sort()
         self.refresh_panes()
@@ -154,11 +227,12 @@ class MainScreen(Screen[None]):
         self.refresh_panes()
 
     def action_open_detail(self) -> None:
-        """Enter: in the filter, back to the panes; in a pane, the detail of its row."""
-        if self.filter_bar.input.has_focus:
-            self.set_focus(self._last_pane)
-            return
+        """Enter in a pane: the detail of its row (in the filter, FilterInput's own enter)."""
         self.open_detail(self._last_pane.selected)
+
+    @on(RecordTable.FollowChanged)
+    def _follow_changed(self) -> None:
+        self.refresh_panes()
 
     @on(RecordTable.Selected)
     def _row_chosen(self, event: RecordTable.Selected) -> None:

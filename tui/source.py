@@ -121,7 +121,10 @@ def watch_spec(source: SourceOptions | None) -> FeedSpec:
     if source is None:
         return auto_spec()
     description = source.describe_journal() if source.reads_journal else f"following {source.paths[0]}"
-    return FeedSpec(open=lambda: open_source(source, follow=True), live=True, description=description)
+    note = None
+    if not source.reads_journal and not os.path.exists(source.paths[0]):
+        note = f"{source.paths[0]} does not exist (yet): waiting for it to be created"
+    return FeedSpec(open=lambda: open_source(source, follow=True), live=True, description=description, note=note)
 
 
 def auto_spec() -> FeedSpec:

@@ -23,8 +23,13 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from pullwatch.humanize import short_name
+
 T = TypeVar("T")
 FLEX_MIN = 12  # the flexible column never gets narrower than this
+NAME_ROOM = 26  # columns with a `drop` rank give way until the flexible one (the names) has this
+WIDE_MAX = 300  # the wide view's name column: as wide as the longest name, up to this
+SCROLL_STEP = 8
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,12 @@ class Column(Generic[T]):
     justify: Literal["left", "right"] = "left"
     sort_key: Callable[[T], Any] | None = None  # None: not sortable; a key may return None (sorted last)
     descending: bool = False  # first direction when this column becomes the sort column
+    drop: int = 0  # > 0: hidden on a narrow pane to give names room, the highest rank first
 
 
-def measure(label: str, value: Callable[[T], Any], show: Callable[[Any], Text], width: int) -> Column[T]:
+def measure(label: str, value: Callable[[T], Any], show: Callable[[Any], Text], width: int, drop: int = 0) -> Column[T]:
     """A right-aligned quantity column: shows `value` with `show`, sorts by it, largest first."""
-    return Column(label, lambda record: show(value(record)), width, "right", sort_key=value, descending=True)
+    return Column(label, lambda record: show(value(record)), width, "right", sort_key=value, descending=True, drop=drop)
 
 
 class RecordTable(ScrollView, Generic[T], can_focus=True):
@@ -52,6 +58,8 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         Binding("pagedown,ctrl+f,space", "page_down", "page down", show=False),
         Binding("home,g", "first", "top", show=False),
         Binding("end,G", "last", "bottom", show=False),
+        Binding("left,h", "scroll_sideways(-1)", "left", show=False),
+        Binding("right,l", "scroll_sideways(1)", "right", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "record-table--header",
@@ -87,6 +95,9 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         def control(self) -> RecordTable[Any]:
             return self.table
 
+    class FollowChanged(Message):
+        """The user moved away from the first row, or back to it: the pane's title says so."""
+
     def __init__(
         self,
         columns: Sequence[Column[T]],
@@ -95,6 +106,7 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         sort_index: int | None = None,
         empty_text: str = "nothing yet",
         *,
+        follow: bool = False,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -107,23 +119,67 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         self.items: list[T] = []
         self.cursor = 0
         self._unsorted: Sequence[T] = ()
+        # Following (as tail -f does): the cursor stays on the first row, the newest when the pane
+        # is sorted newest first, until the user moves it; rows that arrive above the cursor after
+        # that are counted in `new_above` ("n new ↑") until the user goes back up or resumes.
+        self.wide = False  # the wide view: every column, names whole, scrolled sideways
+        self._name_width = 0  # the longest name, measured when the wide view is on
+        self.can_follow = follow
+        self.following = follow
+        self.new_above = 0
 
     # ---- content -------------------------------------------------------------------------------
     def set_items(self, items: Sequence[T]) -> None:
-        """Replace the rows; the cursor stays on the same record when it is still listed."""
+        """Replace the rows. Following, the cursor stays on the first row; else on the same
+        record when it is still listed, and rows that came in above it are counted."""
         selected = self.selected
+        old_cursor = self.cursor
         self._unsorted = items
         self.items = self._sorted(items)
-        if selected is not None:
+        if self.following:
+            self.cursor = 0
+        elif selected is not None:
             wanted = self._key(selected)
             for index, item in enumerate(self.items):
                 if self._key(item) == wanted:
+                    if self.can_follow and index > old_cursor:
+                        self.new_above += index - old_cursor
                     self.cursor = index
                     break
         self.cursor = max(0, min(self.cursor, len(self.items) - 1))
-        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+        if self.wide:
+            self._measure_names()
+        self._size_content()
         self._scroll_to_cursor()
         self.refresh()
+
+    # ---- the wide view ---------------------------------------------------------------------------
+    def set_wide(self, wide: bool) -> None:
+        """Wide: every column, the names whole, ←/→ (h/l) scroll sideways; else fit the pane."""
+        self.wide = wide
+        self.styles.overflow_x = "auto" if wide else "hidden"
+        if wide:
+            self._measure_names()
+        self._size_content()
+        if not wide:
+            self.scroll_x = 0  # (scroll_to ignores x once overflow-x is hidden)
+        self.refresh()
+
+    def _measure_names(self) -> None:
+        flexible = [column for column in self.columns if not column.width]
+        longest = max((column.cell(item).cell_len for column in flexible for item in self.items), default=0)
+        self._name_width = min(max(longest, FLEX_MIN), WIDE_MAX)
+
+    def _size_content(self) -> None:
+        width = self.size.width
+        if self.wide:
+            widths = self._widths(width)
+            width = max(sum(widths) + len(widths) - 1, width)
+        self.virtual_size = Size(width, len(self.items) + 1)
+
+    def action_scroll_sideways(self, direction: int) -> None:
+        if self.wide:
+            self.scroll_to(x=max(self.scroll_x + direction * SCROLL_STEP, 0), animate=False, immediate=True)
 
     def _sorted(self, items: Sequence[T]) -> list[T]:
         if self.sort_index is None:
@@ -154,12 +210,18 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         after = [i for i in sortable if self.sort_index is None or i > self.sort_index]
         self.sort_index = (after or sortable)[0]
         self.sort_descending = self.columns[self.sort_index].descending
+        self._resort()
+
+    def _resort(self) -> None:
+        """The same rows in a new order: nothing is new, whatever moved above the cursor."""
+        new = self.new_above
         self.set_items(self._unsorted)
+        self.new_above = new
 
     def reverse_sort(self) -> None:
         if self.sort_index is not None:
             self.sort_descending = not self.sort_descending
-            self.set_items(self._unsorted)
+            self._resort()
 
     # ---- cursor --------------------------------------------------------------------------------
     @property
@@ -167,11 +229,24 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         return max(self.scrollable_content_region.height - 1, 1)
 
     def move_cursor(self, row: int) -> None:
+        """Move the cursor (the user did): on the first row the pane follows again."""
         if not self.items:
             return
         self.cursor = max(0, min(row, len(self.items) - 1))
+        if self.can_follow:
+            before = (self.following, self.new_above)
+            self.following = self.cursor == 0
+            self.new_above = min(self.new_above, self.cursor)
+            if (self.following, self.new_above) != before:
+                self.post_message(self.FollowChanged())
         self._scroll_to_cursor()
         self.refresh()
+
+    def resume_following(self) -> None:
+        """Back to the first row (the newest), and stay there as rows come in."""
+        self.following = self.can_follow
+        self.new_above = 0
+        self.move_cursor(0)
 
     def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_y)
@@ -214,34 +289,56 @@ class RecordTable(ScrollView, Generic[T], can_focus=True):
         self.move_cursor(row)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+        self._size_content()
         self._scroll_to_cursor()
 
     # ---- drawing -------------------------------------------------------------------------------
     def _widths(self, width: int) -> list[int]:
-        """Fixed widths (wide enough for the label and a sort arrow), the rest to flexible columns."""
+        """Fixed widths (wide enough for the label and a sort arrow), the rest to the flexible
+        column (the names). When that leaves the names less than NAME_ROOM, columns with a
+        `drop` rank are hidden (width 0), the highest first. The wide view shows every column
+        and the names whole."""
         fixed = [
             max(column.width, len(column.label) + 2 * (column.sort_key is not None)) if column.width else 0
             for column in self.columns
         ]
-        flexible = fixed.count(0)
-        spare = width - sum(fixed) - (len(self.columns) - 1)
-        share = max(spare // max(flexible, 1), FLEX_MIN)
-        return [size or share for size in fixed]
+        flexible = max(fixed.count(0), 1)
+        if self.wide:
+            return [size or self._name_width for size in fixed]
+        shown = list(range(len(self.columns)))
+
+        def share() -> int:
+            return (width - sum(fixed[i] for i in shown) - (len(shown) - 1)) // flexible
+
+        for index in sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: -self.columns[i].drop):
+            if share() >= NAME_ROOM:
+                break
+            shown.remove(index)
+        room = max(share(), FLEX_MIN)
+        return [(fixed[i] or room) if i in shown else 0 for i in range(len(self.columns))]
 
     def _line(self, cells: Sequence[Text], widths: Sequence[int]) -> Text:
         line = Text(no_wrap=True, end="")
-        for index, (cell, width, column) in enumerate(zip(cells, widths, self.columns, strict=True)):
-            if index:
+        first = True
+        for cell, width, column in zip(cells, widths, self.columns, strict=True):
+            if not width:
+                continue  # hidden to give the names room
+            if not first:
                 line.append(" ")
+            first = False
+            if not column.width and cell.cell_len > width:  # a name: its registry part goes first
+                cell = Text(short_name(cell.plain, width), style=cell.style)
             cell.truncate(width, overflow="ellipsis")
             cell.align(column.justify, width)
             line.append_text(cell)
         return line
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
-        segments = list(text.render(self.app.console))
-        return Strip(segments).adjust_cell_length(width, style).apply_style(style)
+        strip = Strip(list(text.render(self.app.console)))
+        if self.wide:
+            left = int(self.scroll_x)
+            strip = strip.crop(left, left + width)
+        return strip.adjust_cell_length(width, style).apply_style(style)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

@@ -1,4 +1,5 @@
-"""Completed: pulls that ended, newest first; failed ones in red (the detail view has the error).
+"""Completed: pulls that ended, newest first and followed like tail -f until the user moves;
+failed ones in red and marked FAILED (the detail view has the error).
 
 Throughput is bytes fetched per second when the log says how many were read (1.7+), else the
 image size per second, as containerd's own throughput metric counts it. "downloaded" is the store's
@@ -35,7 +36,9 @@ def _downloaded(record: PullRecord) -> Text:
 
 
 def _status(record: PullRecord) -> Text:
-    return Text(record.status.value, style=STATUS_STYLES.get(record.status, ""))
+    """FAILED in capitals and bold: readable without colour (NO_COLOR, a monochrome terminal)."""
+    word = "FAILED" if record.status is PullStatus.FAILED else record.status.value
+    return Text(word, style=STATUS_STYLES.get(record.status, ""))
 
 
 class CompletedPane(RecordTable[PullRecord]):
@@ -50,8 +53,8 @@ class CompletedPane(RecordTable[PullRecord]):
                 descending=True,
             ),
             measure("duration", lambda r: r.duration_seconds, cells.duration, 9),
-            measure("size", lambda r: r.size_bytes, cells.size, 10),
-            measure("fetched", lambda r: r.bytes_read, cells.size, 10),
+            measure("size", lambda r: r.size_bytes, cells.size, 10, drop=1),
+            measure("fetched", lambda r: r.bytes_read, cells.size, 10, drop=2),
             Column(
                 "MiB/s",
                 lambda r: cells.mib_per_second(_rate_bytes(r), r.duration_seconds),
@@ -59,6 +62,7 @@ class CompletedPane(RecordTable[PullRecord]):
                 "right",
                 sort_key=_rate,
                 descending=True,
+                drop=3,
             ),
             Column("status", _status, 9, sort_key=lambda r: r.status.value),
             Column("downloaded", _downloaded, 10, sort_key=lambda r: r.downloaded),
@@ -69,5 +73,6 @@ class CompletedPane(RecordTable[PullRecord]):
             row_style=lambda r: "red" if r.status is PullStatus.FAILED else "",
             sort_index=1,
             empty_text="no pull has ended yet",
+            follow=True,
             id=id,
         )

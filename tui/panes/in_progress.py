@@ -19,9 +19,15 @@ class InProgressPane(RecordTable[PullRecord]):
         self.view = view
         columns: list[Column[PullRecord]] = [
             Column("image", lambda r: cells.name_on(r.image, view.node_of(r)), sort_key=lambda r: r.image.lower()),
-            Column("started", lambda r: cells.moment(r.started_at), cells.TIME_WIDTH, sort_key=lambda r: r.started_at),
+            Column(
+                "started",
+                lambda r: cells.moment(r.started_at),
+                cells.TIME_WIDTH,
+                sort_key=lambda r: r.started_at,
+                drop=1,
+            ),
             measure("elapsed", view.elapsed, cells.duration, 9),
-            measure("fetched", lambda r: r.progress_bytes, cells.size, 10),
+            measure("fetched", lambda r: r.progress_bytes, cells.size, 10, drop=2),
             Column("timeout", self._timeout_used, 8, "right", sort_key=view.timeout_share, descending=True),
         ]
         super().__init__(

@@ -37,7 +37,7 @@ class RepeatedPane(RecordTable[RepeatedImage]):
             Column("image", _image, sort_key=lambda r: (r.summary.image.lower(), r.node_shown or "")),
             measure("pulls", lambda r: r.summary.pulls, lambda n: Text(str(n)), 5),
             Column("ok / fail", _outcomes, 9, "right", sort_key=lambda r: r.summary.failed, descending=True),
-            measure("size total", lambda r: r.summary.total_size_bytes, cells.size, 10),
+            measure("size total", lambda r: r.summary.total_size_bytes, cells.size, 10, drop=3),
             Column(
                 "fetched",
                 lambda r: cells.size(r.summary.bytes_read if r.bytes_known else None),
@@ -45,6 +45,7 @@ class RepeatedPane(RecordTable[RepeatedImage]):
                 "right",
                 sort_key=lambda r: r.summary.bytes_read,
                 descending=True,
+                drop=1,
             ),
             Column(
                 "last pull",
@@ -52,6 +53,7 @@ class RepeatedPane(RecordTable[RepeatedImage]):
                 cells.TIME_WIDTH,
                 sort_key=lambda r: r.summary.last_pull_at,
                 descending=True,
+                drop=2,
             ),
             Column("repeat pulls", _repeats, 20, sort_key=lambda r: r.fetched_repeats, descending=True),
         ]

@@ -118,7 +118,8 @@ def detail_renderable(view: StoreView, ref: str, selected_id: int | None) -> Gro
     head.append("\n")
     head.append(
         f"{summary.pulls} pulls: {summary.completed} completed, {summary.failed} failed, "
-        f"{summary.in_progress} in progress · {human_bytes(summary.total_size_bytes)} pulled"
+        f"{summary.in_progress} in progress · "
+        + ("size unknown" if summary.total_size_bytes is None else f"{human_bytes(summary.total_size_bytes)} pulled")
     )
     if row.bytes_known:
         head.append(f" · {human_bytes(summary.bytes_read)} fetched")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,26 +16,20 @@ from textual.widgets import Static
 from pullwatch.tui.keys import help_rows
 
 NOTES = (
-    "In progress: elapsed counts on the wall clock when watching, on the log's clock in a replay. "
-    "'timeout' is the share of containerd's no-progress timeout (5m, or what the log's cancel lines "
-    "say: 1m on 1.7.0-1.7.9) used since the pull's last progress line or its start: yellow past "
-    "half, red past 80%.\n"
-    "Completed: newest first, failed in red. MiB/s is bytes fetched per second (image size when "
-    "the log does not say bytes read).\n"
-    "Pulled more than once: cached repeats read 0 bytes (the node already had the layers); fetched "
-    "ones went back to the registry."
+    "In progress: 'timeout' is the share of containerd's no-progress timeout (5m, or the log's) "
+    "used since the pull's last progress line: yellow past half, red past 80%. Completed: newest "
+    "first, followed until you move; MiB/s is bytes fetched per second. Repeated: cached pulls "
+    "read 0 bytes; fetched/s spreads each pull's bytes over its run."
 )
 
 
-def help_renderable() -> Table:
+def help_renderable() -> Group:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for key, meaning in help_rows():
         table.add_row(key, meaning)
-    table.add_row("", "")
-    table.add_row("", Text(NOTES, style="dim"))
-    return table
+    return Group(table, Text(""), Text(NOTES, style="dim"))
 
 
 class HelpScreen(ModalScreen[None]):
