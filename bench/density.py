@@ -4,7 +4,7 @@ For each input kind and each share of pull lines, a seeded log (containerd 1.7, 
 containerd chatter) is generated once under bench/out/, the page cache warmed, then
 `grep -c PullImage FILE`, `pullwatch report --format json FILE` and `pullwatch report FILE` (the
 table) run alternately; the medians, their ratios and pullwatch's peak RSS are printed, with the
-candidate-line rate of the parser on its own (`parse_batch`, CPU time, fast path and reference)
+candidate-line rate of the parser on its own (`parse_batch`, CPU time)
 and the machine's load average. A density sweep of the JSON ratio is drawn as an SVG.
 
     python bench/density.py --quick      # 40 MB inputs, 0.5/3/10%, 3 runs (about 2-3 minutes)
@@ -115,9 +115,9 @@ def generate(envelope: str, share: float, size: int) -> str:
     return path
 
 
-def candidate_rate(path: str, limit: int = 40_000) -> tuple[int, float, float]:
+def candidate_rate(path: str, limit: int = 40_000) -> tuple[int, float]:
     """Candidate lines of `path` (up to `limit`) and parse_batch's rate on them in lines per CPU
-    second: fast path, and reference (`fast=False`), best of three."""
+    second, best of three."""
     from pullwatch.parsers import is_candidate, parse_batch
 
     lines: list[bytes] = []
@@ -127,15 +127,12 @@ def candidate_rate(path: str, limit: int = 40_000) -> tuple[int, float, float]:
                 lines.append(line.rstrip(b"\r\n"))
                 if len(lines) >= limit:
                     break
-    rates = []
-    for fast in (True, False):
-        best = float("inf")
-        for _ in range(3):
-            start = time.process_time()
-            parse_batch(lines, fast=fast)
-            best = min(best, time.process_time() - start)
-        rates.append(len(lines) / best if best > 0 else float("inf"))
-    return len(lines), rates[0], rates[1]
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        parse_batch(lines)
+        best = min(best, time.process_time() - start)
+    return len(lines), len(lines) / best if best > 0 else float("inf")
 
 
 def measure(point: Point, runs: int, pullwatch: str, table: bool) -> None:
@@ -297,10 +294,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             + f"{p.rss_kb / 1024:>7.1f}  {'yes' if ok else 'NO'}"
         )
-    print("\nparse_batch on its own (CPU time, candidate lines per second; fast path / reference):")
+    print("\nparse_batch on its own (CPU time, candidate lines per second):")
     for kind in kinds:
-        count, fast, reference = candidate_rate(log_path(KINDS[kind], shares[-1], size))
-        print(f"  {kind:<13}{count:>7,} lines  {fast:>10,.0f}/s  {reference:>9,.0f}/s  ({fast / reference:.1f}x)")
+        count, rate = candidate_rate(log_path(KINDS[kind], shares[-1], size))
+        print(f"  {kind:<13}{count:>7,} lines  {rate:>10,.0f}/s")
     title = f"pullwatch report vs grep -c, {size / 1e6:.0f} MB, median of {runs}, load {load_before[0]:.1f}"
     svg(points, args.svg, title)
     print(f"\nplot: {os.path.relpath(args.svg)}")
