@@ -421,6 +421,7 @@ def cmd_events(args: argparse.Namespace) -> int:
                 if args.node is None or item["node"] == args.node:
                     out.write(json_text(item) + "\n")
             out.flush()
+            store.forget_ended()  # flat memory however long it follows: only what can still be matched
     finally:
         close = getattr(source, "close", None)
         if close is not None:

@@ -61,6 +61,8 @@ STOP_LINE_GRACE = timedelta(seconds=5)
 START_FIT_TOLERANCE = timedelta(seconds=2)
 # Bounds on what is kept while waiting for lines that may never come (sandbox pulls have no result).
 MAX_WAITING_PER_REF = 16
+# How long `forget_ended` keeps an ended pull: far past every grace above (seconds each).
+FORGET_AFTER = timedelta(minutes=10)
 # How far from a pull an asynchronous image event may come and still belong to it.
 EVENT_GRACE = timedelta(seconds=5)
 MAX_ID_EVENTS = 64
@@ -106,7 +108,10 @@ class PullStore:
         # ImageDelete times by name (ref or id)
         self._deletes: dict[tuple[str | None, str], list[datetime | None]] = {}
         self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
-        self._why = WhyTracker(self.pulls, self._open_pulls)
+        self._by_id: dict[int, PullRecord] = {}
+        self._last_id = 0
+        self.latest: datetime | None = None  # the newest log time applied
+        self._why = WhyTracker(self._by_id.get, self._open_pulls)
         self._started: list[PullRecord] = []  # pulls with a start line, pruned of ended ones as read
 
     # ---- feeding -------------------------------------------------------------------------
@@ -130,6 +135,8 @@ class PullStore:
             yield event, self._add(event)
 
     def _add(self, event: PullEvent) -> PullRecord | None:
+        if event.time is not None and (self.latest is None or event.time > self.latest):
+            self.latest = event.time
         for other in self._why.saw_time(event.time):
             self._changed(other)
         if event.kind not in PULL_KINDS:
@@ -143,6 +150,34 @@ class PullStore:
             for other in self._why_after(event, record, was_open):
                 self._changed(other)
         return record
+
+    def forget_ended(self, keep: timedelta = FORGET_AFTER) -> int:
+        """Drop the records of pulls that ended more than `keep` of log time before the newest line,
+        but each image's latest pull (a repeat is judged against it): for `events --follow`, which
+        prints as it goes and must not grow with every pull it ever saw. Lines that may still come
+        for an ended pull (stop lines, image events, kubelet) come within seconds. Returns how many
+        records were dropped."""
+        if self.latest is None:
+            return 0
+        horizon = self.latest - keep
+        kept_ids: set[int] = set()
+        for image in self._images.values():
+            last = image.pulls[-1] if image.pulls else None
+            image.pulls[:] = [r for r in image.pulls if r is last or not _ended_before(r, horizon)]
+            kept_ids.update(r.id for r in image.pulls)
+        before = len(self.pulls)
+        self.pulls[:] = [r for r in self.pulls if r.id in kept_ids]
+        for pull_id in [pull_id for pull_id in self._by_id if pull_id not in kept_ids]:
+            del self._by_id[pull_id]
+        # what waits for no pull any more: images with nothing kept, creates no open pull can claim
+        for image_key in [k for k, image in self._images.items() if _idle(image)]:
+            del self._images[image_key]
+        self._started = [r for r in self._started if r.status is PullStatus.IN_PROGRESS]
+        oldest_open = min((r.started_at for r in self._started if r.started_at is not None), default=horizon)
+        claimable = min(horizon, oldest_open)
+        for id_key in [k for k, times in self._id_creates.items() if _all_before(times, claimable)]:
+            del self._id_creates[id_key]
+        return before - len(self.pulls)
 
     def _changed(self, record: PullRecord) -> None:
         self.revision += 1
@@ -224,8 +259,10 @@ class PullStore:
 
     # ---- correlation: one handler per event kind, given the state of the event's image -------
     def _new(self, event: PullEvent, image: _Image) -> PullRecord:
-        record = PullRecord(id=len(self.pulls) + 1, image=event.image, ref=event.ref, node=event.node)
+        self._last_id += 1
+        record = PullRecord(id=self._last_id, image=event.image, ref=event.ref, node=event.node)
         self.pulls.append(record)
+        self._by_id[record.id] = record
         if not image.pulls:
             key = (event.node, event.ref)
             self._images[key] = self._images.pop(key)  # images come in order of first pull
@@ -654,6 +691,21 @@ def _elapsed(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return round(max((end - start).total_seconds(), 0.0), 6)
+
+
+def _idle(image: _Image) -> bool:
+    """Nothing of this image is kept or waited for."""
+    waiting = (image.open, image.awaiting_result, image.pending_stop, image.orphans, image.ended_without_stop)
+    return not image.pulls and not image.from_events and not any(waiting)
+
+
+def _all_before(times: list[datetime | None], moment: datetime) -> bool:
+    return all(t is not None and t < moment for t in times)
+
+
+def _ended_before(record: PullRecord, horizon: datetime) -> bool:
+    ended = record.status is not PullStatus.IN_PROGRESS
+    return ended and record.finished_at is not None and record.finished_at < horizon
 
 
 def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:

@@ -28,8 +28,10 @@ NO_PROGRESS_PREFIX = "cancelled: no progress in"
 
 
 class WhyTracker:
-    def __init__(self, pulls: list[PullRecord], open_pulls: Callable[[str], list[PullRecord]]) -> None:
-        self._pulls = pulls  # the store's records; record N is pulls[N - 1]
+    def __init__(
+        self, record_of: Callable[[int], PullRecord | None], open_pulls: Callable[[str], list[PullRecord]]
+    ) -> None:
+        self._record_of = record_of  # the store's record of a pull id (None once the store forgot it)
         self._open_pulls = open_pulls
         self._hosts = HostTracker()
         self._pods = PodMatcher()
@@ -124,8 +126,8 @@ class WhyTracker:
     def _set_pods(self, answers: dict[int, list[str]]) -> list[PullRecord]:
         changed = []
         for key, pods in answers.items():
-            record = self._pulls[key - 1]
-            if record.reasons.pods != pods:
+            record = self._record_of(key)
+            if record is not None and record.reasons.pods != pods:
                 record.reasons.pods = pods
                 changed.append(record)
         return changed
