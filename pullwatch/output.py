@@ -150,14 +150,20 @@ def _without_year(cell: str) -> str:
     return cell[:head] + cell[head + 5 :] if cell[head : head + 4].isdigit() else cell
 
 
+def _short_bytes(cell: str) -> str:
+    """`12.0 MiB` as `12.0M`, `512 B` as `512B` (as `ls -h` has them): room for the names."""
+    number, _, unit = cell.partition(" ")
+    return number + unit[:1] if unit in ("B", "KiB", "MiB", "GiB", "TiB") else cell
+
+
 PULL_COLUMNS = (
     _Column("#", True),
     _Column("image"),
     _Column("status"),
     _Column("started", narrow=_without_year),
     _Column("duration", True),
-    _Column("size", True),
-    _Column("fetched", True),
+    _Column("size", True, narrow=_short_bytes),
+    _Column("fetched", True, narrow=_short_bytes),
 )
 IMAGE_COLUMNS = (
     _Column("image"),
@@ -165,8 +171,8 @@ IMAGE_COLUMNS = (
     _Column("completed", True),
     _Column("failed", True),
     _Column("in progress", True),
-    _Column("total size", True),
-    _Column("fetched", True),
+    _Column("total size", True, narrow=_short_bytes),
+    _Column("fetched", True, narrow=_short_bytes),
     _Column("downloads", True),
 )
 NAME = "image"  # the column that gives way on a narrow terminal

@@ -14,6 +14,7 @@ from test_hostile_cli import HOSTILE
 from test_hostile_output import NAMES, T
 from tuihelp import SAMPLE, SIZE, replay_app, rows_text, run_async, wait_loaded
 
+from pullwatch.humanize import safe_text
 from pullwatch.ingest import ingest
 from pullwatch.sources.saved import read_saved
 from pullwatch.store import PullStore
@@ -34,6 +35,11 @@ def hostile_log(tmp_path: Path) -> Path:
     path = tmp_path / "hostile.log"
     path.write_text("\n".join(mixed + evil) + "\n", encoding="utf-8", errors="surrogatepass")
     return path
+
+
+def shown(image: str, node: str | None) -> str:
+    """An image cell as the panes write it: `image  @ node` when pulls come from several nodes."""
+    return safe_text(image) if node is None else f"{safe_text(image)}  @ {safe_text(node)}"
 
 
 def unsafe(text: str) -> list[str]:
@@ -63,6 +69,9 @@ async def test_monitor_on_hostile_lines(tmp_path: Path) -> None:
         assert unsafe(console.file.getvalue()) == []  # type: ignore[attr-defined]
         await pilot.press("slash", *"nginx")  # keys still answered: the filter narrows the panes
         assert app.focused is main.filter_bar.input
-        assert {row[0] for row in rows_text(main.completed)} <= {r.image for r in store.pulls if "nginx" in r.ref}
+        several = len(headless.nodes()) > 1  # the hostile lines add journal hosts: each pull shows its node
+        assert app.view.several_nodes is several
+        expected = {shown(r.image, (r.node or "-") if several else None) for r in headless.pulls if "nginx" in r.ref}
+        assert {row[0] for row in rows_text(main.completed)} <= expected
         await pilot.press("escape", "tab")
         assert main.filter_bar.input.value == ""

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
-from tuihelp import SAMPLE_MIDDLE, paced_app, replay_app, replay_to, run_async, sample_store, wait_loaded
+from tuihelp import replay_app, run_async, sample_store, wait_loaded
 
 from pullwatch.records import PullStatus
 from pullwatch.tui.app import PullwatchApp
 
 pytestmark = pytest.mark.timeout(60)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def footer_keys(app: PullwatchApp) -> dict[str, str]:
@@ -47,10 +48,11 @@ async def test_completed_title_counts_completed_and_failed_as_the_header_does() 
 
 @run_async
 async def test_the_timeout_the_log_gives_is_written_as_other_durations() -> None:
-    app, manual = paced_app(speed=60)
+    # a 1.7.0-1.7.9 log: its cancel line gives containerd's one-minute timeout as Go writes it
+    app = replay_app([ROOT / "examples" / "containerd-1.7-journal.log"])
     async with app.run_test(size=(150, 46)) as pilot:
-        await replay_to(pilot, manual, SAMPLE_MIDDLE)
-        assert app.view.timeout_text == "1m0s"  # the sample's cancel line (containerd 1.7.0-1.7.9)
+        await wait_loaded(pilot)
+        assert app.view.timeout_text == "1m0s"
         subtitle = str(app.main.in_progress.border_subtitle)
         assert "no-progress timeout 1m00s (from the log)" in subtitle and "1m0s" not in subtitle
 
