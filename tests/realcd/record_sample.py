@@ -26,6 +26,7 @@ from containerd import Containerd, Host
 from journald import PrivateJournald
 from proxy import Proxy
 from registry import Registry
+from test_realcd_live import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "pullwatch" / "sample" / "containerd-1.7-journal.log"
@@ -62,7 +63,7 @@ def main() -> int:
     node = Containerd("1.7.24", "info", log, hosts, "registry.k8s.io/pause:3.9", progress_timeout="10s")
     feeder = subprocess.Popen(
         journald.command(["sh", "-c", f"exec tail -n +1 -F {log} | systemd-cat -t containerd"]),
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
         cri = node.start()
@@ -120,8 +121,7 @@ def main() -> int:
     finally:
         node.stop()
         time.sleep(1)
-        feeder.terminate()
-        feeder.wait(10)
+        stop_group(feeder)
         proxy.stop()
         stall.stop()
         registry.stop()

@@ -8,8 +8,11 @@ in progress while the CRI call is still running, then completed once it has retu
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -32,6 +35,13 @@ pytestmark = [pytest.mark.realcd, pytest.mark.timeout(120)]
 LAYER = 2 * 1024 * 1024
 RATE = 512 * 1024  # ~4s for the layer: long enough to be seen in progress
 IMAGE = "slow.test/live:1"
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """End a `tail -F | systemd-cat` feeder: its own session, so the whole pipeline, not just sh."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    process.wait(10)
 
 
 class Node:
@@ -58,8 +68,7 @@ class Node:
         self.containerd.stop()
         self.proxy.stop()
         self.registry.stop()
-        self.feeder.terminate()
-        self.feeder.wait(10)
+        stop_group(self.feeder)
 
 
 @pytest.fixture
