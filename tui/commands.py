@@ -1,5 +1,6 @@
-"""The command palette (ctrl+p): the same actions as the keys (tui/keys.py), and "filter by image" for every
-image seen so far. Image names come from logs, so their hits are plain Text, never markup."""
+"""The command palette (ctrl+p): the same actions as the keys (tui/keys.py), "filter by image" for every
+image seen so far, and "filter by node" for every node once there are several. Image and node names come
+from logs, so their hits are plain Text, never markup."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from pullwatch.filtering import NO_NODE
 from pullwatch.humanize import safe_text
 from pullwatch.tui.keys import MAIN_KEYS
 
@@ -34,13 +36,23 @@ class PullwatchCommands(Provider):
             if score > 0:
                 run = partial(self._app.main.run_action, key.action)
                 yield Hit(score, matcher.highlight(key.palette), run, help=key.palette_hint)
+        nodes = self._app.view.store.nodes()
+        for node in nodes if len(nodes) > 1 else ():
+            name = node or NO_NODE
+            label = f"Filter node: {name}"
+            score = matcher.match(label)
+            if score > 0:
+                display = Text("Filter node: ") + Text(safe_text(name), style="bold")
+                narrow = partial(self._app.main.set_node_filter, name)
+                yield Hit(score, display, narrow, text=label, help="Show only this node's pulls")
         shown = 0
         for ref in self._app.view.store.image_refs():
             label = f"Filter: {ref}"
             score = matcher.match(label)
             if score > 0:
                 display = Text("Filter: ") + Text(safe_text(ref), style="bold")
-                yield Hit(score, display, partial(self._app.set_filter, ref), text=label, help="Show only this image")
+                narrow = partial(self._app.main.set_image_filter, ref)
+                yield Hit(score, display, narrow, text=label, help="Show only this image")
                 shown += 1
                 if shown >= MAX_IMAGE_HITS:
                     return

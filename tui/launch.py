@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from pullwatch.filtering import image_matcher
+from pullwatch.filtering import image_matcher, split_node_words
 from pullwatch.sources import SourceError
 from pullwatch.sources.options import SourceOptions
 from pullwatch.tui.clock import Clock, ReplayClock, WallClock
@@ -40,7 +40,7 @@ NO_TERMINAL = (
 def run(spec: FeedSpec, image: str) -> int:
     from pullwatch.tui.app import PullwatchApp
 
-    image_matcher(image)  # a bad re: pattern fails here, before the screen opens
+    image_matcher(split_node_words(image)[1])  # a bad re: pattern fails here, before the screen opens
     if not (sys.stdin is not None and sys.stdin.isatty() and sys.stdout is not None and sys.stdout.isatty()):
         raise SourceError(NO_TERMINAL)  # else a screen drawn into a file, or a hang writing escapes
     app = PullwatchApp(spec, clock_for(spec), image_filter=image)

@@ -11,7 +11,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from pullwatch.filtering import FilterError
+from pullwatch.filtering import NODE_PREFIX, FilterError, split_node_words
 from pullwatch.humanize import human_duration, safe_text
 from pullwatch.records import PullRecord, PullStatus
 from pullwatch.tui.filter_bar import FilterBar
@@ -131,7 +131,7 @@ class MainScreen(Screen[None]):
         for pane, idle in zip(self.panes, IDLE_TEXTS, strict=True):
             pane.empty_text = f"no pull matches '{pattern}'" if filtered else idle
         self._draw_tabs()
-        self.summary_line.show(snap, self.view.store.stats, self.view.pattern)
+        self.summary_line.show(snap, self.view.store.stats, self.view.image_pattern, self.view.node_names)
         self.rate_line.show(snap, self._app.clock.now(), short=self.has_class("-compact"))
         self.refresh_status()
 
@@ -170,6 +170,16 @@ class MainScreen(Screen[None]):
         field = self.filter_bar.input
         field.value = pattern  # posts Input.Changed, which applies it
         self.apply_filter(pattern)
+
+    def set_node_filter(self, name: str) -> None:
+        """Show only `name`'s pulls, keeping the filter's image pattern (the palette's Filter node)."""
+        _, image_pattern = split_node_words(self.view.pattern)
+        self.set_filter(" ".join(part for part in (f"{NODE_PREFIX}{name}", image_pattern) if part))
+
+    def set_image_filter(self, pattern: str) -> None:
+        """Filter by this image, keeping the filter's node words (the palette's Filter: IMAGE)."""
+        names, _ = split_node_words(self.view.pattern)
+        self.set_filter(" ".join([*(f"{NODE_PREFIX}{name}" for name in names), pattern]))
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()  # the footer's enter depends on where the focus is

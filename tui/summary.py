@@ -14,12 +14,17 @@ from pullwatch.tui.rates import BUCKET, BUCKETS, byte_rates, sparkline
 from pullwatch.tui.view import Snapshot
 
 
-def summary_text(snap: Snapshot, stats: Stats, pattern: str) -> Text:
+def summary_text(snap: Snapshot, stats: Stats, pattern: str, nodes: list[str] | None = None) -> Text:
+    """`pattern` is the image pattern, `nodes` the names of the filter's `node:NAME` words."""
     totals = snap.totals
     text = Text()
-    if pattern:
-        text.append("filter ", style="bold")
-        text.append(safe_text(pattern), style="bold reverse")
+    if pattern or nodes:
+        if pattern:
+            text.append("filter ", style="bold")
+            text.append(safe_text(pattern), style="bold reverse")
+        if nodes:
+            text.append(" node " if pattern else "node ", style="bold")
+            text.append(safe_text(" ".join(nodes)), style="bold reverse")
         text.append(f" {totals.pulls} of {snap.all_pulls} pulls", style="bold")
     else:
         text.append(f"{totals.pulls} pulls", style="bold")
@@ -52,8 +57,8 @@ class SummaryLine(Static):
     SummaryLine { height: auto; padding: 0 1; background: $panel; }
     """
 
-    def show(self, snap: Snapshot, stats: Stats, pattern: str) -> None:
-        self.update(summary_text(snap, stats, pattern))
+    def show(self, snap: Snapshot, stats: Stats, pattern: str, nodes: list[str] | None = None) -> None:
+        self.update(summary_text(snap, stats, pattern, nodes))
 
 
 def rate_text(snap: Snapshot, now: datetime | None, short: bool = False) -> Text | None:

@@ -1,4 +1,4 @@
-"""What the panes show, read from the store under the current image filter (no Textual here).
+"""What the panes show, read from the store under the current filter (no Textual here).
 
 The store is only ever touched on the UI thread: `apply` gives it the batches the feed parsed, and
 `snapshot` reads the pulls for the panes. Besides the store it remembers two things the panes need
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pullwatch.filtering import image_matcher
+from pullwatch.filtering import image_matcher, node_matcher, split_node_words
 from pullwatch.parsers.durations import parse_go_duration
 from pullwatch.parsers.events import PULL_KINDS, EventKind, ParsedBatch
 from pullwatch.records import ImageSummary, PullRecord, PullStatus
@@ -59,14 +59,18 @@ class Snapshot:
 
 
 class StoreView:
-    """The store seen through the image filter, with the clock that makes pulls tick."""
+    """The store seen through the filter (image pattern and `node:NAME` words), with the clock that
+    makes pulls tick."""
 
     def __init__(self, store: PullStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
-        self.pattern = ""
+        self.pattern = ""  # the filter as typed
+        self.image_pattern = ""  # its image part
+        self.node_names: list[str] = []  # its `node:NAME` words' names (globs)
         self._matches: Callable[[str, str], bool] = image_matcher("")
-        self._match_cache: dict[tuple[str, str], bool] = {}
+        self._node_matches: Callable[[str | None], bool] = node_matcher([])
+        self._match_cache: dict[tuple[str, str, str | None], bool] = {}
         self.timeout_seconds = DEFAULT_TIMEOUT_SECONDS
         self.timeout_text: str | None = None  # as the log wrote it, once a cancel line showed it
         self.last_progress: dict[int, datetime] = {}  # pull id -> time of its newest progress line
@@ -98,16 +102,22 @@ class StoreView:
 
     # ---- filter --------------------------------------------------------------------------------
     def set_filter(self, pattern: str) -> None:
-        """Narrow every pane to matching images; raises FilterError for a bad `re:` pattern."""
-        self._matches = image_matcher(pattern)
+        """Narrow every pane to matching images, and to the `node:NAME` words' nodes; raises
+        FilterError for a bad `re:` pattern."""
+        names, image_pattern = split_node_words(pattern)
+        self._matches = image_matcher(image_pattern)
+        self._node_matches = node_matcher(names)
         self.pattern = pattern
+        self.image_pattern = image_pattern
+        self.node_names = names
         self._match_cache.clear()
 
-    def matches(self, image: str, ref: str) -> bool:
-        key = (image, ref)
+    def matches(self, image: str, ref: str, node: str | None) -> bool:
+        """The image matches the image pattern and `node` one of the node words (if any)."""
+        key = (image, ref, node)
         found = self._match_cache.get(key)
         if found is None:
-            found = self._match_cache[key] = self._matches(image, ref)
+            found = self._match_cache[key] = self._matches(image, ref) and self._node_matches(node)
         return found
 
     # ---- reading -------------------------------------------------------------------------------
@@ -118,7 +128,7 @@ class StoreView:
         everything = not self.pattern
         sizes_known = fetched_known = True
         for record in self.store.pulls:
-            if not everything and not self.matches(record.image, record.ref):
+            if not everything and not self.matches(record.image, record.ref, record.node):
                 continue
             by_image.setdefault((record.node, record.ref), []).append(record)
             if record.status is PullStatus.IN_PROGRESS:
