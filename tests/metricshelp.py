@@ -18,6 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 Key = tuple[str, frozenset[tuple[str, str]]]
 BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+FAILURES = "pullwatch_pull_failures_total"
+# the failure classes of docs/why.md, and "unknown" for a failed pull the log gives no class for
+REASONS = (
+    "not_found", "unauthorized", "forbidden", "rate_limited", "tls", "dns", "connection", "timeout",
+    "no_progress", "canceled", "disk", "other", "unknown",
+)  # fmt: skip
 
 
 def key(name: str, **labels: str) -> Key:
@@ -88,9 +94,46 @@ def expected_samples(pulls: Sequence[Mapping[str, Any]]) -> tuple[dict[Key, floa
     return {k: float(v) for k, v in exact.items()}, {k: float(v) for k, v in sums.items()}
 
 
+def expected_failures(
+    pulls: Sequence[Mapping[str, Any]], failure: Callable[[Mapping[str, Any]], str | None]
+) -> dict[Key, float]:
+    """What pullwatch_pull_failures_total must say for `pulls` (dicts with ref and status), the
+    class of each failed pull given by `failure` (None: unknown): every reason at 0 from the first
+    pull of a registry on."""
+    exact: Counter[Key] = Counter()
+    for pull in pulls:
+        reg = registry(pull["ref"])
+        for reason in REASONS:
+            exact[key(FAILURES, reason=reason, registry=reg)] += 0
+        if pull["status"] == "failed":
+            exact[key(FAILURES, reason=failure(pull) or "unknown", registry=reg)] += 1
+    return {k: float(v) for k, v in exact.items()}
+
+
+def failure_samples(samples: Mapping[Key, float]) -> dict[Key, float]:
+    return {k: v for k, v in samples.items() if k[0] == FAILURES}
+
+
+def failures_add_up(samples: Mapping[Key, float]) -> bool:
+    """Summed over reasons, pullwatch_pull_failures_total is pullwatch_pulls_total{status="failed"}
+    for every other label set (registry, and node and image when they are labels), and the two
+    have the same label sets."""
+    failed = {
+        labels - {("status", "failed")}: v
+        for (name, labels), v in samples.items()
+        if name == "pullwatch_pulls_total" and ("status", "failed") in labels
+    }
+    summed: dict[frozenset[tuple[str, str]], float] = {}
+    for (_, labels), v in failure_samples(samples).items():
+        rest = frozenset(item for item in labels if item[0] != "reason")
+        summed[rest] = summed.get(rest, 0.0) + v
+    return bool(failed) and dict(summed) == failed
+
+
 def pull_samples(samples: Mapping[Key, float]) -> dict[Key, float]:
-    """The samples expected_samples describes (not the line counters or the oldest pull's age)."""
-    skip = ("pullwatch_log_lines_read_total", "pullwatch_unparsed_lines_total", "pullwatch_oldest_pull")
+    """The samples expected_samples describes (not the line counters, the oldest pull's age, or
+    the failures by reason: expected_failures)."""
+    skip = ("pullwatch_log_lines_read_total", "pullwatch_unparsed_lines_total", "pullwatch_oldest_pull", FAILURES)
     return {k: v for k, v in samples.items() if not k[0].startswith(skip) and not k[0].endswith("_sum")}
 
 

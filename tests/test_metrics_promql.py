@@ -4,6 +4,7 @@ returns the nodes and values that the test made those nodes' logs say."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,6 +29,8 @@ MEAN = (
     'sum(increase(pullwatch_pull_duration_seconds_count{image="docker.io/library/nginx:1.25"}[1h]))'
 )
 STUCK = "max by (node) (pullwatch_oldest_pull_in_progress_seconds) > 300"
+RATE_LIMITED = 'sum by (registry) (increase(pullwatch_pull_failures_total{reason="rate_limited"}[1h]))'
+REALWHY = Path(__file__).resolve().parent / "realwhy" / "containerd-1.7.24-why.log"
 FAILED = (
     'sum by (node, registry) (increase(pullwatch_pulls_total{status="failed"}[1h]) > 0 or '
     '(pullwatch_pulls_total{status="failed"} unless pullwatch_pulls_total{status="failed"} offset 1h)) > 0'
@@ -46,8 +49,18 @@ def append(path: Path, new: list[str]) -> None:
         os.fsync(handle.fileno())
 
 
+def rate_limited_pull(at: datetime) -> list[str]:
+    """The start and failure lines of the real 429 pull of tests/realwhy (containerd 1.7.24),
+    moved to `at`."""
+    wanted = ('msg="PullImage \\"limit.test/limited:1\\""', 'msg="PullImage \\"limit.test/limited:1\\" failed"')
+    found = [line for line in REALWHY.read_text(encoding="utf-8").splitlines() if any(w in line for w in wanted)]
+    assert len(found) == 2, found
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return [re.sub(r'^time="[^"]+"', f'time="{stamp}"', line) for line in found]
+
+
 def test_the_readme_queries_answer_the_questions(tmp_path: Path) -> None:
-    for query in (REPULLED, P90, MEAN, STUCK, FAILED):
+    for query in (REPULLED, P90, MEAN, STUCK, FAILED, RATE_LIMITED):
         assert query in README, query
     now = datetime.now(timezone.utc)
     # history, before the agents start: both nodes pulled nginx; node b began busybox 10 min ago
@@ -55,7 +68,10 @@ def test_the_readme_queries_answer_the_questions(tmp_path: Path) -> None:
     log_a.write_text("\n".join(lines(Pull("nginx:1.25", now - timedelta(minutes=30), 40.0, 70_000_000, 9_000))) + "\n")
     busybox = Pull("busybox", now - timedelta(minutes=10), 1.0, 1_000, 1)
     stuck_start = [render(line, "k3s") for line in pull_lines(busybox, "1.7")][:1]  # it never ends
-    history_b = lines(Pull("nginx:1.25", now - timedelta(minutes=31), 35.0, 70_000_000, 8_000))
+    history_b = lines(
+        Pull("nginx:1.25", now - timedelta(minutes=31), 35.0, 70_000_000, 8_000),
+        Pull("limit.test/limited:1", now - timedelta(minutes=20), 1.0, 1_000, 1),  # its registry served it then
+    )
     log_b.write_text("\n".join(history_b + stuck_start) + "\n")
     agents = {"a": MetricsServer(["--file", str(log_a), "--image-labels"]),
               "b": MetricsServer(["--file", str(log_b), "--image-labels"])}
@@ -74,11 +90,13 @@ def test_the_readme_queries_answer_the_questions(tmp_path: Path) -> None:
             Pull("nginx:1.25", live - timedelta(seconds=2), 2.0, 70_000_000, 0),
             Pull("quay.io/team/tool:1", live - timedelta(seconds=1), 1.0, 5_000, 10, outcome="failed"),
         ))
+        # and node b is refused by limit.test (HTTP 429), as in the real recording
         append(log_b, lines(Pull("redis:7.2", live - timedelta(seconds=3), 3.0, 600_000_000, 1_000)))
+        append(log_b, rate_limited_pull(live - timedelta(seconds=1)))
         ended = 'sum by (node) (pullwatch_pulls_total{status=~"completed|failed"})'
-        assert prometheus.wait_for(ended, lambda v: v == {("a",): 3.0, ("b",): 2.0}, "node") == {
+        assert prometheus.wait_for(ended, lambda v: v == {("a",): 3.0, ("b",): 4.0}, "node") == {
             ("a",): 3.0,
-            ("b",): 2.0,
+            ("b",): 4.0,
         }
         prometheus.wait_for("count_over_time(up[1m])", lambda v: min(v.values()) >= 6, "node")  # more scrapes
 
@@ -89,7 +107,10 @@ def test_the_readme_queries_answer_the_questions(tmp_path: Path) -> None:
         assert prometheus.values(MEAN)[()] == pytest.approx(2.0)
         stuck = prometheus.values(STUCK, "node")
         assert list(stuck) == [("b",)] and 590 < stuck[("b",)] < 700
-        assert list(prometheus.values(FAILED, "node", "registry")) == [("a", "quay.io")]
+        failed = prometheus.values(FAILED, "node", "registry")
+        assert sorted(failed) == [("a", "quay.io"), ("b", "limit.test")]
+        limited = {k: v for k, v in prometheus.values(RATE_LIMITED, "registry").items() if v > 0}
+        assert list(limited) == [("limit.test",)]  # quay.io's failure is not_found
     finally:
         prometheus.stop()
         for agent in agents.values():

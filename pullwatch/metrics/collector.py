@@ -18,7 +18,9 @@ counted as unknown only once it is settled (see `_Settling`), so that no counter
 Label cardinality is bounded: `registry` keeps the first MAX_REGISTRIES registries seen and puts
 later ones in "other"; `image` exists only with image_labels and keeps the first `max_images`
 images seen, the rest in "other". First-seen order never changes, so a pull never moves between
-label sets and every counter only grows.
+label sets and every counter only grows. `reason` of pullwatch_pull_failures_total is one of the
+fixed FAILURE_REASONS; its sum over reasons is pullwatch_pulls_total{status="failed"} of the same
+labels.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from prometheus_client.core import (
 )
 
 from pullwatch.humanize import safe_text
+from pullwatch.parsers.failures import FailureKind
 from pullwatch.parsers.refs import normalize
 from pullwatch.records import PullRecord, PullStatus
 from pullwatch.store import STOP_LINE_GRACE, PullStore
@@ -50,6 +53,9 @@ DEFAULT_MAX_IMAGES = 50
 OTHER = "other"
 UNKNOWN_REGISTRY = "unknown"  # a reference that does not parse has no registry to name
 UNKNOWN_NODE = "unknown"  # with node labels: lines that name no node
+UNKNOWN_REASON = "unknown"  # a failed pull whose error the log does not give or no class fits
+# Every failure class (parsers/failures.py) and "unknown": a fixed set, so the reason label is bounded.
+FAILURE_REASONS = (*(kind.value for kind in FailureKind), UNKNOWN_REASON)
 # Wall-clock time after which a pull seen ended without a bytes-read line is settled as unknown:
 # containerd logs that line within STOP_LINE_GRACE of the end, journald delivers it within a second.
 SETTLE_SECONDS = STOP_LINE_GRACE.total_seconds() + 5.0
@@ -113,6 +119,7 @@ class _Tally:
     downloaded_bytes: Counter[tuple[str, ...]] = field(default_factory=Counter)
     downloaded_unknown: Counter[tuple[str, ...]] = field(default_factory=Counter)
     repeats: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    failures: Counter[tuple[str, ...]] = field(default_factory=Counter)  # by (reason, *key)
     durations: dict[tuple[str, ...], list[float]] = field(default_factory=dict)
     in_progress: Counter[tuple[str, ...]] = field(default_factory=Counter)  # by node (or ())
     oldest_start: dict[tuple[str, ...], datetime] = field(default_factory=dict)  # by node (or ())
@@ -187,6 +194,9 @@ class PullCollector:
                     tally.oldest_start[node] = record.started_at
                 continue
             tally.pulls[(record.status.value, *key)] += 1
+            if record.status is PullStatus.FAILED:
+                reason = record.reasons.failure
+                tally.failures[(reason if reason is not None else UNKNOWN_REASON, *key)] += 1
             if record.status is PullStatus.COMPLETED:
                 if record.size_bytes is not None:
                     tally.pulled_bytes[key] += record.size_bytes
@@ -223,6 +233,13 @@ class PullCollector:
             "Pulls that ended, by outcome: completed or failed.",
             ["status", *base],
             tally.pulls,
+        )
+        yield _counter(
+            "pullwatch_pull_failures_total",
+            "Failed pulls, by failure class (unknown: the log does not tell); the sum over reasons is "
+            'pullwatch_pulls_total{status="failed"}.',
+            ["reason", *base],
+            tally.failures,
         )
         in_progress = GaugeMetricFamily("pullwatch_pulls_in_progress", "Pulls started and not yet ended.", labels=node)
         counts = tally.in_progress if tally.in_progress or self.node_labels else Counter({(): 0})
@@ -289,6 +306,8 @@ def _zeros(tally: _Tally, keys: set[tuple[tuple[str, ...], tuple[str, ...]]]) ->
     for key, beside in keys:
         for status in ("completed", "failed"):
             tally.pulls[(status, *key)] += 0
+        for reason in FAILURE_REASONS:
+            tally.failures[(reason, *key)] += 0
         tally.size_unknown[key] += 0
         tally.downloaded_unknown[key] += 0
         tally.durations.setdefault(key, [])
