@@ -156,8 +156,9 @@ def _decode_json(text: str, fallback: datetime | None) -> LogEntry:
     return LogEntry(msg, moment or fallback, level if isinstance(level, str) else None, fields)
 
 
-def _decode_journal_record(record: dict[str, object]) -> LogEntry:
-    """A `journalctl -o json` record: the logrus line is in MESSAGE (string or byte array)."""
+def journal_message(record: dict[str, object]) -> tuple[str, datetime | None]:
+    """MESSAGE (a string, or an array of bytes when it is not valid UTF-8) and the journal's own
+    time of a `journalctl -o json` record; raises EnvelopeError when there is no MESSAGE."""
     message = record.get("MESSAGE")
     if isinstance(message, list):
         try:
@@ -167,7 +168,12 @@ def _decode_journal_record(record: dict[str, object]) -> LogEntry:
     if not isinstance(message, str):
         raise EnvelopeError("journal record without MESSAGE (run journalctl with -a)")
     stamp = record.get("__REALTIME_TIMESTAMP")
-    fallback = from_epoch_micros(stamp) if isinstance(stamp, str) else None
+    return message, from_epoch_micros(stamp) if isinstance(stamp, str) else None
+
+
+def _decode_journal_record(record: dict[str, object]) -> LogEntry:
+    """A `journalctl -o json` record: the logrus line is in MESSAGE (string or byte array)."""
+    message, fallback = journal_message(record)
     inner = message.strip()
     entry = _decode_json(inner, fallback) if inner.startswith("{") else None
     if entry is None:

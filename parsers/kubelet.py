@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
+from pullwatch.parsers.envelope import EnvelopeError, journal_message
 from pullwatch.parsers.gostrings import QUOTED, unquote
-from pullwatch.parsers.timestamps import from_epoch_micros
 
 
 class KubeletEventKind(str, Enum):
@@ -139,17 +139,13 @@ def decode_kubelet_line(line: str, fallback: datetime | None = None) -> KubeletE
             record = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: `[[[[…` nested past the stack
             raise NotKlog("bad JSON") from None
-        message = record.get("MESSAGE") if isinstance(record, dict) else None
-        if isinstance(message, list):
-            try:
-                message = bytes(message).decode("utf-8", "backslashreplace")
-            except (TypeError, ValueError):
-                raise NotKlog("MESSAGE byte array is not bytes") from None
-        if not isinstance(message, str):
+        if not isinstance(record, dict):
             raise NotKlog("journal record without MESSAGE")
-        stamp = record.get("__REALTIME_TIMESTAMP")
-        fallback = from_epoch_micros(stamp) if isinstance(stamp, str) else fallback
-        text = message
+        try:
+            text, stamp = journal_message(record)
+        except EnvelopeError as error:
+            raise NotKlog(str(error)) from None
+        fallback = stamp or fallback
     if not is_klog(text):
         raise NotKlog("no klog header")
     event = decode_klog(text)
