@@ -103,11 +103,11 @@ def parse_why_line(
     """The event of a line that tells why a pull went as it did (a resolver host or a kubelet
     image line: kinds HOST, KUBELET), None for any other line; raises
     UnparsedLine for a containerd line of that kind that cannot be decoded."""
+    if len(line) > MAX_LINE_BYTES:
+        return None  # not a pull line, so not an unparsed one: skipped unread (bounded work)
     text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
     if not any(keyword in text for keyword in WHY_KEYWORDS):
         return None
-    if len(line) > MAX_LINE_BYTES:
-        return None  # not a pull line, so not an unparsed one: skipped unread (bounded work)
     raw = text.rstrip("\r\n")[:RAW_LINE_LIMIT]
     try:
         entry = decode_envelope(text, fallback_time)

@@ -177,6 +177,8 @@ class PullStore:
         claimable = min(horizon, oldest_open)
         for id_key in [k for k, times in self._id_creates.items() if _all_before(times, claimable)]:
             del self._id_creates[id_key]
+        for id_key in [k for k, records in self._ended_by_id.items() if all(r.id not in kept_ids for r in records)]:
+            del self._ended_by_id[id_key]  # late image events come within EVENT_GRACE of a pull's end
         return before - len(self.pulls)
 
     def _changed(self, record: PullRecord) -> None:
