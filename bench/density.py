@@ -92,6 +92,7 @@ def base_lines(envelope: str, share: float, size: int) -> list[str]:
             envelope=envelope,
             chatter=max(int(3 / pull_ratio(share / 100)), 1),
             start=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=chunk),
+            rare_pull_chatter=True,
         )
         lines += log.lines
         written += sum(len(line) + 1 for line in log.lines)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import random
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -239,15 +239,16 @@ CHATTER: tuple[tuple[str, str, dict[str, str]], ...] = (
 
 
 # Lines that pullwatch reads although no pull of the log made them (an image event of an unrelated
-# image, a resolver line): on a node they come with pulls, so they are rare in the chatter, as rare
-# as pull lines, not one line in ten (which made every line a candidate to parse in bench/).
+# image, a resolver line): on a node they come with pulls, so benchmark logs (`rare_pull_chatter`)
+# make them as rare as pull lines, not one line in ten (which made bench/ parse chatter). The test
+# logs keep them common, to test that they make no pull.
 _PULL_ADJACENT = ("ImageCreate event", "trying next host", "fetch response received", "resolving")
 CHATTER_WEIGHTS = tuple(1 if msg.startswith(_PULL_ADJACENT) else 60 for _, msg, _ in CHATTER)
 
 
-def chatter_line(rng: random.Random, moment: datetime, debug: bool) -> Line:
+def chatter_line(rng: random.Random, moment: datetime, debug: bool, weights: Sequence[int] | None = None) -> Line:
     while True:
-        level, msg, fields = rng.choices(CHATTER, CHATTER_WEIGHTS)[0]
+        level, msg, fields = rng.choice(CHATTER) if weights is None else rng.choices(CHATTER, weights)[0]
         if debug or level != "debug":
             break
     ident = f"{rng.getrandbits(256):064x}"
@@ -406,9 +407,11 @@ def generate(
     debug: bool = False,
     tz: timezone = timezone.utc,
     start: datetime | None = None,
+    rare_pull_chatter: bool = False,
 ) -> GeneratedLog:
     """A whole log: `pulls` pulls (interleaved, some repeated, some failed) among `chatter`
     non-pull lines per pull, sorted by time as containerd writes them."""
+    weights = CHATTER_WEIGHTS if rare_pull_chatter else None
     rng = random.Random(seed)
     begin = (start or datetime(2026, 11, 27, 8, 0, 0, tzinfo=timezone.utc)).astimezone(tz)
     plan = make_pulls(rng, pulls, begin, sandbox=version not in ("1.5", "1.6"))
@@ -422,7 +425,7 @@ def generate(
     span = (end - begin).total_seconds() or 1.0
     for _ in range(chatter * max(pulls, 1)):
         moment = begin + timedelta(seconds=rng.uniform(0, span))
-        timed.append((moment, order, chatter_line(rng, moment, debug)))
+        timed.append((moment, order, chatter_line(rng, moment, debug, weights)))
         order += 1
     timed.sort(key=lambda item: (item[0], item[1]))
     lines = [render(line, envelope) for _, _, line in timed]
@@ -458,6 +461,7 @@ def iter_big_log(
             envelope=envelope,
             chatter=chatter,
             start=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=chunk),
+            rare_pull_chatter=True,
         )
         for line in log.lines:
             written += len(line) + 1
