@@ -143,15 +143,20 @@ class PrivateJournald:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
+        end_process(self.process)
+
+
+def end_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a journald the tests started (kill it after 10 s) and close its stderr."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stderr:
+        process.stderr.close()
 
 
 def have_systemd_python() -> bool:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from journald import JOURNALD, private_mounts_script
+from journald import JOURNALD, end_process, private_mounts_script
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 
@@ -71,15 +71,7 @@ class NodeJournald:
         return done.stdout
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
+        end_process(self.process)
 
 
 def merge(nodes: Iterable[NodeJournald], identifier: str, directory: Path) -> list[Path]:
