@@ -117,7 +117,7 @@ def parse_why_line(
         except kubelet.NotKlog:
             raise UnparsedLine(str(error)) from None
         event = None if found is None else _kubelet_event(found, raw)
-        node = fallback_node
+        node = (found.node if found is not None else None) or fallback_node
     else:
         event = _why_event(entry, raw)
         node = entry.host or fallback_node

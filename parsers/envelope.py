@@ -69,6 +69,15 @@ def decode_envelope(line: str, fallback: datetime | None = None) -> LogEntry:
     return entry
 
 
+def journal_prefix_host(text: str, end: int) -> str | None:
+    """The host of a journal short prefix (`Dec 02 05:36:31 node-a kubelet[1234]: `) that ends
+    exactly at `end` (where another tool's own line begins, a klog header), else None."""
+    prefix = _JOURNAL_PREFIX.match(text, 0, end)
+    if prefix is None or prefix.end() != end:
+        return None
+    return prefix.group(2)
+
+
 def _decode_unprefixed(text: str, fallback: datetime | None) -> LogEntry:
     stripped = text.lstrip()
     if stripped.startswith("{"):
@@ -156,6 +165,12 @@ def _decode_json(text: str, fallback: datetime | None) -> LogEntry:
     return LogEntry(msg, moment or fallback, level if isinstance(level, str) else None, fields)
 
 
+def journal_host(record: dict[str, object]) -> str | None:
+    """The node of a `journalctl -o json` record: its _HOSTNAME, when it has one."""
+    host = record.get("_HOSTNAME")
+    return host if isinstance(host, str) and host else None
+
+
 def journal_message(record: dict[str, object]) -> tuple[str, datetime | None]:
     """MESSAGE (a string, or an array of bytes when it is not valid UTF-8) and the journal's own
     time of a `journalctl -o json` record; raises EnvelopeError when there is no MESSAGE."""
@@ -181,8 +196,8 @@ def _decode_journal_record(record: dict[str, object]) -> LogEntry:
         if start < 0:
             raise EnvelopeError("journal MESSAGE is not a logrus entry")
         entry = _decode_text(inner[start:], fallback)
-    host = record.get("_HOSTNAME")
-    if isinstance(host, str) and host:
+    host = journal_host(record)
+    if host is not None:
         entry.host = host
     return entry
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
-from pullwatch.parsers.envelope import EnvelopeError, journal_message
+from pullwatch.parsers.envelope import EnvelopeError, journal_host, journal_message, journal_prefix_host
 from pullwatch.parsers.gostrings import QUOTED, unquote
 
 
@@ -49,6 +49,7 @@ class KubeletEvent:
     image_id: str | None = None  # IMAGE_REMOVED only
     size_bytes: int | None = None  # IMAGE_REMOVED only
     clock: tuple[int, int, int, int, int, int] | None = None  # klog's month, day, h, m, s, µs (no year)
+    node: str | None = None  # the host of a journal prefix or a journal record's _HOSTNAME
 
     def to_json(self) -> dict[str, str | int | None]:
         return {
@@ -119,6 +120,8 @@ def decode_klog(text: str, year_from: datetime | None = None) -> KubeletEvent | 
         _, month, day, hour, minute, second, fraction = header.groups()
         micros = int((fraction or "0")[:6].ljust(6, "0"))
         event.clock = (int(month), int(day), int(hour), int(minute), int(second), micros)
+        if header.start() > 0:
+            event.node = journal_prefix_host(text, header.start())
         if year_from is not None:
             resolve_time(event, year_from)
     return event
@@ -132,8 +135,11 @@ def decode_kubelet_line(line: str, fallback: datetime | None = None) -> KubeletE
     """decode_klog for a line as a source gives it: klog text (a journal prefix is skipped) or a
     `journalctl -o json` record whose MESSAGE is klog text. The journal's own time (the record's
     __REALTIME_TIMESTAMP, or `fallback` from a journal reader) is the event's time: it has a year
-    and a zone, which klog's header lacks. Raises NotKlog for a line without a klog header."""
+    and a zone, which klog's header lacks. The event's node is the record's _HOSTNAME or the
+    journal prefix's host, as for containerd's lines. Raises NotKlog for a line without a klog
+    header."""
     text = line.strip()
+    node = None
     if text.startswith("{"):
         try:
             record = json.loads(text)
@@ -146,11 +152,14 @@ def decode_kubelet_line(line: str, fallback: datetime | None = None) -> KubeletE
         except EnvelopeError as error:
             raise NotKlog(str(error)) from None
         fallback = stamp or fallback
+        node = journal_host(record)
     if not is_klog(text):
         raise NotKlog("no klog header")
     event = decode_klog(text)
-    if event is not None and fallback is not None:
-        event.time = fallback
+    if event is not None:
+        event.node = node or event.node
+        if fallback is not None:
+            event.time = fallback
     return event
 
 

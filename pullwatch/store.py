@@ -199,9 +199,9 @@ class PullStore:
         """A resolver or kubelet line: the records it tells about (the first is returned)."""
         detail = event.detail
         if isinstance(detail, HostEvent):
-            changed = self._why.host_line(detail, event.time)
+            changed = self._why.host_line(detail, event.time, event.node)
         elif isinstance(detail, KubeletEvent):
-            changed = self._why.kubelet_line(detail)
+            changed = self._why.kubelet_line(detail, event.node)
         else:
             changed = []
         for record in changed:
@@ -209,9 +209,11 @@ class PullStore:
             self._keep_line(record, event)
         return changed[0] if changed else None
 
-    def _open_pulls(self, ref: str) -> list[PullRecord]:
-        """The open pulls of `ref` on any node (resolver and kubelet lines name the image only)."""
-        return [r for (_, other), image in self._images.items() if other == ref for r in image.open]
+    def _open_pulls(self, node: str | None, ref: str) -> list[PullRecord]:
+        """The open pulls of `ref` on `node` (a resolver or kubelet line's node: the host its
+        journal prefix or _HOSTNAME names, or the --node-file it came from)."""
+        image = self._images.get((node, ref))
+        return list(image.open) if image is not None else []
 
     def _image(self, key: tuple[str | None, str]) -> _Image:
         image = self._images.get(key)

@@ -3,7 +3,8 @@
 Resolver lines carry a `host=` and, on 2.3 or in a quoted error, a URL naming the image; on 1.x–2.2
 `resolved` / `trying next host` name only the host, so they are given to the image whose manifest
 request to that host is still unanswered, and only when exactly one image has one (two images
-resolving on one host at once cannot be told apart: the line is left out and counted).
+resolving on one host at once cannot be told apart: the line is left out and counted). All is
+kept per node: a line of node A never answers node B's request (several nodes' logs in one input).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class HostNote:
     """What one resolver line says about one image: the store gives it to that image's pull."""
 
     ref: str
+    node: str | None  # the node whose containerd logged the line
     host: str
     outcome: str | None
     status: str | None
@@ -34,10 +36,12 @@ class HostNote:
 @dataclass(slots=True)
 class HostTracker:
     unattributed: int = 0  # resolver lines that could not be given to one image
-    _in_flight: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)  # host -> (ref, ns)
+    # (node, host) -> the (ref, ns) of its unanswered manifest requests
+    _in_flight: dict[tuple[str | None, str], list[tuple[str, str | None]]] = field(default_factory=dict)
 
-    def feed(self, event: HostEvent, time: datetime | None) -> HostNote | None:
-        """The note this line gives, None when it gives none (or cannot say for which image)."""
+    def feed(self, event: HostEvent, time: datetime | None, node: str | None = None) -> HostNote | None:
+        """The note this line (logged by `node`) gives, None when it gives none (or cannot say for
+        which image)."""
         if event.blob or event.host is None:
             return None
         kind = event.kind
@@ -45,29 +49,31 @@ class HostTracker:
             if event.ref is None:
                 return None  # 1.x `resolving`: the `do request` line after it names the image
             mirror_for = _mirror_for(event)
-            waiting = self._in_flight.setdefault(event.host, [])
+            waiting = self._in_flight.setdefault((node, event.host), [])
             if (event.ref, mirror_for) not in waiting and len(waiting) < MAX_IN_FLIGHT_PER_HOST:
                 waiting.append((event.ref, mirror_for))
-            return HostNote(event.ref, event.host, None, None, None, mirror_for, time)
+            return HostNote(event.ref, node, event.host, None, None, None, mirror_for, time)
         if kind is HostEventKind.RESPONSE:
             return None
-        target = self._answered(event)
+        target = self._answered(event, node)
         if target is None:
             self.unattributed += 1
             return None
         ref, mirror_for = target
         outcome = "served" if kind is HostEventKind.RESOLVED else "failed"
-        return HostNote(ref, event.host, outcome, event.status, event.error, mirror_for, time)
+        return HostNote(ref, node, event.host, outcome, event.status, event.error, mirror_for, time)
 
-    def forget(self, ref: str) -> None:
-        """The pull of `ref` ended: its unanswered requests will not be answered."""
-        for host, waiting in self._in_flight.items():
-            self._in_flight[host] = [item for item in waiting if item[0] != ref]
+    def forget(self, ref: str, node: str | None = None) -> None:
+        """The pull of `ref` on `node` ended: its unanswered requests will not be answered."""
+        for key, waiting in self._in_flight.items():
+            if key[0] == node:
+                self._in_flight[key] = [item for item in waiting if item[0] != ref]
 
-    def _answered(self, event: HostEvent) -> tuple[str, str | None] | None:
+    def _answered(self, event: HostEvent, node: str | None) -> tuple[str, str | None] | None:
         """The image a `resolved` / `trying next host` line answers, and drop it from in flight."""
         assert event.host is not None
-        waiting = self._in_flight.get(event.host, [])
+        key = (node, event.host)
+        waiting = self._in_flight.get(key, [])
         if event.ref is not None:
             mirror_for = _mirror_for(event)
             matches = [item for item in waiting if item[0] == event.ref]
@@ -76,7 +82,7 @@ class HostTracker:
             target = waiting[0]
         else:
             return None
-        self._in_flight[event.host] = [item for item in waiting if item[0] != target[0]]
+        self._in_flight[key] = [item for item in waiting if item[0] != target[0]]
         return target
 
 

@@ -8,11 +8,15 @@ WINDOW; a kubelet failure line (event or pod_workers error) to the pull whose en
 line as near to two pulls as makes no difference (TIE) goes to both. When several pods' lines
 fall to one pull (two pods pulling one image at once), every one is listed and none is chosen,
 on that pull and on the other pulls at that moment that no line of their own claims.
+
+An image is named by a key: (node, normalised reference) in the store, so that one node's kubelet
+lines never name another node's pulls of the same image.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -45,15 +49,15 @@ class PodMatcher:
 
     def __init__(self, window: timedelta = WINDOW) -> None:
         self.window = window
-        self._claims: dict[str, deque[_Claim]] = {}
-        self._pulls: dict[str, deque[_Pull]] = {}
+        self._claims: dict[Hashable, deque[_Claim]] = {}
+        self._pulls: dict[Hashable, deque[_Pull]] = {}
 
-    def pull_started(self, key: int, ref: str, time: datetime | None) -> dict[int, list[str]]:
+    def pull_started(self, key: int, ref: Hashable, time: datetime | None) -> dict[int, list[str]]:
         """A containerd pull began; returns the pods of every pull whose answer changed."""
         self._keep(self._pulls, ref).append(_Pull(key, time, None))
         return self._resolve(ref)
 
-    def pull_ended(self, key: int, ref: str, time: datetime | None) -> dict[int, list[str]]:
+    def pull_ended(self, key: int, ref: Hashable, time: datetime | None) -> dict[int, list[str]]:
         """A pull ended (a pull with no start line, a sandbox pull, is added here)."""
         pulls = self._keep(self._pulls, ref)
         for pull in pulls:
@@ -64,20 +68,20 @@ class PodMatcher:
             pulls.append(_Pull(key, None, time))
         return self._resolve(ref)
 
-    def kubelet_line(self, ref: str, pod: str, time: datetime | None, *, at_end: bool) -> dict[int, list[str]]:
+    def kubelet_line(self, ref: Hashable, pod: str, time: datetime | None, *, at_end: bool) -> dict[int, list[str]]:
         """A kubelet line naming `pod` for image `ref` (`at_end`: it reports the pull's failure)."""
         if time is None:
             return {}  # no time, no match: never guess
         self._keep(self._claims, ref).append(_Claim(pod, time, at_end))
         return self._resolve(ref)
 
-    def _keep(self, table: dict[str, deque[_T]], ref: str) -> deque[_T]:
+    def _keep(self, table: dict[Hashable, deque[_T]], ref: Hashable) -> deque[_T]:
         kept = table.get(ref)
         if kept is None:
             kept = table[ref] = deque(maxlen=MAX_KEPT_PER_REF)
         return kept
 
-    def _resolve(self, ref: str) -> dict[int, list[str]]:
+    def _resolve(self, ref: Hashable) -> dict[int, list[str]]:
         pulls = list(self._pulls.get(ref, ()))
         pods: dict[int, list[str]] = {}
         near: dict[int, set[int]] = {}  # pull key -> the claims within WINDOW of it (by index)
@@ -105,7 +109,7 @@ class PodMatcher:
         self._prune(ref)
         return pods
 
-    def _prune(self, ref: str) -> None:
+    def _prune(self, ref: Hashable) -> None:
         """Drop what no later line can match (older than two windows before the newest time)."""
         times = [c.time for c in self._claims.get(ref, ())]
         times += [t for p in self._pulls.get(ref, ()) for t in (p.start, p.end) if t is not None]

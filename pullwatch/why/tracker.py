@@ -5,6 +5,8 @@ The store calls it at the moments that matter (a pull starts, ends, reports prog
 lines that are not pull lines; it reads the store's open pulls through a callback and changes
 only `record.reasons`. Nothing here is guessed: a line that fits no pull, or more than one where
 only one can be right, is left out (host lines are counted in `unattributed_host_lines`).
+Everything is kept per node and image (the key (node, ref), as the store keeps its pulls): with
+several nodes' logs in one input, a resolver or kubelet line goes only to its own node's pulls.
 """
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ NO_PROGRESS_PREFIX = "cancelled: no progress in"
 
 class WhyTracker:
     def __init__(
-        self, record_of: Callable[[int], PullRecord | None], open_pulls: Callable[[str], list[PullRecord]]
+        self,
+        record_of: Callable[[int], PullRecord | None],
+        open_pulls: Callable[[str | None, str], list[PullRecord]],
     ) -> None:
         self._record_of = record_of  # the store's record of a pull id (None once the store forgot it)
         self._open_pulls = open_pulls
         self._hosts = HostTracker()
         self._pods = PodMatcher()
         self._watches: dict[int, StuckWatch] = {}
-        self._pending_hosts: dict[str, list[HostNote]] = {}
+        self._pending_hosts: dict[tuple[str | None, str], list[HostNote]] = {}  # (node, ref) -> notes
         self._last_time: datetime | None = None
-        self._unresolved: list[KubeletEvent] = []  # kubelet lines seen before any time of the log
+        self._unresolved: list[tuple[KubeletEvent, str | None]] = []  # kubelet lines (and node) before any time
 
     @property
     def unattributed_host_lines(self) -> int:
@@ -53,19 +57,19 @@ class WhyTracker:
         if not self._unresolved:
             return []
         waiting, self._unresolved = self._unresolved, []
-        return [record for event in waiting for record in self.kubelet_line(event)]
+        return [record for event, node in waiting for record in self.kubelet_line(event, node)]
 
     # ---- pulls ---------------------------------------------------------------------------
     def pull_started(self, record: PullRecord) -> list[PullRecord]:
         """A pull began; returns the other records whose pods changed with it."""
-        self._pending_hosts.pop(record.ref, None)  # lines before a start belong to no open pull
-        return self._others(record, self._pods.pull_started(record.id, record.ref, record.started_at))
+        self._pending_hosts.pop((record.node, record.ref), None)  # lines before a start belong to no open pull
+        return self._others(record, self._pods.pull_started(record.id, (record.node, record.ref), record.started_at))
 
     def pull_ended(self, record: PullRecord) -> list[PullRecord]:
         """A pull ended: settle its failure class; returns the other records whose pods changed."""
         reasons = record.reasons
         if not record.has_start:
-            for note in self._pending_hosts.pop(record.ref, []):
+            for note in self._pending_hosts.pop((record.node, record.ref), []):
                 if record.finished_at is None or note.time is None or note.time <= record.finished_at:
                     reasons.hosts = reasons.hosts if reasons.hosts is not None else []
                     merge(reasons.hosts, note)
@@ -74,8 +78,8 @@ class WhyTracker:
             if failure is not None:
                 reasons.failure, reasons.failure_code = failure.kind.value, failure.code
         self._watches.pop(record.id, None)
-        self._hosts.forget(record.ref)
-        return self._others(record, self._pods.pull_ended(record.id, record.ref, record.finished_at))
+        self._hosts.forget(record.ref, record.node)
+        return self._others(record, self._pods.pull_ended(record.id, (record.node, record.ref), record.finished_at))
 
     def progress(self, record: PullRecord, moment: datetime | None, total: int | None) -> None:
         watch = self._watches.get(record.id)
@@ -85,37 +89,39 @@ class WhyTracker:
         record.reasons.stuck_since = watch.stuck_since
 
     # ---- lines that are not pull lines ----------------------------------------------------
-    def host_line(self, event: HostEvent, moment: datetime | None) -> list[PullRecord]:
-        note = self._hosts.feed(event, moment)
+    def host_line(self, event: HostEvent, moment: datetime | None, node: str | None) -> list[PullRecord]:
+        """A resolver line that `node`'s containerd logged."""
+        note = self._hosts.feed(event, moment, node)
         if note is None:
             return []
-        for record in self._open_pulls(note.ref):
+        for record in self._open_pulls(node, note.ref):
             if record.reasons.served_by is None:
                 hosts = record.reasons.hosts
                 if hosts is None:
                     hosts = record.reasons.hosts = []
                 merge(hosts, note)
                 return [record]
-        pending = self._pending_hosts.setdefault(note.ref, [])
+        pending = self._pending_hosts.setdefault((node, note.ref), [])
         pending.append(note)
         del pending[:-MAX_PENDING_PER_REF]
         return []
 
-    def kubelet_line(self, event: KubeletEvent) -> list[PullRecord]:
+    def kubelet_line(self, event: KubeletEvent, node: str | None) -> list[PullRecord]:
+        """A kubelet line of `node` (its pods are matched to that node's pulls only)."""
         if event.time is None and event.clock is not None:
             if self._last_time is None:
-                self._unresolved.append(event)  # no year yet: wait for the log's first time
+                self._unresolved.append((event, node))  # no year yet: wait for the log's first time
                 del self._unresolved[:-MAX_PENDING_PER_REF]
                 return []
             resolve_time(event, self._last_time)
         if event.image is None or event.pod is None:
             return []
         pod = f"{event.namespace}/{event.pod}" if event.namespace else event.pod
-        ref = normalize(event.image)
+        key = (node, normalize(event.image))
         if event.kind is KubeletEventKind.PULLING:
-            return self._set_pods(self._pods.kubelet_line(ref, pod, event.time, at_end=False))
+            return self._set_pods(self._pods.kubelet_line(key, pod, event.time, at_end=False))
         if event.kind in (KubeletEventKind.FAILED, KubeletEventKind.PULLED):
-            return self._set_pods(self._pods.kubelet_line(ref, pod, event.time, at_end=True))
+            return self._set_pods(self._pods.kubelet_line(key, pod, event.time, at_end=True))
         return []  # back-off, already present, image GC: kubelet did not ask for a pull
 
     # ---- helpers ---------------------------------------------------------------------------
