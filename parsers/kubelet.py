@@ -13,8 +13,13 @@ Sources (kubernetes/kubernetes, checked via the code index):
 - pkg/kubelet/pod_workers.go `klog.ErrorS(err, "Error syncing pod, skipping", "pod", klog.KObj(pod),
   "podUID", …)`, whose err for an image reads `failed to "StartContainer" for "c" with ErrImagePull:
   "<CRI error>"` (or `ImagePullBackOff: "Back-off pulling image \\"x\\"…"`), at any verbosity;
-- pkg/kubelet/images/image_gc_manager.go `klog.InfoS("Removing image to free bytes", "imageID", …,
-  "size", …)`.
+- pkg/kubelet/images/image_gc_manager.go, the line kubelet logs (at any verbosity) just before it
+  calls the runtime's RemoveImage with the image id: `klog.InfoS("Removing image to free bytes",
+  "imageID", image.id, "size", image.size)` (1.2x up to 1.28), with `"runtimeHandler",
+  image.runtimeHandlerUsedToPullImage` added from 1.29 (in freeImage, which disk-usage GC, the
+  age limit imageMaximumGCAge and the eviction manager's DeleteUnusedImages all call: the line
+  does not say which); glog-era kubelets `glog.Infof("[imageGCManager]: Removing image %q to free
+  %d bytes", image.id, image.size)`.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ KEYWORDS: tuple[str, ...] = (
     "ailed to pull image",  # Failed to pull image; a sandbox image's ErrImagePull error
     "unpack image",  # ErrImagePull errors: failed to pull and unpack image "x"
     "Removing image to free bytes",
+    "imageGCManager]: Removing image",
 )
 
 _HEADER = re.compile(r"([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? +\d+ [^\s\]]{1,256}\] ")
@@ -94,6 +100,7 @@ _OLD_EVENT = re.compile(
     r"Event\(v1\.ObjectReference\{Kind:\"Pod\", Namespace:(" + QUOTED + r"), Name:(" + QUOTED + r")"
     r".{0,2000}?\}\): type: '[A-Za-z]{1,20}' reason: '([A-Za-z]{1,40})' "
 )
+_OLD_GC = re.compile(r"\[imageGCManager\]: Removing image (" + QUOTED + r") to free (\d{1,20}) bytes")
 _SYNC_IMAGE_ERROR = re.compile(r"with (ErrImagePull|ImagePullBackOff): (" + QUOTED + ")")
 _CRI_IMAGE = re.compile(
     r"(?:failed to pull and unpack image|failed to pull image|Back-off pulling image) (" + QUOTED + ")"
@@ -214,6 +221,12 @@ def _decode_body(body: str) -> KubeletEvent | None:
             image_id=fields.get("imageID") or None,
             size_bytes=int(size) if size.isascii() and size.isdigit() else None,
         )
+    if body.startswith("[imageGCManager]: Removing image "):
+        match = _OLD_GC.match(body)
+        if match is None:
+            return None
+        image_id = unquote(match.group(1)) or None
+        return KubeletEvent(KubeletEventKind.IMAGE_REMOVED, None, image_id=image_id, size_bytes=int(match.group(2)))
     return None
 
 

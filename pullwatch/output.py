@@ -31,6 +31,7 @@ PULL_FIELDS = (
     "error",
     "downloaded",
     "deleted_at",
+    "removed_by",
     *REASON_FIELDS,
     "node",
 )
@@ -106,10 +107,12 @@ def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> 
 def event_items(store: PullStore, batch: ParsedBatch) -> Iterator[dict[str, Any]]:
     """The events of a batch as `pullwatch events` prints them: each as parsed, plus `downloaded`,
     the store's verdict at that point of the log on the pull the event was matched to (true, false,
-    or null: not known yet, not known at all, or not matched to a pull)."""
+    or null: not known yet, not known at all, or not matched to a pull), and that pull's
+    `removed_by` (who deleted the image before it, docs/why.md; null when no delete is known)."""
     for event, record in store.apply_stepwise(batch):
         item = event.to_json()
         item["downloaded"] = record.downloaded if record is not None else None
+        item["removed_by"] = record.removed_by if record is not None else None
         yield item
 
 

@@ -21,6 +21,13 @@ class PullStatus(str, Enum):
     FAILED = "failed"
 
 
+# What a pull's `removed_by` says (docs/why.md): kubelet's image GC logged `Removing image to free
+# bytes` for the image id just before containerd's ImageDelete; or containerd deleted it and no
+# kubelet GC line of that node names it (crictl rmi, ctr, nerdctl, or a kubelet whose lines are not
+# in the input). None: no ImageDelete between the previous pull and this one.
+REMOVED_BY_GC = "kubelet image GC"
+REMOVED_BY_CLIENT = "ImageDelete"
+
 @dataclass(slots=True, eq=False)
 class PullRecord:
     """One pull attempt, assembled from the events that belong to it."""
@@ -49,6 +56,8 @@ class PullRecord:
     # the log cannot tell. The store decides from the evidence below (docs/formats.md §5).
     downloaded: bool | None = None
     deleted_at: datetime | None = None  # the image was deleted (ImageDelete) between the previous pull and this one
+    # who deleted it, as far as the log says (docs/why.md): REMOVED_BY_GC, REMOVED_BY_CLIENT, None
+    removed_by: str | None = None
     bytes_logged: int | None = None  # "bytes read" as logged; bytes_read is None where the log proves it idle
     id_created: bool = False  # an ImageCreate of its image id came during it: the image was new to the store
     image_events: int = 0  # ImageCreate/ImageUpdate events of its names during it
@@ -80,6 +89,7 @@ class PullRecord:
             "error": self.error,
             "downloaded": self.downloaded,
             "deleted_at": iso(self.deleted_at),
+            "removed_by": self.removed_by,
             **self.reasons.to_json(self.status is PullStatus.COMPLETED),
             "node": self.node,
         }

@@ -39,18 +39,21 @@ Downloaded or served from the node's store (docs/formats.md §5, read from real 
 - ImageCreate of a CRI-managed tag while no pull of it is open is a pull without a PullImage call
   (the sandbox image inside RunPodSandbox): a record of its own, which a later "Pulled image" or
   result line completes instead of making a second one.
-- An ImageDelete of the image between two pulls says why the later one downloaded again.
+- An ImageDelete of the image between two pulls says why the later one downloaded again; a kubelet
+  image GC line of the same node naming the earlier pull's image id just before it says who
+  deleted it (`removed_by`, docs/why.md).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pullwatch.parsers.events import PULL_KINDS, EventKind, ParsedBatch, PullEvent
 from pullwatch.parsers.hosts import HostEvent
-from pullwatch.parsers.kubelet import KubeletEvent
+from pullwatch.parsers.kubelet import KubeletEvent, KubeletEventKind
 from pullwatch.records import RAW_LINES_PER_PULL, ImageSummary, PullRecord, PullStatus, Stats
 from pullwatch.why.tracker import WhyTracker
 
@@ -107,6 +110,9 @@ class PullStore:
         self._ended_by_id: dict[tuple[str | None, str], list[PullRecord]] = {}
         # ImageDelete times by name (ref or id)
         self._deletes: dict[tuple[str | None, str], list[datetime | None]] = {}
+        # pulls that came after an ImageDelete: (record, the image id deleted, the previous pull's end),
+        # judged again when a kubelet GC line comes later in the input than the delete
+        self._after_delete: deque[tuple[PullRecord, str | None, datetime | None]] = deque(maxlen=MAX_ID_EVENTS)
         self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
         self._by_id: dict[int, PullRecord] = {}
         self._last_id = 0
@@ -202,12 +208,25 @@ class PullStore:
             changed = self._why.host_line(detail, event.time, event.node)
         elif isinstance(detail, KubeletEvent):
             changed = self._why.kubelet_line(detail, event.node)
+            if detail.kind is KubeletEventKind.IMAGE_REMOVED:
+                changed = changed + self._removed_again(event.node, detail.image_id)
         else:
             changed = []
         for record in changed:
             self._changed(record)
             self._keep_line(record, event)
         return changed[0] if changed else None
+
+    def _removed_again(self, node: str | None, image_id: str | None) -> list[PullRecord]:
+        """A kubelet GC line for `image_id`: the pulls after its delete whose remover it names."""
+        changed = []
+        for record, deleted_id, since in self._after_delete:
+            if record.node == node and deleted_id == image_id:
+                removed_by = self._why.removed_by(node, deleted_id, since, record.deleted_at)
+                if removed_by != record.removed_by:
+                    record.removed_by = removed_by
+                    changed.append(record)
+        return changed
 
     def _open_pulls(self, node: str | None, ref: str) -> list[PullRecord]:
         """The open pulls of `ref` on `node` (a resolver or kubelet line's node: the host its
@@ -458,21 +477,29 @@ class PullStore:
                     record.id_created = True
                     break
             _push(self._ended_by_id.setdefault((record.node, image_id), []), record)
-        record.deleted_at = self._deleted_before(record, image)
+        record.deleted_at, previous = self._deleted_before(record, image)
+        if previous is not None and record.deleted_at is not None:
+            since = previous.finished_at
+            record.removed_by = self._why.removed_by(record.node, previous.image_id, since, record.deleted_at)
+            if not any(item[0] is record for item in self._after_delete):
+                self._after_delete.append((record, previous.image_id, since))
+        else:
+            record.removed_by = None
         self._judge(record)
 
-    def _deleted_before(self, record: PullRecord, image: _Image) -> datetime | None:
-        """The last ImageDelete of this image between the previous pull of it and this one."""
+    def _deleted_before(self, record: PullRecord, image: _Image) -> tuple[datetime | None, PullRecord | None]:
+        """The last ImageDelete of this image between the previous pull of it and this one, and
+        that previous pull."""
         pulls = image.pulls
         index = next((i for i in range(len(pulls) - 1, -1, -1) if pulls[i] is record), 0)  # usually the last
         previous = next((pulls[i] for i in range(index - 1, -1, -1) if pulls[i].finished_at is not None), None)
         if previous is None or previous.finished_at is None:
-            return None
+            return None, None
         until = record.started_at or record.finished_at
         names = [record.ref] + [n for n in (previous.image_id, previous.repo_digest) if n]
         found = [t for n in names for t in self._deletes.get((record.node, n), []) if t is not None]
         found = [t for t in found if previous.finished_at <= t and (until is None or t <= until)]
-        return max(found) if found else None
+        return (max(found) if found else None), previous
 
     def _learn_counter(self, idle: bool = False, runs: bool = False) -> None:
         """What the log proved about the bytes-read counter; every pull is judged again if it changed."""

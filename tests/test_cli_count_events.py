@@ -37,6 +37,7 @@ EVENT_FIELDS = [
     "detail",
     "node",
     "downloaded",
+    "removed_by",
 ]
 KINDS = {"start", "result", "failed", "pulled", "snapshotter", "progress", "stop", "cancel", "sandbox_failed",
          "image_create", "image_update", "image_delete", "layer_fetch"}

@@ -37,6 +37,7 @@ PULL_FIELDS = [
     "error",
     "downloaded",
     "deleted_at",
+    "removed_by",
     # why (docs/why.md)
     "failure",
     "failure_code",

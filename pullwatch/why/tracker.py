@@ -11,14 +11,15 @@ several nodes' logs in one input, a resolver or kubelet line goes only to its ow
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pullwatch.parsers.failures import classify
 from pullwatch.parsers.hosts import HostEvent
 from pullwatch.parsers.kubelet import KubeletEvent, KubeletEventKind, resolve_time
 from pullwatch.parsers.refs import normalize
-from pullwatch.records import PullRecord, PullStatus
+from pullwatch.records import REMOVED_BY_CLIENT, REMOVED_BY_GC, PullRecord, PullStatus
 from pullwatch.why.hosts import HostNote, HostTracker, merge
 from pullwatch.why.pods import PodMatcher
 from pullwatch.why.stuck import StuckWatch
@@ -27,6 +28,12 @@ from pullwatch.why.stuck import StuckWatch
 MAX_PENDING_PER_REF = 32
 # The text pullwatch gives a pull that containerd cancelled for lack of progress (parsers/messages.py).
 NO_PROGRESS_PREFIX = "cancelled: no progress in"
+# kubelet logs its removal line, then calls RemoveImage and waits at most runtimeRequestTimeout
+# (2m by default) for it: the ImageDelete comes within that. A journal export's time is when journald
+# received the line, a little after kubelet wrote it (CLOCK_SLACK).
+GC_DELETE_WITHIN = timedelta(minutes=2)
+CLOCK_SLACK = timedelta(seconds=1)
+MAX_GC_LINES_PER_ID = 16
 
 
 class WhyTracker:
@@ -43,6 +50,7 @@ class WhyTracker:
         self._pending_hosts: dict[tuple[str | None, str], list[HostNote]] = {}  # (node, ref) -> notes
         self._last_time: datetime | None = None
         self._unresolved: list[tuple[KubeletEvent, str | None]] = []  # kubelet lines (and node) before any time
+        self._gc_lines: dict[tuple[str | None, str], deque[datetime]] = {}  # (node, image id) -> GC line times
 
     @property
     def unattributed_host_lines(self) -> int:
@@ -114,6 +122,14 @@ class WhyTracker:
                 del self._unresolved[:-MAX_PENDING_PER_REF]
                 return []
             resolve_time(event, self._last_time)
+        if event.kind is KubeletEventKind.IMAGE_REMOVED:
+            if event.image_id is not None and event.time is not None:
+                key = (node, event.image_id)
+                times = self._gc_lines.get(key)
+                if times is None:
+                    times = self._gc_lines[key] = deque(maxlen=MAX_GC_LINES_PER_ID)
+                times.append(event.time)
+            return []
         if event.image is None or event.pod is None:
             return []
         pod = f"{event.namespace}/{event.pod}" if event.namespace else event.pod
@@ -123,6 +139,21 @@ class WhyTracker:
         if event.kind in (KubeletEventKind.FAILED, KubeletEventKind.PULLED):
             return self._set_pods(self._pods.kubelet_line(key, pod, event.time, at_end=True))
         return []  # back-off, already present, image GC: kubelet did not ask for a pull
+
+    def removed_by(
+        self, node: str | None, image_id: str | None, since: datetime | None, deleted_at: datetime | None
+    ) -> str | None:
+        """Who deleted an image that containerd's ImageDelete at `deleted_at` removed (None: no
+        delete): kubelet's image GC when a GC line of the same node names its image id after
+        `since` (the previous pull's end) and within GC_DELETE_WITHIN before the delete, else
+        some client of containerd (the log names none)."""
+        if deleted_at is None:
+            return None
+        for moment in self._gc_lines.get((node, image_id), ()) if image_id else ():
+            in_time = deleted_at - GC_DELETE_WITHIN <= moment <= deleted_at + CLOCK_SLACK
+            if in_time and (since is None or since <= moment):
+                return REMOVED_BY_GC
+        return REMOVED_BY_CLIENT
 
     # ---- helpers ---------------------------------------------------------------------------
     def _others(self, record: PullRecord, answers: dict[int, list[str]]) -> list[PullRecord]:

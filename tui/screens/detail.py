@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from pullwatch.humanize import human_bytes, human_duration, safe_text
-from pullwatch.records import PullRecord, PullStatus
+from pullwatch.records import REMOVED_BY_CLIENT, REMOVED_BY_GC, PullRecord, PullStatus
 from pullwatch.tui.view import StoreView, repeated_image
 
 MAX_PULLS_SHOWN = 100
@@ -80,8 +80,15 @@ def _downloaded(record: PullRecord) -> str:
     if not record.downloaded:
         return "no (served from the node's image store)"
     if record.deleted_at is not None:
-        return f"yes: the image was deleted at {record.deleted_at.isoformat(timespec='milliseconds')} before this pull"
+        when = record.deleted_at.isoformat(timespec="milliseconds")
+        return f"yes: the image was deleted at {when} before this pull, {_REMOVER.get(record.removed_by, 'by -')}"
     return "yes (layers fetched from the registry)"
+
+
+_REMOVER: dict[str | None, str] = {
+    REMOVED_BY_GC: "by kubelet's image GC",
+    REMOVED_BY_CLIENT: "by a client of containerd (ImageDelete; no kubelet GC line names it)",
+}
 
 
 def why_rows(record: PullRecord) -> list[tuple[str, str]]:
