@@ -5,6 +5,7 @@ the TUI (below both)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 
@@ -64,10 +65,30 @@ def json_text(value: object, indent: int | None = None) -> str:
     written as JSON `\\u` escapes, so that a decoder reads back the exact value and a terminal
     shown the output sees no control. (json.dumps escapes C0 only, and writes DEL, C1 and bidi
     controls raw.) Outside strings, indented JSON holds only printable text and newlines."""
-    text = json.dumps(value, indent=indent, ensure_ascii=False)
-    if text.isprintable():
-        return text
+    text = _indented(value, indent) if indent is not None else json.dumps(value, ensure_ascii=False)
+    if text.isprintable() or (indent is not None and text.replace("\n", "").isprintable()):
+        return text  # (json escapes a newline in a string: a raw one is the indent's)
     return "\n".join(line if line.isprintable() else "".join(map(_json_char, line)) for line in text.split("\n"))
+
+
+_FLAT: dict[int, Callable[[object], str]] = {}  # indent -> the C encoder of a dict of scalars
+
+
+def _indented(value: object, indent: int) -> str:
+    """json.dumps(value, indent=indent), the same text. json's indented writer is pure Python (its
+    C encoder runs only without indent); a dict of scalars (a pull's record) is written by the C
+    encoder instead, its item separator carrying the newline and the indent."""
+    if type(value) is dict and value and not any(type(item) in _NESTED and item for item in value.values()):
+        flat = _FLAT.get(indent)
+        if flat is None:
+            flat = _FLAT[indent] = json.JSONEncoder(
+                ensure_ascii=False, separators=(",\n" + " " * indent, ": ")
+            ).encode
+        return "{\n" + " " * indent + flat(value)[1:-1] + "\n}"
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+_NESTED = (dict, list, tuple)
 
 
 def _json_char(char: str) -> str:

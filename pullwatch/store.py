@@ -490,6 +490,8 @@ class PullStore:
     def _deleted_before(self, record: PullRecord, image: _Image) -> tuple[datetime | None, PullRecord | None]:
         """The last ImageDelete of this image between the previous pull of it and this one, and
         that previous pull."""
+        if not self._deletes:
+            return None, None  # no ImageDelete in the log so far (the usual case): nothing to look for
         pulls = image.pulls
         index = next((i for i in range(len(pulls) - 1, -1, -1) if pulls[i] is record), 0)  # usually the last
         previous = next((pulls[i] for i in range(index - 1, -1, -1) if pulls[i].finished_at is not None), None)

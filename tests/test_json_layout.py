@@ -1,0 +1,29 @@
+"""json_text writes indented JSON of a flat dict with json's C encoder (for speed): the text must
+be json.dumps's own."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pullwatch.humanize import json_text
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+_KEYS = st.text(max_size=5) | st.integers() | st.booleans() | st.none()
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_KEYS, _VALUES, max_size=8) | _VALUES, st.sampled_from([1, 2, 4]))
+def test_indented_json_is_json_dumps_text(value: object, indent: int) -> None:
+    expected = json.dumps(value, indent=indent, ensure_ascii=False)
+    text = json_text(value, indent=indent)
+    if all(line.isprintable() for line in expected.split("\n")):
+        assert text == expected  # nothing to escape: the very text of json.dumps
+    assert json.loads(text) == json.loads(expected)
