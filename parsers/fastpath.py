@@ -23,7 +23,7 @@ from pullwatch.parsers.durations import parse_go_duration
 from pullwatch.parsers.envelope import LogEntry, _pairs
 from pullwatch.parsers.events import RAW_LINE_LIMIT, EventKind, PullEvent
 from pullwatch.parsers.gostrings import unquote
-from pullwatch.parsers.messages import _IMAGE_ID, _MANAGED, _fetch, _progress, _sandbox, byte_count
+from pullwatch.parsers.messages import _DISPATCH, _IMAGE_ID, _MANAGED, _fetch, _progress, _sandbox, byte_count
 from pullwatch.parsers.refs import normalize
 from pullwatch.parsers.timestamps import (
     _FROMISOFORMAT_TAKES_Z,
@@ -48,54 +48,92 @@ class _Unknown:
 
 UNKNOWN: Final = _Unknown()
 
+_CTRL = r"\x00-\x1f\x7f"  # never read here: JSON refuses them raw, and `\s` differs
 # A Go/JSON string body with no escape but `\"`: decoded by replacing `\"` with `"`.
-_BODY = r'[^"\\]*(?:\\"[^"\\]*)*'
+_BODY = r'[^"\\' + _CTRL + r']*(?:\\"[^"\\' + _CTRL + r"]*)*"
+# A quoted name inside a msg (`\"name\"` in the line), with no escape at all.
+_Q = r'\\"([^"\\' + _CTRL + r']*)\\"'
+# A Go `\S+` run without quotes or backslashes.
+_WORD = r'[^\s"\\' + _CTRL + r"]+"
 # logrus's UTC time, the shape timestamps.parse_timestamp hands to datetime.fromisoformat.
 _UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
-# The head envelope._LOGRUS_HEAD reads, for a quoted msg with only `\"` escapes; the rest of the
-# line (fields) is group 5.
-_TEXT = re.compile(r'time="(?:(' + _UTC + r')|([^"\\]*))" level=([^\s="]+) msg="(' + _BODY + r')"( .*|)\Z')
-# journalctl's short / short-precise prefix (envelope._JOURNAL_PREFIX with a month-day time),
-# then a logrus text line.
-_SHORT = re.compile(r"[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)? (\S+) [^\s\[\]=\"{:]+(?:\[\d+\])?: (?=time=\")")
-# logrus JSON as containerd writes it: compact, keys sorted, an optional error first.
-_JSON = re.compile(
-    r'\{(?:"error":"(' + _BODY + r')",)?"level":"(' + _BODY + r')","msg":"(' + _BODY + r')",'
-    r'"time":"(?:(' + _UTC + r")|(" + _BODY + r'))"\}'
-)
 
-# The messages, on the msg body as the line writes it (inner quotes as `\"`). `_Q` is a quoted
-# name with no escape at all.
-_Q = r'\\"([^"\\]*)\\"'
-_START = re.compile(r"PullImage " + _Q)
-_RESULT = re.compile(r"PullImage " + _Q + r" returns image reference " + _Q)
-_FAILED = re.compile(r"PullImage " + _Q + r" failed")
-_SNAPSHOTTER = re.compile(r"PullImage " + _Q + r' with snapshotter ([^\s,"\\]*),?([^"\\]*)')
-_PULLED = re.compile(
-    r"Pulled image "
-    + _Q
-    + r" with image id "
-    + _Q
-    + r", repo tag "
-    + _Q
-    + r", repo digest "
-    + _Q
-    + r"(?:, size "
-    + _Q
-    + r' in ([^\s"\\]+))?'
+# The envelopes, around a msg pattern. Text: the head envelope._LOGRUS_HEAD reads (time, level,
+# a quoted msg) and the fields after it (`rest`, read by the reference's pair reader when used).
+_TEXT_HEAD = (
+    r'time="(?:(?P<utc>'
+    + _UTC
+    + r')|(?P<time>[^"\\'
+    + _CTRL
+    + r']*))" level=(?P<level>'
+    + _WORD[:-1].replace(r"\s", r"\s=")
+    + r'+) msg="'
 )
-_STOP = re.compile(r'stop pulling image ([^\s"\\]+): active requests=(-?\d+), bytes read=(\d+)')
-_CANCEL = re.compile(r'cancel pulling image ([^\s"\\]+) because of no progress in ([^\s"\\]+)')
-_IMAGE_EVENT = re.compile(
-    r"Image(Create|Update|Delete) event (?:&Image(?:Create|Update|Delete)\{Name:([^,{}\"\\]*),(" + _BODY + r")\}"
-    r"|name:" + _Q + "(" + _BODY + r"))"
+_TEXT_TAIL = r'"(?P<rest> .*|)'
+# journalctl's short / short-precise prefix (envelope._JOURNAL_PREFIX with a month-day time): what
+# comes before `: time="`, and its host. Cached: every line of a second has the same prefix.
+_SHORT_PREFIX = re.compile(
+    r"[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)? ([^\s" + _CTRL + r"]+) "
+    r"[^\s\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\])?"
 )
+_PREFIXES: dict[str, str] = {}
+# logrus JSON as containerd writes it: compact, keys sorted, an optional error first.
+_JSON_HEAD = r'\{(?:"error":"(?P<error>' + _BODY + r')",)?"level":"(?P<level>' + _BODY + r')","msg":"'
+_JSON_TAIL = r'","time":"(?:(?P<utc>' + _UTC + r")|(?P<time>" + _BODY + r'))"\}'
+
+# The messages, on the msg as the line writes it (inner quotes as `\"`).
+_MESSAGES = {
+    EventKind.START: r"PullImage " + _Q,
+    EventKind.RESULT: r"PullImage " + _Q + r" returns image reference " + _Q,
+    EventKind.FAILED: r"PullImage " + _Q + r" failed",
+    EventKind.SNAPSHOTTER: (
+        r"PullImage " + _Q + r' with snapshotter ([^\s,"\\' + _CTRL + r']*),?([^"\\' + _CTRL + r"]*)"
+    ),
+    EventKind.PULLED: (
+        r"Pulled image " + _Q + r" with image id " + _Q + r", repo tag " + _Q + r", repo digest " + _Q
+        + r"(?:, size " + _Q + r" in (" + _WORD + r"))?"
+    ),
+    EventKind.STOP: r"stop pulling image (" + _WORD + r"): active requests=(-?\d+), bytes read=(\d+)",
+    EventKind.CANCEL: r"cancel pulling image (" + _WORD + r") because of no progress in (" + _WORD + r")",
+    EventKind.IMAGE_CREATE: (
+        r"Image(Create|Update|Delete) event (?:&Image(?:Create|Update|Delete)\{Name:([^,{}\"\\" + _CTRL + r"]*),("
+        + _BODY + r")\}|name:" + _Q + "(" + _BODY + r"))"
+    ),
+    None: "(" + _BODY + ")",  # any other message: the reference's decoders, from the fields
+}  # fmt: skip
 _IMAGE_KINDS = {"Create": EventKind.IMAGE_CREATE, "Update": EventKind.IMAGE_UPDATE, "Delete": EventKind.IMAGE_DELETE}
-# Messages read with the reference's decoders, from fields the reference's pair reader gives.
+# Messages read with the reference's decoders, from fields read as the reference reads them.
 _BY_FIELDS = {
     "progress for image pull": _progress,
     "fetch response received": _fetch,
 }
+
+
+class _Shape:
+    """One compiled pattern (an envelope around a message) and where its groups are."""
+
+    __slots__ = ("error", "level", "message", "pattern", "rest", "time", "utc")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern, re.DOTALL)
+        index = self.pattern.groupindex
+        self.error, self.utc, self.time, self.rest = (
+            index.get(name, 0) - 1 for name in ("error", "utc", "time", "rest")
+        )
+        self.level = index["level"] - 1
+        self.message = index["level"]  # the message's groups follow level's
+
+
+class _Layout:
+    """An envelope: one shape per message."""
+
+    def __init__(self, head: str, tail: str) -> None:
+        self.shapes = {kind: _Shape(head + message + tail) for kind, message in _MESSAGES.items()}
+        self.json = "error" in self.shapes[None].pattern.groupindex
+
+
+_TEXT = _Layout(_TEXT_HEAD, _TEXT_TAIL)
+_JSON = _Layout(_JSON_HEAD, _JSON_TAIL)
 
 
 def _utc(text: str) -> datetime | None:
@@ -123,41 +161,37 @@ def fast_event(
     if len(line) > MAX_LINE_BYTES or not line.isascii():
         return UNKNOWN
     text = line.decode("ascii") if isinstance(line, bytes) else line
-    text = text.rstrip("\r\n")
-    if not text.isprintable():
-        return UNKNOWN
-    raw = text[:RAW_LINE_LIMIT]
+    if text.endswith(("\n", "\r")):
+        text = text.rstrip("\r\n")
     first = text[:1]
-    if first == "t":
-        return _text_event(text, 0, fallback_time, raw, fallback_node)
     if first == "{":
-        head = _JSON.fullmatch(text)
-        if head is not None:
-            error, level, body, utc, other = head.groups()
-            moment = _utc(utc) if other is None else parse_timestamp(other.replace('\\"', '"'))
-            fields = {} if error is None else {"error": error.replace('\\"', '"')}
-            return _message(
-                body, moment or fallback_time, level.replace('\\"', '"'), fields, None, raw, fallback_node, text
-            )
         if '"MESSAGE":"' in text:
-            return _journal_record(text, raw, fallback_node)
+            return _journal_record(text, fallback_node)
+        at = text.find('"msg":"') + 7
+        if at < 7:
+            return UNKNOWN
+        return _decode(_JSON, text, 0, text, at, fallback_time, fallback_node)
+    at = text.find(' msg="') + 6
+    if at < 6:
         return UNKNOWN
-    prefix = _SHORT.match(text)
-    if prefix is None:
+    if first == "t":
+        return _decode(_TEXT, text, 0, text, at, fallback_time, fallback_node)
+    end = text.find(': time="')
+    if end < 0:
         return UNKNOWN
-    return _text_event(text, prefix.end(), fallback_time, raw, prefix.group(1) or fallback_node)
+    prefix = text[:end]
+    host = _PREFIXES.get(prefix)
+    if host is None:
+        match = _SHORT_PREFIX.fullmatch(prefix)
+        if match is None:
+            return UNKNOWN
+        if len(_PREFIXES) >= 4096:
+            _PREFIXES.clear()
+        host = _PREFIXES[prefix] = match.group(1)
+    return _decode(_TEXT, text, end + 2, text, at, fallback_time, host)
 
 
-def _text_event(text: str, start: int, fallback: datetime | None, raw: str, node: str | None) -> PullEvent | _Unknown:
-    head = _TEXT.match(text, start)
-    if head is None:
-        return UNKNOWN
-    utc, other, level, body, rest = head.groups()
-    moment = _utc(utc) if utc is not None else parse_timestamp(other) if other else None
-    return _message(body, moment or fallback, level, None, rest, raw, node, text)
-
-
-def _journal_record(text: str, raw: str, fallback_node: str | None) -> PullEvent | _Unknown:
+def _journal_record(text: str, fallback_node: str | None) -> PullEvent | _Unknown:
     """A `journalctl -o json` record whose MESSAGE is a logrus text line."""
     try:
         record = json.loads(text)
@@ -169,124 +203,167 @@ def _journal_record(text: str, raw: str, fallback_node: str | None) -> PullEvent
     if not isinstance(message, str):
         return UNKNOWN
     inner = message.strip()
-    if not (inner.startswith('time="') and inner.isascii() and inner.isprintable()):
+    at = inner.find(' msg="') + 6
+    if not (at >= 7 and inner.startswith('time="') and inner.isascii()):
         return UNKNOWN
-    stamp = record.get("__REALTIME_TIMESTAMP")
     host = record.get("_HOSTNAME")
     node = host if isinstance(host, str) and host else fallback_node
-    head = _TEXT.match(inner)
-    if head is None:
+    stamp = record.get("__REALTIME_TIMESTAMP")
+    return _decode(_TEXT, inner, 0, text, at, None, node, stamp if isinstance(stamp, str) else None)
+
+
+def _decode(
+    layout: _Layout,
+    text: str,
+    start: int,
+    line: str,
+    at: int,
+    fallback: datetime | None,
+    node: str | None,
+    stamp: str | None = None,
+) -> PullEvent | _Unknown:
+    """The event of `text` from `start` (the logrus entry; `line` the whole line) in `layout`,
+    whose msg starts at `at`; `stamp` a journal record's time (read only when the entry has
+    none)."""
+    head = text[at : at + 5]
+    kind: EventKind | None
+    if head == "PullI":  # which of the four: told by what follows the name (the pattern checks)
+        end = text.find('\\"', at + 12)
+        kind = _PULL_IMAGE_KINDS.get(text[end + 2 : end + 4], _START)
+    else:
+        kind = _KINDS.get(head)
+    shape = layout.shapes[kind]
+    match = shape.pattern.fullmatch(text, start)
+    if match is None:
         return UNKNOWN
-    utc, other, level, body, rest = head.groups()
-    moment = _utc(utc) if utc is not None else parse_timestamp(other) if other else None
-    if moment is None and isinstance(stamp, str):
-        moment = from_epoch_micros(stamp)
-    return _message(body, moment, level, None, rest, raw, node, text)
+    groups = match.groups()
+    utc = groups[shape.utc]
+    if utc is not None and _FROMISOFORMAT_TAKES_Z:  # timestamps.parse_timestamp's fast route, inlined
+        try:
+            moment: datetime | None = datetime.fromisoformat(utc)
+        except ValueError:
+            moment = parse_timestamp(utc)
+        else:
+            if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # type: ignore[union-attr]
+                moment = None
+    else:
+        other = utc or groups[shape.time] or ""
+        if layout.json:
+            other = other.replace('\\"', '"')
+        moment = parse_timestamp(other) if other else None
+    if moment is None:
+        moment = fallback if stamp is None else from_epoch_micros(stamp)
+    level = groups[shape.level] or ""
+    if layout.json:
+        level = level.replace('\\"', '"')
+    raw = line[:RAW_LINE_LIMIT]
+    first = shape.message
+    image = groups[first] or ""
+    if kind is _START:
+        return PullEvent(kind, image, normalize(image), moment, level, node=node, raw=raw)
+    if kind is _RESULT:
+        return PullEvent(kind, image, normalize(image), moment, level, groups[first + 1], node=node, raw=raw)
+    if kind is _FAILED:
+        error = _fields(shape, groups).get("error")
+        return PullEvent(kind, image, normalize(image), moment, level, error=error, node=node, raw=raw)
+    if kind is _SNAPSHOTTER:
+        snapshotter, tail = groups[first + 1], (groups[first + 2] or "").strip()
+        method = tail[len("using ") :] if tail.startswith("using ") else None
+        return PullEvent(
+            kind, image, normalize(image), moment, level,
+            snapshotter=snapshotter, pull_method=method, node=node, raw=raw,
+        )  # fmt: skip
+    if kind is _PULLED:
+        image_id, repo_tag, repo_digest, size, duration = groups[first + 1 : first + 6]
+        event = PullEvent(
+            kind, image, normalize(image), moment, level,
+            image_id or None, repo_tag or None, repo_digest or None, node=node, raw=raw,
+        )  # fmt: skip
+        if size is not None and duration is not None:
+            event.size_bytes = int(size) if 0 < len(size) < 20 and size.isdigit() else byte_count(size)
+            event.duration_seconds = _seconds(duration)
+        return event
+    if kind is _STOP:
+        count = groups[first + 2] or ""
+        read = int(count) if 0 < len(count) < 20 else byte_count(count)  # digits: fewer than 20 fit
+        return PullEvent(kind, image, normalize(image), moment, level, bytes_read=read, node=node, raw=raw)
+    if kind is _CANCEL:
+        timeout = groups[first + 1]
+        return PullEvent(
+            kind, image, normalize(image), moment, level,
+            timeout=timeout, error=f"cancelled: no progress in {timeout}", node=node, raw=raw,
+        )  # fmt: skip
+    if kind is _IMAGE_CREATE:  # and update, delete: image is the word
+        gogo_name, gogo_tail, name, tail = groups[first + 1 : first + 5]
+        if gogo_name is not None:
+            name, tail = gogo_name, gogo_tail
+        name, tail = name or "", (tail or "").replace('\\"', '"')
+        ref = name if _IMAGE_ID.fullmatch(name) else normalize(name)
+        event = PullEvent(_IMAGE_KINDS[image], name, ref, moment, level, node=node, raw=raw)
+        event.managed = any(label in tail for label in _MANAGED)
+        return event
+    return _by_fields(shape, groups, image, moment, level, node, raw, line)
 
 
-def _text_fields(rest: str) -> dict[str, str]:
-    """The fields after a logrus text head, as envelope._decode_logrus_head reads them."""
+# The kinds as plain globals: an Enum member's attribute lookup costs more than a global's.
+_START, _RESULT, _FAILED, _SNAPSHOTTER = EventKind.START, EventKind.RESULT, EventKind.FAILED, EventKind.SNAPSHOTTER
+_PULLED, _STOP, _CANCEL, _IMAGE_CREATE = EventKind.PULLED, EventKind.STOP, EventKind.CANCEL, EventKind.IMAGE_CREATE
+_PULL_IMAGE_KINDS = {" r": EventKind.RESULT, " f": EventKind.FAILED, " w": EventKind.SNAPSHOTTER}
+# The message kind by the first five characters of the msg (PullImage: see _decode).
+_KINDS = {
+    "Pulle": EventKind.PULLED,
+    "stop ": EventKind.STOP,
+    "cance": EventKind.CANCEL,
+    "Image": EventKind.IMAGE_CREATE,
+}
+
+
+def _fields(shape: _Shape, groups: tuple[str | None, ...]) -> dict[str, str]:
+    """The entry's fields other than time, level and msg, as the reference reads them."""
+    if shape.rest < 0:  # JSON: the one field its pattern allows
+        error = groups[shape.error]
+        return {} if error is None else {"error": error.replace('\\"', '"')}
+    rest = groups[shape.rest]
     fields: dict[str, str] = {}
     if rest:
         for key, value in _pairs(rest, 0):
             if key not in fields:
                 fields[key] = unquote(value) if value.startswith('"') else value
-        for key in ("time", "level", "msg"):
+        for key in ("time", "level", "msg"):  # repeated keys: the first one counts
             fields.pop(key, None)
     return fields
 
 
-def _message(
+def _by_fields(
+    shape: _Shape,
+    groups: tuple[str | None, ...],
     body: str,
     moment: datetime | None,
     level: str,
-    fields: dict[str, str] | None,
-    rest: str | None,
-    raw: str,
     node: str | None,
-    raw_text: str,
+    raw: str,
+    line: str,
 ) -> PullEvent | _Unknown:
-    """The event of a msg body (escaped as in the line); `fields` (JSON) or `rest` (the text
-    line after the head) give the fields, read only for the messages that use them."""
-    head = body[:5]
-    if head == "PullI":
-        if body.endswith('\\"'):
-            if match := _START.fullmatch(body):
-                image = match.group(1)
-                return PullEvent(EventKind.START, image, normalize(image), moment, level, node=node, raw=raw)
-            if match := _RESULT.fullmatch(body):
-                image = match.group(1)
-                return PullEvent(
-                    EventKind.RESULT, image, normalize(image), moment, level, match.group(2), node=node, raw=raw
-                )
-            return UNKNOWN
-        if match := _FAILED.fullmatch(body):
-            image = match.group(1)
-            if fields is None:
-                fields = _text_fields(rest or "")
-            return PullEvent(
-                EventKind.FAILED, image, normalize(image), moment, level, error=fields.get("error"), node=node, raw=raw
-            )
-        if match := _SNAPSHOTTER.fullmatch(body):
-            image, snapshotter, tail = match.groups()
-            tail = tail.strip()
-            method = tail[len("using ") :] if tail.startswith("using ") else None
-            return PullEvent(
-                EventKind.SNAPSHOTTER, image, normalize(image), moment, level,
-                snapshotter=snapshotter, pull_method=method, node=node, raw=raw,
-            )  # fmt: skip
-        return UNKNOWN
-    if head == "Pulle":
-        if match := _PULLED.fullmatch(body):
-            image, image_id, repo_tag, repo_digest, size, duration = match.groups()
-            event = PullEvent(
-                EventKind.PULLED, image, normalize(image), moment, level,
-                image_id or None, repo_tag or None, repo_digest or None, node=node, raw=raw,
-            )  # fmt: skip
-            if size is not None:
-                event.size_bytes = byte_count(size)
-                event.duration_seconds = _seconds(duration)
-            return event
-        return UNKNOWN
-    if head == "stop ":
-        if match := _STOP.fullmatch(body):
-            image = match.group(1)
-            return PullEvent(
-                EventKind.STOP, image, normalize(image), moment, level,
-                bytes_read=byte_count(match.group(3)), node=node, raw=raw,
-            )  # fmt: skip
-        return UNKNOWN
-    if head == "Image":
-        if match := _IMAGE_EVENT.fullmatch(body):
-            word, gogo_name, gogo_tail, name, tail = match.groups()
-            if gogo_name is not None:
-                name, tail = gogo_name, gogo_tail
-            tail = tail.replace('\\"', '"')
-            ref = name if _IMAGE_ID.fullmatch(name) else normalize(name)
-            event = PullEvent(_IMAGE_KINDS[word], name, ref, moment, level, node=node, raw=raw)
-            event.managed = any(label in tail for label in _MANAGED)
-            return event
-        return UNKNOWN
-    if head == "cance":
-        if match := _CANCEL.fullmatch(body):
-            image, timeout = match.groups()
-            return PullEvent(
-                EventKind.CANCEL, image, normalize(image), moment, level,
-                timeout=timeout, error=f"cancelled: no progress in {timeout}", node=node, raw=raw,
-            )  # fmt: skip
-        return UNKNOWN
-    decoder = _BY_FIELDS.get(body)
-    if decoder is None and body.startswith("RunPodSandbox for "):
-        decoder = _sandbox
-        body = body.replace('\\"', '"')
-    from pullwatch.parsers import PULL_KEYWORDS  # a rare route: the package is loaded by then
+    """Progress, layer fetch and sandbox lines by the reference's own decoders, and resolver
+    lines (why lines: no pull message, so parse_why_line's) by its _why_event."""
+    from pullwatch import parsers  # rare routes: the package is loaded by then
 
-    if decoder is None or not any(keyword in raw_text for keyword in PULL_KEYWORDS):
-        return UNKNOWN  # parse_line reads only lines with a pull keyword (decoded text may add one)
-    if fields is None:
-        fields = _text_fields(rest or "")
-    decoded = decoder(LogEntry(body, moment, level, fields), raw)
+    msg = body.replace('\\"', '"')
+    if msg.startswith(_DISPATCH_PREFIXES):  # a pull message: parse_line decides
+        decoder = _BY_FIELDS.get(msg)
+        if decoder is None and msg.startswith("RunPodSandbox for "):
+            decoder = _sandbox
+        if decoder is None or not any(keyword in line for keyword in parsers.PULL_KEYWORDS):
+            return UNKNOWN  # parse_line reads only lines with a pull keyword (decoded text may add one)
+        decoded = decoder(LogEntry(msg, moment, level, _fields(shape, groups)), raw)
+    else:  # parse_line gives None: parse_why_line decides
+        if not any(keyword in line for keyword in parsers.WHY_KEYWORDS):
+            return UNKNOWN
+        decoded = parsers._why_event(LogEntry(msg, moment, level, _fields(shape, groups)), raw)
     if decoded is None:
         return UNKNOWN
     decoded.node = node
     return decoded
+
+
+_DISPATCH_PREFIXES = tuple(prefix for prefix, _ in _DISPATCH)
