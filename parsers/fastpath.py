@@ -71,12 +71,18 @@ _TEXT_HEAD = (
 )
 _TEXT_TAIL = r'"(?P<rest> .*|)'
 # journalctl's short / short-precise prefix (envelope._JOURNAL_PREFIX with a month-day time): what
-# comes before `: time="`, and its host. Cached: every line of a second has the same prefix.
+# comes before `: time="`, and its host.
 _SHORT_PREFIX = re.compile(
     r"[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)? ([^\s" + _CTRL + r"]+) "
     r"[^\s\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\])?"
 )
-_PREFIXES: dict[str, str] = {}
+# The usual prefix, `Mmm dd hh:mm:ss ` then `host ident[pid]`, is read in two cached parts: the
+# time (the same for every line of a second) and the rest (the same for every line of a node).
+_SHORT_TIME = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d")
+_SHORT_REST = re.compile(r"([^\s" + _CTRL + r"]+) [^\s\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\])?")
+_SHORT_TIMES: set[str] = set()
+_SHORT_HOSTS: dict[str, str] = {}
+_CACHED = 4096  # entries of each cache, at most
 # logrus JSON as containerd writes it: compact, keys sorted, an optional error first.
 _JSON_HEAD = r'\{(?:"error":"(?P<error>' + _BODY + r')",)?"level":"(?P<level>' + _BODY + r')","msg":"'
 _JSON_TAIL = r'","time":"(?:(?P<utc>' + _UTC + r")|(?P<time>" + _BODY + r'))"\}'
@@ -179,16 +185,34 @@ def fast_event(
     end = text.find(': time="')
     if end < 0:
         return UNKNOWN
-    prefix = text[:end]
-    host = _PREFIXES.get(prefix)
+    host = _short_host(text, end)
     if host is None:
-        match = _SHORT_PREFIX.fullmatch(prefix)
-        if match is None:
-            return UNKNOWN
-        if len(_PREFIXES) >= 4096:
-            _PREFIXES.clear()
-        host = _PREFIXES[prefix] = match.group(1)
+        return UNKNOWN
     return _decode(_TEXT, text, end + 2, text, at, fallback_time, host)
+
+
+def _short_host(text: str, end: int) -> str | None:
+    """The host of a journalctl short prefix `text[:end]`, or None when it is not one."""
+    if text[15:16] == " " and end > 16:
+        stamp = text[:15]
+        if stamp not in _SHORT_TIMES:
+            if _SHORT_TIME.fullmatch(stamp) is None:
+                return None
+            if len(_SHORT_TIMES) >= _CACHED:
+                _SHORT_TIMES.clear()
+            _SHORT_TIMES.add(stamp)
+        rest = text[16:end]
+        host = _SHORT_HOSTS.get(rest)
+        if host is None:
+            match = _SHORT_REST.fullmatch(rest)
+            if match is None:
+                return None
+            if len(_SHORT_HOSTS) >= _CACHED:
+                _SHORT_HOSTS.clear()
+            host = _SHORT_HOSTS[rest] = match.group(1)
+        return host
+    match = _SHORT_PREFIX.fullmatch(text, 0, end)  # short-precise, or a 1-digit day
+    return None if match is None else match.group(1)
 
 
 def _journal_record(text: str, fallback_node: str | None) -> PullEvent | _Unknown:
@@ -259,10 +283,17 @@ def _decode(
     raw = line[:RAW_LINE_LIMIT]
     first = shape.message
     image = groups[first] or ""
+    # The hot kinds' events are built with positional arguments (PullEvent's field order): cheaper.
     if kind is _START:
-        return PullEvent(kind, image, normalize(image), moment, level, node=node, raw=raw)
+        return PullEvent(
+            kind, image, normalize(image), moment, level,
+            None, None, None, None, None, None, None, None, None, None, None, False, node, raw,
+        )  # fmt: skip
     if kind is _RESULT:
-        return PullEvent(kind, image, normalize(image), moment, level, groups[first + 1], node=node, raw=raw)
+        return PullEvent(
+            kind, image, normalize(image), moment, level,
+            groups[first + 1], None, None, None, None, None, None, None, None, None, None, False, node, raw,
+        )  # fmt: skip
     if kind is _FAILED:
         error = _fields(shape, groups).get("error")
         return PullEvent(kind, image, normalize(image), moment, level, error=error, node=node, raw=raw)
@@ -275,18 +306,22 @@ def _decode(
         )  # fmt: skip
     if kind is _PULLED:
         image_id, repo_tag, repo_digest, size, duration = groups[first + 1 : first + 6]
-        event = PullEvent(
-            kind, image, normalize(image), moment, level,
-            image_id or None, repo_tag or None, repo_digest or None, node=node, raw=raw,
-        )  # fmt: skip
+        size_bytes = seconds = None
         if size is not None and duration is not None:
-            event.size_bytes = int(size) if 0 < len(size) < 20 and size.isdigit() else byte_count(size)
-            event.duration_seconds = _seconds(duration)
+            size_bytes = int(size) if 0 < len(size) < 20 and size.isdigit() else byte_count(size)
+            seconds = _seconds(duration)
+        event = PullEvent(
+            kind, image, normalize(image), moment, level, image_id or None, repo_tag or None, repo_digest or None,
+            size_bytes, seconds, None, None, None, None, None, None, False, node, raw,
+        )  # fmt: skip
         return event
     if kind is _STOP:
         count = groups[first + 2] or ""
         read = int(count) if 0 < len(count) < 20 else byte_count(count)  # digits: fewer than 20 fit
-        return PullEvent(kind, image, normalize(image), moment, level, bytes_read=read, node=node, raw=raw)
+        return PullEvent(
+            kind, image, normalize(image), moment, level,
+            None, None, None, None, None, read, None, None, None, None, None, False, node, raw,
+        )  # fmt: skip
     if kind is _CANCEL:
         timeout = groups[first + 1]
         return PullEvent(
