@@ -4,12 +4,13 @@ For each input kind and each share of pull lines, a seeded log (containerd 1.7, 
 containerd chatter) is generated once under bench/out/, the page cache warmed, then
 `grep -c PullImage FILE`, `pullwatch report --format json FILE` and `pullwatch report FILE` (the
 table) run alternately; the medians, their ratios and pullwatch's peak RSS are printed, with the
-candidate-line rate of the parser on its own (`parse_batch`, CPU time)
+candidate-line rate of the parser on its own (`parse_batch`, CPU time, reference route and fast route)
 and the machine's load average. A density sweep of the JSON ratio is drawn as an SVG.
 
     python bench/density.py --quick      # 40 MB inputs, 0.5/3/10%, 3 runs (about 2-3 minutes)
     python bench/density.py              # 400 MB inputs, 5 runs, sweep 0.5-20%
     python bench/density.py --kinds short --shares 0.5,3,10 --sweep 0.5,1,2,5,10,20 --runs 7
+    python bench/density.py --quick --shares 10 --parse-only   # parse_batch's rates only, both routes
 
 Targets: JSON within 1.5x of grep at 0.5% and 2x from 3% up; the table within 1.2x of JSON;
 peak RSS under 100 MB. Inputs bigger than BASE_BYTES repeat a base of about BASE_BYTES generated like
@@ -116,10 +117,13 @@ def generate(envelope: str, share: float, size: int) -> str:
     return path
 
 
-def candidate_rate(path: str, limit: int = 40_000) -> tuple[int, float]:
-    """Candidate lines of `path` (up to `limit`) and parse_batch's rate on them in lines per CPU
-    second, best of three."""
+def candidate_rate(path: str, limit: int = 40_000, repeats: int = 7) -> tuple[int, float, float, float]:
+    """Candidate lines of `path` (up to `limit`), parse_batch's rate on them in lines per CPU
+    second with the reference route alone (PULLWATCH_PARSE=reference) and with the fast route
+    (parsers/fastpath.py), best of `repeats` runs of each, alternating; and the share of the lines
+    the fast route reads."""
     from pullwatch.parsers import is_candidate, parse_batch
+    from pullwatch.parsers.fastpath import UNKNOWN, fast_event
 
     lines: list[bytes] = []
     with open(path, "rb") as handle:
@@ -128,12 +132,34 @@ def candidate_rate(path: str, limit: int = 40_000) -> tuple[int, float]:
                 lines.append(line.rstrip(b"\r\n"))
                 if len(lines) >= limit:
                     break
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        parse_batch(lines)
-        best = min(best, time.process_time() - start)
-    return len(lines), len(lines) / best if best > 0 else float("inf")
+    best = {"reference": float("inf"), "fast": float("inf")}
+    before = os.environ.get("PULLWATCH_PARSE")
+    try:
+        for _ in range(repeats):
+            for mode in best:
+                os.environ["PULLWATCH_PARSE"] = mode
+                start = time.process_time()
+                parse_batch(lines)
+                best[mode] = min(best[mode], time.process_time() - start)
+    finally:
+        if before is None:
+            os.environ.pop("PULLWATCH_PARSE", None)
+        else:
+            os.environ["PULLWATCH_PARSE"] = before
+    fast_share = sum(fast_event(line) is not UNKNOWN for line in lines) / max(len(lines), 1)
+    rates = [len(lines) / best[mode] if best[mode] > 0 else float("inf") for mode in ("reference", "fast")]
+    return len(lines), rates[0], rates[1], fast_share
+
+
+def print_parse_rates(kinds: list[str], share: float, size: int) -> int:
+    print("\nparse_batch on its own (CPU time, candidate lines per second; best of 7, alternating):")
+    for kind in kinds:
+        count, reference, fast, fast_share = candidate_rate(log_path(KINDS[kind], share, size))
+        print(
+            f"  {kind:<13}{count:>7,} lines  reference {reference:>9,.0f}/s  fast {fast:>9,.0f}/s"
+            f"  x{fast / reference:.1f}  ({fast_share:.0%} fast)"
+        )
+    return 0
 
 
 def measure(point: Point, runs: int, pullwatch: str, table: bool) -> None:
@@ -237,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-table", action="store_true", help="do not time the table output (quick: short only)")
     parser.add_argument("--svg", default=SVG_PATH, help=f"where to write the plot (default {SVG_PATH})")
     parser.add_argument("--pullwatch", default=default_pullwatch(), help="command that runs pullwatch")
+    parser.add_argument(
+        "--parse-only", action="store_true", help="only parse_batch's rates (reference and fast), no timed runs"
+    )
     args = parser.parse_args(argv)
     size = parse_size("40M" if args.quick else args.size)
     runs = args.runs or (3 if args.quick else 5)
@@ -254,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generating {len(missing)} logs of {size / 1e6:.0f} MB (once; cached in bench/out/)", flush=True)
         with ProcessPoolExecutor(max_workers=2) as pool:
             list(pool.map(generate, [e for e, _ in missing], [s for _, s in missing], [size] * len(missing)))
+    if args.parse_only:
+        return print_parse_rates(kinds, shares[-1], size)
     load_before = os.getloadavg()
     print(f"pullwatch: {args.pullwatch}; load average before: {load_before[0]:.2f} (cores: {os.cpu_count()})")
     points: list[Point] = []
@@ -295,10 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             + f"{p.rss_kb / 1024:>7.1f}  {'yes' if ok else 'NO'}"
         )
-    print("\nparse_batch on its own (CPU time, candidate lines per second):")
-    for kind in kinds:
-        count, rate = candidate_rate(log_path(KINDS[kind], shares[-1], size))
-        print(f"  {kind:<13}{count:>7,} lines  {rate:>10,.0f}/s")
+    print_parse_rates(kinds, shares[-1], size)
     title = f"pullwatch report vs grep -c, {size / 1e6:.0f} MB, median of {runs}, load {load_before[0]:.1f}"
     svg(points, args.svg, title)
     print(f"\nplot: {os.path.relpath(args.svg)}")

@@ -8,12 +8,14 @@ This package imports nothing outside itself.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime
 
 from pullwatch.parsers import hosts, kubelet
 from pullwatch.parsers.envelope import EnvelopeError, LogEntry, decode_envelope
 from pullwatch.parsers.events import RAW_LINE_LIMIT, EventKind, ParsedBatch, PullEvent
+from pullwatch.parsers.fastpath import MAX_LINE_BYTES, UNKNOWN, fast_event
 from pullwatch.parsers.messages import MessageError, decode_message
 from pullwatch.parsers.refs import normalize
 
@@ -47,12 +49,6 @@ WHY_KEYWORDS: tuple[str, ...] = (
 )
 KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(PULL_KEYWORDS + WHY_KEYWORDS))
 KEYWORDS_BYTES: tuple[bytes, ...] = tuple(k.encode() for k in KEYWORDS)
-
-
-# A pull line longer than this is counted as unparsed without being decoded: it bounds the work
-# one line can cost. journald splits messages at LineMax (48 KiB by default), so a real pull line
-# is far shorter, even as a `journalctl -o json` record whose MESSAGE is an array of byte values.
-MAX_LINE_BYTES = 256 * 1024
 
 
 class UnparsedLine(ValueError):
@@ -179,12 +175,23 @@ def parse_batch(
 ) -> ParsedBatch:
     """The events of `lines` (candidate lines; `times[i]`, when given, is line i's fallback time,
     `nodes[i]` its node, else `node`) and the counts: `total` lines read (default: just these),
-    how many could not be decoded."""
+    how many could not be decoded. Each line goes through parsers/fastpath.py first, then, when
+    that is not sure, through parse_line and parse_why_line (the reference, and the only route
+    with PULLWATCH_PARSE=reference in the environment)."""
     events: list[PullEvent] = []
     unparsed = 0
+    fast = os.environ.get("PULLWATCH_PARSE") != "reference"
     for index, line in enumerate(lines):
         fallback = times[index] if times else None
         on = nodes[index] if nodes else node
+        if fast:
+            found = fast_event(line, fallback, on)
+            if found is not UNKNOWN:
+                assert isinstance(found, PullEvent)
+                if found.node is not None and not found.node.isascii():
+                    _valid_text(found)  # the rest of a fast event is ASCII: only a given node may not be
+                events.append(found)
+                continue
         try:
             event = parse_line(line, fallback, on) or parse_why_line(line, fallback, on)
         except UnparsedLine:
@@ -198,6 +205,7 @@ def parse_batch(
 __all__ = [
     "KEYWORDS",
     "KEYWORDS_BYTES",
+    "MAX_LINE_BYTES",
     "PULL_KEYWORDS",
     "WHY_KEYWORDS",
     "LogEntry",
