@@ -282,7 +282,8 @@ def test_stdin_gives_the_same_report_as_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_child_process_scan_equals_in_process_scan(tmp_path: Path) -> None:
+def test_child_process_scan_equals_in_process_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULLWATCH_CHILD_PARSE", "0")  # lines, not parsed batches (test_scan_child_parse.py)
     first, second = log_bytes("journal-json", seed=9), log_bytes("journal-short", seed=10) + PULL
     plain = write_log(tmp_path, "plain.log", first + second)
     multi = write_log(tmp_path, "multi.gz", gzip.compress(first) + gzip.compress(second))
