@@ -1,11 +1,6 @@
-"""A big log's child process parses what it scans: the same events and counts as parsing here.
-
-`scan_in_child(..., parse=True)` (the default) sends each block's ParsedBatch as rows of
-PullEvent slot values; `parse=False` sends the candidate lines, which this process parses. Both
-must give the same events, event for event, and `report --format json` the same bytes, for the
-test logs, examples/, tests/realwhy/, a dense generated log, gzip and stdin, and a node given by
---node-file.
-"""
+"""A big saved log is parsed in the child process that scans it (sources/scanproc.py): what the
+child sends is what this process would have parsed, event for event, with the same counts, and
+the reports are byte-identical either way (files, .gz, stdin, a node given by --node-file)."""
 
 from __future__ import annotations
 
@@ -13,124 +8,171 @@ import gzip
 import os
 import shutil
 import subprocess
-from datetime import timezone
+from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from logfactory import generate
+from logfactory import ENVELOPES, generate, write_log
 
-from pullwatch.parsers import ParsedBatch
-from pullwatch.parsers.events import EventKind
-from pullwatch.sources import LineBatch
+from pullwatch.parsers.events import EventKind, ParsedBatch, PullEvent
+from pullwatch.parsers.hosts import HostEvent, HostEventKind
+from pullwatch.sources import LineBatch, scanproc
+from pullwatch.sources.options import SourceOptions, open_source
 from pullwatch.sources.saved import read_saved
 from pullwatch.sources.scanproc import decode_parsed, encode_parsed, scan_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 SAVED = sorted(
-    str(path)
-    for pattern in ("examples/*.log", "examples/*.json", "examples/real/*.log", "tests/realwhy/*.log")
-    for path in ROOT.glob(pattern)
-    if path.name != "expected.json"
+    [
+        *(ROOT / "examples").glob("containerd-*"),
+        *(ROOT / "examples" / "real").glob("*.log"),  # recorded from real containerd
+        *(ROOT / "tests" / "realwhy").glob("*.log"),
+    ],
+    key=lambda path: path.name,
 )
 
 
-def dense_log(pulls: int = 300) -> bytes:
-    """Pull lines and the lines that tell why, with hardly any chatter: most lines are candidates."""
-    log = generate(seed=21, pulls=pulls, version="1.7", envelope="journal-short", debug=True, chatter=1)
-    return "".join(line + "\n" for line in log.lines).encode()
+KUBELET = (
+    'Dec 02 05:36:31 node1 kubelet[1234]: I1202 05:36:%02d.123456    1234 event.go:389] "Event occurred" '
+    'object="default/web-%d" fieldPath="spec.containers{web}" kind="Pod" apiVersion="v1" type="Normal" '
+    'reason="%s" message="Pulling image \\"nginx:1.%d\\""\n'
+)
 
 
-def parsed_both_ways(path: str, block_size: int, node: str | None = None) -> tuple[ParsedBatch, ParsedBatch]:
-    in_child, here = ParsedBatch(), ParsedBatch()
-    child = scan_in_child(path, block_size, node, parse=True)
-    lines = scan_in_child(path, block_size, node, parse=False)
-    assert child is not None and lines is not None
-    for batch in child:
-        assert batch.parsed is not None and batch.lines == []
-        in_child.extend(batch.parse())
-    for batch in lines:
-        assert batch.parsed is None
-        here.extend(batch.parse())
-    return in_child, here
+def flattened(batches: Iterable[LineBatch]) -> tuple[list[PullEvent], int, int, int]:
+    """Every event in order, lines, unparsed lines, and how many batches came parsed."""
+    events: list[PullEvent] = []
+    lines = unparsed = came_parsed = 0
+    for batch in batches:
+        came_parsed += batch.parsed is not None
+        parsed = batch.parse()
+        events += parsed.events
+        lines += parsed.lines
+        unparsed += parsed.unparsed
+    return events, lines, unparsed, came_parsed
 
 
-def assert_same(in_child: ParsedBatch, here: ParsedBatch) -> None:
-    assert (in_child.lines, in_child.unparsed, len(in_child.events)) == (here.lines, here.unparsed, len(here.events))
-    for got, want in zip(in_child.events, here.events, strict=True):
-        assert got == want
-        assert type(got.kind) is EventKind and type(got.detail) is type(want.detail)
-        assert got.time == want.time and (got.time is None or got.time.tzinfo is not None)
+def assert_same_both_ways(path: str, block_size: int = 512 * 1024, node: str | None = None) -> list[PullEvent]:
+    events, lines, unparsed, came_parsed = flattened(read_saved([path], block_size, in_child=False, node=node))
+    child = flattened(read_saved([path], block_size, in_child=True, node=node))
+    assert child[0] == events  # dataclass equality: every field, details and aware times included
+    assert child[1:3] == (lines, unparsed)
+    assert came_parsed == 0 and child[3] > 0
+    return events
+
+
+@pytest.fixture(autouse=True)
+def parse_every_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child parses even a block of one candidate line (sparse ones are tested aside)."""
+    monkeypatch.setattr(scanproc, "PARSE_MIN_CANDIDATES", 1)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Generated logs of every envelope (debug: progress, resolver lines), a dense one, a .gz."""
+    folder = tmp_path_factory.mktemp("logs")
+    paths = {}
+    for envelope in ENVELOPES:
+        paths[envelope] = str(folder / f"{envelope}.log")
+        write_log(paths[envelope], generate(seed=21, pulls=60, version="1.7", envelope=envelope, debug=True, chatter=4))
+    paths["dense"] = str(folder / "dense.log")
+    write_log(paths["dense"], generate(seed=22, pulls=400, version="2.1", debug=True, chatter=1))
+    paths["kubelet"] = str(folder / "kubelet.log")
+    with open(paths["kubelet"], "w", encoding="utf-8") as handle:
+        for index in range(50):
+            handle.write(KUBELET % (index, index, "Pulling" if index % 2 else "Pulled", index))
+    paths["gz"] = str(folder / "dense.log.gz")
+    with open(paths["dense"], "rb") as plain, gzip.open(paths["gz"], "wb") as packed:
+        packed.write(plain.read())
+    return paths
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("path", SAVED, ids=os.path.basename)
-def test_saved_logs_parse_the_same_in_the_child(path: str) -> None:
-    in_child, here = parsed_both_ways(path, 4096)
-    assert here.events, "a log without events proves nothing"
-    assert_same(in_child, here)
+@pytest.mark.parametrize("path", SAVED, ids=lambda path: path.name)
+def test_saved_logs_parse_the_same_in_the_child(path: Path) -> None:
+    assert assert_same_both_ways(str(path))
 
 
 @pytest.mark.timeout(120)
-def test_a_dense_log_gzip_and_a_node_parse_the_same_in_the_child(tmp_path: Path) -> None:
-    data = dense_log()
-    plain, packed = tmp_path / "dense.log", tmp_path / "dense.log.gz"
-    plain.write_bytes(data)
-    packed.write_bytes(gzip.compress(data))
-    for path in (plain, packed):
-        for block_size, node in ((4096, None), (1 << 20, None), (4096, "node-7")):
-            in_child, here = parsed_both_ways(str(path), block_size, node)
-            assert len(here.events) > here.lines / 2  # dense indeed
-            assert any(event.detail is not None for event in here.events)  # why lines cross too
-            assert_same(in_child, here)
-    _, named = parsed_both_ways(str(plain), 4096, "node-7")
-    assert {event.node for event in named.events} == {"node-1"}  # the lines name their host
-    # a file whose lines name no host: the node given applies, in the child as here
-    k3s = str(ROOT / "examples" / "containerd-2.0-k3s.log")
-    in_child, here = parsed_both_ways(k3s, 4096, "node-7")
-    assert_same(in_child, here)
-    assert {event.node for event in in_child.events} == {"node-7"}
+def test_details_come_through_the_pipe(generated: dict[str, str]) -> None:
+    paths = [str(path) for path in SAVED if "why" in path.name] + [generated["kubelet"]]
+    events = [event for path in paths for event in assert_same_both_ways(path)]
+    assert {EventKind.HOST, EventKind.KUBELET} <= {event.kind for event in events if event.detail is not None}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", [*ENVELOPES, "dense", "gz", "kubelet"])
+def test_generated_logs_parse_the_same_in_the_child(generated: dict[str, str], name: str) -> None:
+    assert assert_same_both_ways(generated[name], block_size=4096)  # many frames, lines across blocks
+
+
+@pytest.mark.timeout(120)
+def test_a_given_node_reaches_the_child(generated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    events = assert_same_both_ways(generated["text"], node="node-7")  # logrus lines name no host
+    assert events and all(event.node == "node-7" for event in events)
+    monkeypatch.setattr("pullwatch.sources.scanproc.PROCESS_MIN_BYTES", 0)  # --node-file, every file in a child
+    options = SourceOptions(node_files=(("node-7", generated["text"]),))
+    from_child = flattened(open_source(options, follow=False))
+    assert from_child[3] > 0 and from_child[0] == events
+
+
+@pytest.mark.timeout(60)
+def test_the_child_still_sends_lines_when_asked(generated: dict[str, str]) -> None:
+    batches = scan_in_child(generated["dense"], 4096, parse=False)
+    assert batches is not None
+    lines = [line for batch in batches if not batch.parsed for line in batch.lines]
+    assert lines and all(isinstance(line, bytes) for line in lines)
 
 
 def test_rows_round_trip_every_field() -> None:
-    data = dense_log(40).decode().splitlines()
-    parsed = LineBatch([line.encode() for line in data], len(data)).parse()
-    parsed.unparsed = 3
-    assert any(event.detail is not None for event in parsed.events)  # a HostEvent or KubeletEvent
-    decoded = decode_parsed(encode_parsed(parsed), parsed.lines)
-    assert decoded == parsed
-    assert all(event.time is None or event.time.tzinfo is not None for event in decoded.events)
-    assert any(event.time is not None and event.time.tzinfo is timezone.utc for event in decoded.events)
+    moment = datetime(2026, 11, 1, 0, 0, 5, 849000, tzinfo=timezone.utc)
+    host = HostEvent(HostEventKind.RESOLVED, host="registry-1.docker.io", blob=True)
+    events = [
+        PullEvent(EventKind.START, "redis:7.2", "docker.io/library/redis:7.2", moment, "info", raw="l1", node="n"),
+        PullEvent(EventKind.HOST, "", "", moment, "debug", raw="l2", detail=host),
+        PullEvent(EventKind.PULLED, "x", "y", None, size_bytes=12, duration_seconds=1.5, managed=True, error="é"),
+    ]
+    back = decode_parsed(encode_parsed(ParsedBatch(events, 99, 3)), 99)
+    assert back == ParsedBatch(events, 99, 3)
+    assert back.events[0].time is not None and back.events[0].time.tzinfo is timezone.utc
 
 
-def _report(arguments: list[str], child_parse: str, stdin: bytes | None = None) -> bytes:
-    command = [shutil.which("pullwatch") or "pullwatch", "report", "--format", "json", *arguments]
-    environment = {**os.environ, "PULLWATCH_CHILD_PARSE": child_parse}
-    done = subprocess.run(command, input=stdin, capture_output=True, check=True, timeout=100, env=environment)
-    assert done.stderr == b""
-    return done.stdout
+def pullwatch(*arguments: str, stdin: bytes | None = None, child_parses: bool = True) -> tuple[bytes, bytes]:
+    """Its output and its warnings (a log without pull lines is told so)."""
+    env = dict(os.environ, PULLWATCH_CHILD_PARSE="1" if child_parses else "0")
+    command = [shutil.which("pullwatch") or "pullwatch", *arguments]
+    done = subprocess.run(command, input=stdin, capture_output=True, check=True, env=env, timeout=100)
+    return done.stdout, done.stderr
 
 
 @pytest.mark.timeout(300)
-def test_report_json_is_byte_identical_both_ways(tmp_path: Path) -> None:
-    # stdin is always a pipe here, so always read by a child: parsing (1) or sending lines (0);
-    # a small file is read in this process, the reference.
-    dense = tmp_path / "dense.log"
-    dense.write_bytes(dense_log())
-    for path in [*SAVED, str(dense)]:
+def test_reports_are_byte_identical_both_ways(generated: dict[str, str]) -> None:
+    """A small file is read in this process; the same bytes on a pipe go through a child, which
+    parses them, or with PULLWATCH_CHILD_PARSE=0 only scans them."""
+    for path in [*map(str, SAVED), generated["dense"], generated["gz"], generated["kubelet"]]:
         data = Path(path).read_bytes()
-        reference = _report([path], "1")
-        assert _report(["-"], "1", data) == _report(["-"], "0", data) == reference, path
-    data = dense.read_bytes()
-    packed = gzip.compress(data)
-    assert _report(["-"], "1", packed) == _report(["-"], "0", packed) == _report([str(dense)], "1")
-    k3s = (ROOT / "examples" / "containerd-2.0-k3s.log").read_bytes()
-    named = _report(["--node-file", "node-7=-"], "1", k3s)
-    assert named == _report(["--node-file", "node-7=-"], "0", k3s)
-    assert b'"node-7"' in named
+        in_process, _ = pullwatch("report", "--format", "json", path)
+        in_child = pullwatch("report", "--format", "json", "-", stdin=data)
+        assert in_child[0] == in_process, path
+        assert pullwatch("report", "--format", "json", "-", stdin=data, child_parses=False) == in_child, path
+    data = Path(generated["text"]).read_bytes()
+    named = pullwatch("report", "--format", "json", f"--node-file=node-7={generated['text']}")
+    assert b'"node-7"' in named[0]
+    assert pullwatch("report", "--format", "json", "--node-file=node-7=-", stdin=data) == named
+    events = pullwatch("events", generated["dense"])
+    assert pullwatch("events", "-", stdin=Path(generated["dense"]).read_bytes()) == events
 
 
-def test_read_saved_gives_the_node_to_the_child(tmp_path: Path) -> None:
-    path = ROOT / "examples" / "containerd-2.0-k3s.log"
-    for in_child in (True, False):
-        events = [e for b in read_saved([str(path)], in_child=in_child, node="node-7") for e in b.parse().events]
-        assert events and {event.node for event in events} == {"node-7"}
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("fewest", [16, 10**9])
+def test_sparse_blocks_come_as_lines_and_parse_the_same(
+    generated: dict[str, str], monkeypatch: pytest.MonkeyPatch, fewest: int
+) -> None:
+    monkeypatch.setattr(scanproc, "PARSE_MIN_CANDIDATES", fewest)
+    events = flattened(read_saved([generated["text"]], 4096, in_child=False, node="n"))
+    batches = list(read_saved([generated["text"]], 4096, in_child=True, node="n"))
+    came_as_lines = [batch for batch in batches if batch.parsed is None and batch.lines]
+    assert came_as_lines and all(batch.node == "n" for batch in came_as_lines)
+    assert any(batch.parsed is not None for batch in batches) == (fewest == 16)
+    assert flattened(batches)[:3] == events[:3]

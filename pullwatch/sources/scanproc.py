@@ -1,15 +1,17 @@
 """Scanning a big saved log in a child process, which also parses it, so that two cores work.
 
 On a big log the block scanner (scan.py) takes about 0.5 s per GB, and on a log dense in pull
-lines the parsing of its candidate lines (~35 µs a line) costs more than the store's work on
-the events (~13 µs each) and the output. The child reads the source (file, .gz or inherited
+lines the parsing of its candidate lines (~35 µs a line) is a fifth to a third of what the
+parent did (the rest: the store, the output). The child reads the source (file, .gz or inherited
 stdin), scans each block and parses its candidate lines (`LineBatch.parse`, that is
 `parsers.parse_batch`, with the arguments this process would use: no per-line times or nodes in
 a saved log, the node a `--node-file` gave), then writes the block's ParsedBatch to a pipe; this
-process only decodes it and applies it. Frames:
+process only decodes it and applies it. A sparse block's few lines are sent as they are and
+parsed here. Frames:
 
     P <lines read> <bytes>\\n        then that many bytes: a pickle of (event rows, unparsed)
-    <lines read> <candidates>\\n     then each candidate line followed by \\n (PULLWATCH_CHILD_PARSE=0)
+    <lines read> <candidates>\\n     then each candidate line followed by \\n: a block of fewer than
+                                    PARSE_MIN_CANDIDATES (or every block, PULLWATCH_CHILD_PARSE=0)
     E <message>\\n                   a read failure (then the child exits)
 
 An event row is a tuple of PullEvent's slot values with the kind as its value (`encode_parsed`):
@@ -44,7 +46,11 @@ _CHILD = (
     "import sys; count = int(sys.argv[1]); sys.path[:0] = sys.argv[2 : 2 + count]; "
     "from pullwatch.sources.scanproc import main; main(sys.argv[2 + count :])"
 )
-_PARSED, _LINES = "parse", "lines"  # what the child sends: parsed batches, or candidate lines
+# The child parses a block of at least this many candidate lines and sends a sparser one's lines:
+# there its scan is the slower half of the pipeline and the parse is cheap for this process
+# (512 KiB of a 0.5%-pull log holds about 10; bench/README.md).
+PARSE_MIN_CANDIDATES = 16
+_LINES = "lines"  # what the child sends when it never parses
 
 # PullEvent as a row: its kind's value, then the other fields in declaration order.
 _FIELDS = tuple(field.name for field in dataclasses.fields(PullEvent))
@@ -93,7 +99,8 @@ def scan_in_child(
         return None
     parse = child_parses() if parse is None else parse
     module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
-    arguments = [str(block_size), _PARSED if parse else _LINES, path, *(() if node is None else (node,))]
+    mode = str(PARSE_MIN_CANDIDATES) if parse else _LINES
+    arguments = [str(block_size), mode, path, *(() if node is None else (node,))]
     command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, *arguments]
     try:
         child = track(
@@ -132,12 +139,14 @@ def _batches(child: subprocess.Popen[bytes], path: str, node: str | None) -> Ite
 
 def main(argv: list[str]) -> None:
     """Child side: scan argv[2] (`-` is stdin) in blocks of argv[0] bytes, and send each block's
-    parsed batch (argv[1] `parse`) or candidate lines (`lines`) to stdout; argv[3], when given,
-    is the node of the lines that name none."""
+    parsed batch (argv[1]: the fewest candidate lines worth parsing here) or its candidate lines
+    (a sparser block, or argv[1] `lines`) to stdout; argv[3], when given, is the node of the lines
+    that name none."""
     from pullwatch.sources.saved import READ_ERRORS, open_saved
     from pullwatch.sources.scan import Readable, scan_blocks
 
-    block_size, mode, path = int(argv[0]), argv[1], argv[2]
+    block_size, path = int(argv[0]), argv[2]
+    parse_from = None if argv[1] == _LINES else int(argv[1])
     node = argv[3] if len(argv) > 3 else None
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16)
     live = path == "-" and not stat.S_ISREG(os.fstat(0).st_mode)  # a pipe may be followed
@@ -147,7 +156,7 @@ def main(argv: list[str]) -> None:
         stream = open_saved(path)
         try:
             for batch in scan_blocks(cast(Readable, stream), block_size):
-                if mode == _PARSED:
+                if parse_from is not None and len(batch.lines) >= parse_from:
                     batch.node = node
                     data = encode_parsed(batch.parse())
                     out.write(b"P %d %d\n" % (batch.total, len(data)))
