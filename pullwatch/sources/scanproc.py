@@ -6,19 +6,19 @@ parent did (the rest: the store, the output). The child reads the source (file, 
 stdin), scans each block and parses its candidate lines (`LineBatch.parse`, that is
 `parsers.parse_batch`, with the arguments this process would use: no per-line times or nodes in
 a saved log, the node a `--node-file` gave), then writes the block's ParsedBatch to a pipe; this
-process only decodes it and applies it. A sparse block's few lines are sent as they are and
-parsed here. Frames:
+process only decodes it and applies it. Frames:
 
     P <lines read> <bytes>\\n        then that many bytes: a pickle of (event rows, unparsed)
-    <lines read> <candidates>\\n     then each candidate line followed by \\n: a block of fewer than
-                                    PARSE_MIN_CANDIDATES (or every block, PULLWATCH_CHILD_PARSE=0)
+    <lines read> <candidates>\\n     then each candidate line followed by \\n: a block without
+                                    candidates (or every block, PULLWATCH_CHILD_PARSE=0)
     E <message>\\n                   a read failure (then the child exits)
 
-An event row is a tuple of PullEvent's slot values with the kind as its value (`encode_parsed`):
-pickling the events themselves costs twice as much (bench/README.md). Candidate lines never
-contain a newline (the scanner splits on it) and a P frame says its length, so the framing is
-exact. The pipe holds at most its kernel buffer: a child ahead of its reader waits, memory stays
-flat. The pickles come from this process's own child, never from the log's author.
+An event row is the tuple of PullEvent's slot values (`encode_parsed`): ~4 µs an event to write
+and as much to read back, where pickling the events themselves costs 1.5-2 times as much
+(bench/README.md). Candidate lines never contain a newline (the scanner splits on it) and a P
+frame says its length, so the framing is exact. The pipe holds at most its kernel buffer: a
+child ahead of its reader waits, memory stays flat. The pickles come from this process's own
+child, never from the log's author.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from itertools import starmap
 from typing import Any, cast
 
-from pullwatch.parsers.events import EventKind, ParsedBatch, PullEvent
+from pullwatch.parsers.events import ParsedBatch, PullEvent
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.children import track
 
@@ -46,30 +47,29 @@ _CHILD = (
     "import sys; count = int(sys.argv[1]); sys.path[:0] = sys.argv[2 : 2 + count]; "
     "from pullwatch.sources.scanproc import main; main(sys.argv[2 + count :])"
 )
-# The child parses a block of at least this many candidate lines and sends a sparser one's lines:
-# there its scan is the slower half of the pipeline and the parse is cheap for this process
-# (512 KiB of a 0.5%-pull log holds about 10; bench/README.md).
-PARSE_MIN_CANDIDATES = 16
+# The child parses a block of at least this many candidate lines and sends a sparser one's lines
+# (an empty block: its line count only). Measured (bench/README.md): parsing every block with
+# candidates in the child left each process less to do than any higher threshold, even at 0.5%
+# pull lines (~22 candidates per 512 KiB block), where the child's scan is the slower half.
+PARSE_MIN_CANDIDATES = 1
 _LINES = "lines"  # what the child sends when it never parses
 
-# PullEvent as a row: its kind's value, then the other fields in declaration order.
-_FIELDS = tuple(field.name for field in dataclasses.fields(PullEvent))
-assert _FIELDS[0] == "kind" and all(field.init for field in dataclasses.fields(PullEvent))
-_ROW = operator.attrgetter(*_FIELDS[1:])
-_KINDS = {kind.value: kind for kind in EventKind}
+# PullEvent as a row: its fields in declaration order, what its __init__ takes back. The kind is
+# an Enum member, pickled once per frame (pickle's memo) and then referred to.
+_FIELDS = dataclasses.fields(PullEvent)
+assert all(field.init for field in _FIELDS)
+_ROW = operator.attrgetter(*(field.name for field in _FIELDS))
 
 
 def encode_parsed(parsed: ParsedBatch) -> bytes:
     """A parsed batch's events and unparsed count as bytes (its line count travels in the header)."""
-    rows = [(event.kind.value, *_ROW(event)) for event in parsed.events]
-    return pickle.dumps((rows, parsed.unparsed), pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((list(map(_ROW, parsed.events)), parsed.unparsed), pickle.HIGHEST_PROTOCOL)
 
 
 def decode_parsed(data: bytes, lines: int) -> ParsedBatch:
     rows: list[tuple[Any, ...]]
     rows, unparsed = pickle.loads(data)
-    kinds = _KINDS
-    return ParsedBatch([PullEvent(kinds[row[0]], *row[1:]) for row in rows], lines, unparsed)
+    return ParsedBatch(list(starmap(PullEvent, rows)), lines, unparsed)
 
 
 def worth_a_process(path: str) -> bool:
