@@ -30,6 +30,7 @@ from pullwatch.sources import BATCH_LINES, LineBatch, SourceError
 from pullwatch.sources.saved import READ_ERRORS, read_saved
 from pullwatch.sources.scan import (
     ANCHORS,
+    BLOCK_SIZE,
     GATED,
     JOURNAL_JSON_GATE,
     STDLIB,
@@ -39,7 +40,7 @@ from pullwatch.sources.scan import (
     anchors_for,
     scan_blocks,
 )
-from pullwatch.sources.scanproc import PROCESS_MIN_BYTES, worth_a_process
+from pullwatch.sources.scanproc import PROCESS_MIN_BYTES, scan_in_child, worth_a_process
 from pullwatch.store import PullStore
 
 
@@ -281,15 +282,16 @@ def test_stdin_gives_the_same_report_as_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_child_process_scan_equals_in_process_scan(tmp_path: Path) -> None:
+def test_child_process_scan_equals_in_process_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULLWATCH_CHILD_PARSE", "0")  # lines, not parsed batches (test_scan_child_parse.py)
     first, second = log_bytes("journal-json", seed=9), log_bytes("journal-short", seed=10) + PULL
     plain = write_log(tmp_path, "plain.log", first + second)
     multi = write_log(tmp_path, "multi.gz", gzip.compress(first) + gzip.compress(second))
     expected = collect(scan_stream(io.BytesIO(first + second)))
     assert expected[0]
-    for path in (plain, multi):
-        assert collect(read_saved([path], block_size=4096, in_child=True)) == expected
-        assert collect(read_saved([path], in_child=True)) == expected
+    for path in (plain, multi):  # the child that sends candidate lines (it parses by default)
+        assert collect(scan_in_child(path, 4096, parse=False)) == expected
+        assert collect(scan_in_child(path, BLOCK_SIZE, parse=False)) == expected
 
 
 @pytest.mark.timeout(60)

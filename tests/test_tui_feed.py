@@ -204,6 +204,27 @@ def test_paced_feed_holds_lines_until_the_replay_clock_reaches_them() -> None:
     assert isinstance(posted[-1], FeedDone)
 
 
+def test_paced_feed_of_batches_parsed_by_the_scanning_child() -> None:
+    # a big saved log's batches come parsed, without lines (sources/scanproc.py)
+    parsed = [LineBatch([], batch.total, parsed=batch.parse()) for batch in sample_batches()]
+    manual = ManualTime()
+    posted: list[object] = []
+    spec = FeedSpec(open=lambda: iter(parsed), live=False, description="t")
+    feed = Feed(spec, ReplayClock(60, monotonic=manual), posted.append)
+    feed.start()
+    try:
+        deadline = threading.Event()
+        while feed.waits < 1 and not deadline.wait(0.01):
+            pass
+        assert [r.image for r in applied(posted).pulls] == [sample_store(SAMPLE_FIRST_PULL).pulls[0].image]
+        manual.value = 10_000
+        assert feed.done.wait(10)
+    finally:
+        feed.stop()
+    store, headless = applied(posted), sample_store()
+    assert store.stats == headless.stats and len(store.pulls) == len(headless.pulls)
+
+
 def test_paused_feed_shows_and_reads_nothing_more_until_resumed() -> None:
     posted: list[object] = []
     gate = threading.Event()
@@ -293,6 +314,7 @@ def test_watch_without_a_source_replays_the_sample_with_the_note(monkeypatch: py
     from pullwatch.sources import auto
 
     real = auto.pick_source
+
     def nothing() -> auto.PickedSource:
         return real(embedded_logs=(), embedded_units=(), probe=lambda units: SourceError("no journal here"))
 

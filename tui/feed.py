@@ -1,11 +1,12 @@
 """The feed: a thread that reads a source, parses its lines and posts events to the app.
 
 Sources block while they wait for new lines, and parsing a large log takes seconds, so neither
-may run on the UI thread. The feed only parses (`parse_batch`: parsers have no state); the app
-applies the parsed batches to the store on its own thread, so the store is never changed while a
-pane reads it. Events are posted in time-batched messages (at most one per `interval`, as toolong
-does) so that the screen is neither flooded nor starved. A replay at --speed N holds each event until the replay clock
-reaches its log time.
+may run on the UI thread. The feed only parses (`LineBatch.parse`, that is `parse_batch`:
+parsers have no state; a big saved log's batches come parsed by the child that scanned it,
+sources/scanproc.py); the app applies the parsed batches to the store on its own thread, so the
+store is never changed while a pane reads it. Events are posted in time-batched messages (at
+most one per `interval`, as toolong does) so that the screen is neither flooded nor starved. A
+replay at --speed N holds each event until the replay clock reaches its log time.
 
 It is a daemon thread rather than a Textual worker: a journal or file follower may block forever
 waiting for a line, and quitting must not wait for it.
@@ -20,7 +21,7 @@ from datetime import datetime
 
 from textual.message import Message
 
-from pullwatch.parsers import ParsedBatch, parse_batch
+from pullwatch.parsers import ParsedBatch
 from pullwatch.parsers.events import PULL_KINDS
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.tui.clock import Clock
@@ -117,25 +118,25 @@ class Feed:
             raise _Stopped
 
     def _read_paced(self, batch: LineBatch) -> None:
-        """A line at a time: each pull line waits for the replay clock to reach its log time,
-        and the lines before it are counted as it is reached."""
-        times = batch.times
-        count = len(batch.lines)
+        """An event at a time: each pull line waits for the replay clock to reach its log time,
+        and the lines before it are counted as it is reached (interpolated by its place among
+        the batch's events: a batch parsed by the scanning child carries no lines)."""
+        parsed = batch.parse()
+        self._parsed.unparsed += parsed.unparsed
+        events = parsed.events
+        count = len(events)
         credited = 0  # lines of this batch already counted
-        for index in range(count):
-            one = parse_batch(batch.lines[index : index + 1], times[index : index + 1] if times else None, total=0)
-            self._parsed.unparsed += one.unparsed
-            for event in one.events:
-                # pull lines pace the replay; the lines that tell why ride along with them
-                if event.kind in PULL_KINDS and event.time is not None and self.clock.seconds_until(event.time) > 0:
-                    share = batch.total * index // count  # about how far into the batch this line is
-                    self._parsed.lines += share - credited
-                    credited = share
-                    self._wait_for(event.time)
-                self._parsed.events.append(event)
+        for index, event in enumerate(events):
+            # pull lines pace the replay; the lines that tell why ride along with them
+            if event.kind in PULL_KINDS and event.time is not None and self.clock.seconds_until(event.time) > 0:
+                share = parsed.lines * index // count  # about how far into the batch this event is
+                self._parsed.lines += share - credited
+                credited = share
+                self._wait_for(event.time)
+            self._parsed.events.append(event)
             if self._stopping.is_set():
                 raise _Stopped
-        self._parsed.lines += batch.total - credited
+        self._parsed.lines += parsed.lines - credited
 
     def _wait_for(self, moment: datetime) -> None:
         """Hold a paced replay until its clock reaches `moment`."""

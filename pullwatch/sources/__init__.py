@@ -27,7 +27,12 @@ class LineBatch:
     times: list[datetime | None] | None = None  # per-line fallback times (journal entries)
     nodes: list[str | None] | None = None  # per-line nodes (journal entries' _HOSTNAME)
     node: str | None = None  # the node of every line that names none (a file given a node)
+    # Already parsed, by the child process that scanned a big saved log (sources/scanproc.py),
+    # with `node`: then `lines` is empty. Setting `node` afterwards does not parse it again.
+    parsed: ParsedBatch | None = None
 
     def parse(self) -> ParsedBatch:
         """The batch's pull events and line counts (pure: what PullStore.apply takes)."""
+        if self.parsed is not None:
+            return self.parsed
         return parse_batch(self.lines, self.times, self.total, self.nodes, self.node)

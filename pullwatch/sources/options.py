@@ -76,6 +76,4 @@ def _named_nodes(options: SourceOptions) -> Iterator[LineBatch]:
     if options.paths:
         yield from read_saved(list(options.paths))
     for node, path in options.node_files:
-        for batch in read_saved([path]):
-            batch.node = node
-            yield batch
+        yield from read_saved([path], node=node)  # a child that parses the file is given the node

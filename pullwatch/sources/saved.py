@@ -2,7 +2,8 @@
 
 Reads bytes, never decodes non-candidate lines: most of a containerd log is not about pulls.
 `read_saved` scans large blocks (scan.py); tests/test_scan.py checks it against a plain
-line-by-line reference.
+line-by-line reference. A big file or a pipe is scanned and parsed in a child process
+(scanproc.py), whose batches arrive parsed.
 """
 
 from __future__ import annotations
@@ -98,18 +99,24 @@ class _Replayed(io.RawIOBase):
 READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
 
 
-def read_saved(paths: Iterable[str], block_size: int = BLOCK_SIZE, in_child: bool | None = None) -> Iterator[LineBatch]:
-    """Candidate lines of each path in turn, in batches (one per block read). A big file or a
-    pipe is scanned by a child process while this one parses (`in_child` forces either way)."""
+def read_saved(
+    paths: Iterable[str], block_size: int = BLOCK_SIZE, in_child: bool | None = None, node: str | None = None
+) -> Iterator[LineBatch]:
+    """Candidate lines of each path in turn, in batches (one per block read), every line that
+    names no node being `node`'s. A big file or a pipe is scanned and parsed by a child process
+    (scanproc.py) while this one applies what it sent: its batches come parsed, without lines
+    (`LineBatch.parsed`); `in_child` forces either way."""
     for path in paths:
         if worth_a_process(path) if in_child is None else in_child:
-            batches = scan_in_child(path, block_size)
+            batches = scan_in_child(path, block_size, node)
             if batches is not None:
                 yield from batches
                 continue
         stream = open_saved(path)
         try:
-            yield from scan_blocks(cast(Readable, stream), block_size)
+            for batch in scan_blocks(cast(Readable, stream), block_size):
+                batch.node = node
+                yield batch
         except READ_ERRORS as error:
             raise SourceError(f"{path}: read failed: {error}") from None
         finally:

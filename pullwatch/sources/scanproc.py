@@ -1,24 +1,40 @@
-"""Scanning a big saved log in a child process, so that scanning and parsing use two cores.
+"""Scanning a big saved log in a child process, which also parses it, so that two cores work.
 
-On a big log the block scanner (scan.py) takes about 0.5 s per GB and the parsing of its candidate
-lines, the store and the output about 0.9 s: in one process they take turns, in two they overlap.
-The child reads the source (file, .gz or inherited stdin) and writes each block's batch to a pipe:
+On a big log the block scanner (scan.py) takes about 0.5 s per GB, and on a log dense in pull
+lines the parsing of its candidate lines (~35 µs a line) is a fifth to a third of what the
+parent did (the rest: the store, the output). The child reads the source (file, .gz or inherited
+stdin), scans each block and parses its candidate lines (`LineBatch.parse`, that is
+`parsers.parse_batch`, with the arguments this process would use: no per-line times or nodes in
+a saved log, the node a `--node-file` gave), then writes the block's ParsedBatch to a pipe; this
+process only decodes it and applies it. Frames:
 
-    <lines read> <candidates>\\n      then each candidate line followed by \\n
-    E <message>\\n                    a read failure (then the child exits)
+    P <lines read> <bytes>\\n        then that many bytes: a pickle of (event rows, unparsed)
+    <lines read> <candidates>\\n     then each candidate line followed by \\n: a block without
+                                    candidates (or every block, PULLWATCH_CHILD_PARSE=0)
+    E <message>\\n                   a read failure (then the child exits)
 
-Candidate lines never contain a newline (the scanner splits on it), so the framing is exact.
+An event row is the tuple of PullEvent's slot values (`encode_parsed`): ~4 µs an event to write
+and as much to read back, where pickling the events themselves costs 1.5-2 times as much
+(bench/README.md). Candidate lines never contain a newline (the scanner splits on it) and a P
+frame says its length, so the framing is exact. The pipe holds at most its kernel buffer: a
+child ahead of its reader waits, memory stays flat. The pickles come from this process's own
+child, never from the log's author.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import os
+import pickle
 import stat
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import cast
+from itertools import starmap
+from typing import Any, cast
 
+from pullwatch.parsers.events import ParsedBatch, PullEvent
 from pullwatch.sources import LineBatch, SourceError
 from pullwatch.sources.children import track
 
@@ -31,6 +47,29 @@ _CHILD = (
     "import sys; count = int(sys.argv[1]); sys.path[:0] = sys.argv[2 : 2 + count]; "
     "from pullwatch.sources.scanproc import main; main(sys.argv[2 + count :])"
 )
+# The child parses a block of at least this many candidate lines and sends a sparser one's lines
+# (an empty block: its line count only). Measured (bench/README.md): parsing every block with
+# candidates in the child left each process less to do than any higher threshold, even at 0.5%
+# pull lines (~22 candidates per 512 KiB block), where the child's scan is the slower half.
+PARSE_MIN_CANDIDATES = 1
+_LINES = "lines"  # what the child sends when it never parses
+
+# PullEvent as a row: its fields in declaration order, what its __init__ takes back. The kind is
+# an Enum member, pickled once per frame (pickle's memo) and then referred to.
+_FIELDS = dataclasses.fields(PullEvent)
+assert all(field.init for field in _FIELDS)
+_ROW = operator.attrgetter(*(field.name for field in _FIELDS))
+
+
+def encode_parsed(parsed: ParsedBatch) -> bytes:
+    """A parsed batch's events and unparsed count as bytes (its line count travels in the header)."""
+    return pickle.dumps((list(map(_ROW, parsed.events)), parsed.unparsed), pickle.HIGHEST_PROTOCOL)
+
+
+def decode_parsed(data: bytes, lines: int) -> ParsedBatch:
+    rows: list[tuple[Any, ...]]
+    rows, unparsed = pickle.loads(data)
+    return ParsedBatch(list(starmap(PullEvent, rows)), lines, unparsed)
 
 
 def worth_a_process(path: str) -> bool:
@@ -44,31 +83,51 @@ def worth_a_process(path: str) -> bool:
     return path == "-" and stat.S_ISFIFO(info.st_mode)
 
 
-def scan_in_child(path: str, block_size: int) -> Iterator[LineBatch] | None:
-    """The batches of `path` as a child process scans it; None when no child can be started."""
+def child_parses() -> bool:
+    """Whether the child parses (the default) or sends candidate lines (PULLWATCH_CHILD_PARSE=0,
+    to compare: bench/density.py)."""
+    return os.environ.get("PULLWATCH_CHILD_PARSE") != "0"
+
+
+def scan_in_child(
+    path: str, block_size: int, node: str | None = None, parse: bool | None = None
+) -> Iterator[LineBatch] | None:
+    """The batches of `path` as a child process scans (and, with `parse`, parses) it, every line
+    that names no node being `node`'s; None when no child can be started. A parsed batch carries
+    its ParsedBatch (`LineBatch.parsed`) and no lines."""
     if not sys.executable:
         return None
+    parse = child_parses() if parse is None else parse
     module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
-    command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, str(block_size), path]
+    mode = str(PARSE_MIN_CANDIDATES) if parse else _LINES
+    arguments = [str(block_size), mode, path, *(() if node is None else (node,))]
+    command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, *arguments]
     try:
         child = track(
             subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE)
         )
     except OSError:
         return None
-    return _batches(child, path)
+    return _batches(child, path, node)
 
 
-def _batches(child: subprocess.Popen[bytes], path: str) -> Iterator[LineBatch]:
+def _batches(child: subprocess.Popen[bytes], path: str, node: str | None) -> Iterator[LineBatch]:
     assert child.stdout is not None
     pipe = child.stdout
     try:
         while header := pipe.readline():
+            if header.startswith(b"P "):
+                _, total, size = header.split()
+                data = pipe.read(int(size))
+                if len(data) != int(size):
+                    break  # the child died mid-frame: its exit status tells
+                yield LineBatch([], int(total), node=node, parsed=decode_parsed(data, int(total)))
+                continue
             if header.startswith(b"E "):
                 raise SourceError(header[2:].decode("utf-8", "replace").rstrip("\n"))
             total, count = header.split()
             lines = [pipe.readline()[:-1] for _ in range(int(count))]
-            yield LineBatch(lines, int(total))
+            yield LineBatch(lines, int(total), node=node)
         if child.wait() != 0:
             raise SourceError(f"{path}: the scanning process failed (exit status {child.returncode})")
     finally:
@@ -79,11 +138,16 @@ def _batches(child: subprocess.Popen[bytes], path: str) -> Iterator[LineBatch]:
 
 
 def main(argv: list[str]) -> None:
-    """Child side: scan argv[1] (`-` is stdin) in blocks of argv[0] bytes, batches to stdout."""
+    """Child side: scan argv[2] (`-` is stdin) in blocks of argv[0] bytes, and send each block's
+    parsed batch (argv[1]: the fewest candidate lines worth parsing here) or its candidate lines
+    (a sparser block, or argv[1] `lines`) to stdout; argv[3], when given, is the node of the lines
+    that name none."""
     from pullwatch.sources.saved import READ_ERRORS, open_saved
     from pullwatch.sources.scan import Readable, scan_blocks
 
-    block_size, path = int(argv[0]), argv[1]
+    block_size, path = int(argv[0]), argv[2]
+    parse_from = None if argv[1] == _LINES else int(argv[1])
+    node = argv[3] if len(argv) > 3 else None
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16)
     live = path == "-" and not stat.S_ISREG(os.fstat(0).st_mode)  # a pipe may be followed
     if live:
@@ -92,9 +156,15 @@ def main(argv: list[str]) -> None:
         stream = open_saved(path)
         try:
             for batch in scan_blocks(cast(Readable, stream), block_size):
-                out.write(b"%d %d\n" % (batch.total, len(batch.lines)))
-                for line in batch.lines:
-                    out.write(line + b"\n")
+                if parse_from is not None and len(batch.lines) >= parse_from:
+                    batch.node = node
+                    data = encode_parsed(batch.parse())
+                    out.write(b"P %d %d\n" % (batch.total, len(data)))
+                    out.write(data)
+                else:
+                    out.write(b"%d %d\n" % (batch.total, len(batch.lines)))
+                    for line in batch.lines:
+                        out.write(line + b"\n")
                 if live:
                     out.flush()  # pass lines on as they come, not once 64 KiB have gathered
         finally:
