@@ -24,9 +24,11 @@ child, never from the log's author.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import operator
 import os
 import pickle
+import select
 import stat
 import subprocess
 import sys
@@ -154,6 +156,10 @@ def main(argv: list[str]) -> None:
         _widen_pipe(0)
     try:
         stream = open_saved(path)
+        # A pipe that already holds more input needs no flush yet: what is sent goes in big writes
+        # (a flush per block left the parent and this process taking turns on `cat big.log |`).
+        # A gzip stream may block for more input before its next bytes: it flushes every block.
+        more_ready = live and not isinstance(stream, gzip.GzipFile)
         try:
             for batch in scan_blocks(cast(Readable, stream), block_size):
                 if parse_from is not None and len(batch.lines) >= parse_from:
@@ -165,7 +171,7 @@ def main(argv: list[str]) -> None:
                     out.write(b"%d %d\n" % (batch.total, len(batch.lines)))
                     for line in batch.lines:
                         out.write(line + b"\n")
-                if live:
+                if live and not (more_ready and _input_ready(0)):
                     out.flush()  # pass lines on as they come, not once 64 KiB have gathered
         finally:
             stream.close()
@@ -181,6 +187,14 @@ def main(argv: list[str]) -> None:
         out.flush()
     except BrokenPipeError:
         os._exit(0)
+
+
+def _input_ready(fd: int) -> bool:
+    """Whether reading `fd` would not block now (bytes waiting, or its end)."""
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
 
 
 def _error_frame(message: str) -> bytes:
