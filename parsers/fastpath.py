@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Final
 
 from pullwatch.parsers.durations import parse_go_duration
-from pullwatch.parsers.envelope import LogEntry, _pairs
+from pullwatch.parsers.envelope import LogEntry, _pairs, journal_host
 from pullwatch.parsers.events import RAW_LINE_LIMIT, EventKind, PullEvent
 from pullwatch.parsers.gostrings import unquote
 from pullwatch.parsers.messages import _DISPATCH, _IMAGE_ID, _MANAGED, _fetch, _progress, _sandbox, byte_count
@@ -142,17 +142,6 @@ _TEXT = _Layout(_TEXT_HEAD, _TEXT_TAIL)
 _JSON = _Layout(_JSON_HEAD, _JSON_TAIL)
 
 
-def _utc(text: str) -> datetime | None:
-    """parse_timestamp for a time of the _UTC shape (its fromisoformat route, same result)."""
-    if not _FROMISOFORMAT_TAKES_Z:
-        return parse_timestamp(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return parse_timestamp(text)
-    return moment if FIRST_YEAR <= moment.year <= LAST_YEAR else None
-
-
 @lru_cache(maxsize=1024)
 def _seconds(duration: str) -> float | None:
     seconds = parse_go_duration(duration)
@@ -230,8 +219,7 @@ def _journal_record(text: str, fallback_node: str | None) -> PullEvent | _Unknow
     at = inner.find(' msg="') + 6
     if not (at >= 7 and inner.startswith('time="') and inner.isascii()):
         return UNKNOWN
-    host = record.get("_HOSTNAME")
-    node = host if isinstance(host, str) and host else fallback_node
+    node = journal_host(record) or fallback_node
     stamp = record.get("__REALTIME_TIMESTAMP")
     return _decode(_TEXT, inner, 0, text, at, None, node, stamp if isinstance(stamp, str) else None)
 

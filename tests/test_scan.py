@@ -13,6 +13,7 @@ import json
 import select
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -337,5 +338,32 @@ def test_lines_on_a_pipe_are_passed_on_as_they_come() -> None:
         assert ready, "no event within 30 s although the pipe is still open"
         event = json.loads(proc.stdout.readline())
         assert (event["kind"], event["ref"]) == ("start", "docker.io/library/redis:7.2")
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+
+
+def test_a_line_is_passed_on_while_the_writer_stalls_inside_the_next() -> None:
+    # `tail -f` copies a line containerd is still writing: the complete line before it must not
+    # wait in the scanning child's buffer for the rest to come.
+    command = [sys.executable, "-m", "pullwatch", "events", "--follow", "-"]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(CHATTER + b"\n" + PULL + b"\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 30)  # the first line, sent on its own
+        assert ready, "no event within 30 s although the pipe is still open"
+        events = [json.loads(proc.stdout.readline())]
+        # A block's worth that ends with a complete pull line, then the head of one more: the
+        # child may read the head on its own after the block, and must send the block before it
+        # waits for the rest.
+        filler = (CHATTER + b"\n") * ((BLOCK_SIZE - len(PULL) - 1) // (len(CHATTER) + 1))
+        proc.stdin.write(filler + PULL + b"\n" + PULL[:20])
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while len(events) < 2 and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
+            if ready:
+                events.append(json.loads(proc.stdout.readline()))
+        assert len(events) == 2, "a complete line waited for the line being written after it"
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0

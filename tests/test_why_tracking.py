@@ -217,3 +217,20 @@ def test_fast_pull_is_not_stuck_and_short_pull_cannot_tell() -> None:
     short.sample(at(0), 0)
     assert short.sample(at(10), 5) is None  # 10 s of samples: too few to say
     assert short.sample(None, 7) is None and short.sample(at(5), 9) is None  # no time / out of order
+
+
+def test_pod_matching_does_not_depend_on_whether_kubelet_lines_came_first() -> None:
+    # Pulls of an image kept while no kubelet line names it are pruned as they would be with
+    # kubelet lines around: a late kubelet line (kubelet.log read after containerd.log) finds
+    # the same pulls either way.
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    quiet, busy = PodMatcher(), PodMatcher()
+    busy.kubelet_line("r", "ns/early", start - timedelta(hours=1), at_end=False)
+    for index in range(10):
+        for matcher in (quiet, busy):
+            matcher.pull_started(index, "r", start + timedelta(seconds=30 * index))
+            matcher.pull_ended(index, "r", start + timedelta(seconds=30 * index + 1))
+    for offset, pod in ((0, "ns/a"), (30, "ns/b"), (270, "ns/c")):
+        moment = start + timedelta(seconds=offset)
+        assert quiet.kubelet_line("r", pod, moment, at_end=False) == busy.kubelet_line("r", pod, moment, at_end=False)
+    assert quiet.kubelet_line("r", "ns/d", start + timedelta(seconds=270), at_end=False) == {9: ["ns/c", "ns/d"]}

@@ -34,7 +34,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from itertools import starmap
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from pullwatch.parsers.events import ParsedBatch, PullEvent
 from pullwatch.sources import LineBatch, SourceError
@@ -160,8 +160,9 @@ def main(argv: list[str]) -> None:
         # (a flush per block left the parent and this process taking turns on `cat big.log |`).
         # A gzip stream may block for more input before its next bytes: it flushes every block.
         more_ready = live and not isinstance(stream, gzip.GzipFile)
+        source = cast(Readable, _FlushBeforeWait(stream, out) if more_ready else stream)
         try:
-            for batch in scan_blocks(cast(Readable, stream), block_size):
+            for batch in scan_blocks(source, block_size):
                 if parse_from is not None and len(batch.lines) >= parse_from:
                     batch.node = node
                     data = encode_parsed(batch.parse())
@@ -183,10 +184,28 @@ def main(argv: list[str]) -> None:
         out.write(_error_frame(f"{path}: read failed: {error}"))
     except KeyboardInterrupt:
         os._exit(130)  # Ctrl-C reached the whole process group; the parent reports it
+    except Exception as error:  # a bug (in a parser, say): one line from the parent, no traceback
+        out.write(_error_frame(f"{path}: {type(error).__name__}: {error}"))
     try:
         out.flush()
     except BrokenPipeError:
         os._exit(0)
+
+
+class _FlushBeforeWait:
+    """A followed pipe: what was sent is flushed just before a read that would wait for input, so
+    lines pass on as they come (even when the writer stalls mid-line), while a pipe that already
+    holds more input is read on and sent in big writes (a flush per block left the parent and
+    this process taking turns on `cat big.log |`)."""
+
+    def __init__(self, stream: BinaryIO, out: BinaryIO) -> None:
+        self._stream = stream
+        self._out = out
+
+    def readinto1(self, buffer: memoryview) -> int:
+        if not _input_ready(0):
+            self._out.flush()
+        return self._stream.readinto1(buffer)  # type: ignore[attr-defined, no-any-return]
 
 
 def _input_ready(fd: int) -> bool:

@@ -51,10 +51,12 @@ class PodMatcher:
         self.window = window
         self._claims: dict[Hashable, deque[_Claim]] = {}
         self._pulls: dict[Hashable, deque[_Pull]] = {}
+        self._newest: dict[Hashable, datetime] = {}  # the newest time of a pull of each image
 
     def pull_started(self, key: int, ref: Hashable, time: datetime | None) -> dict[int, list[str]]:
         """A containerd pull began; returns the pods of every pull whose answer changed."""
         self._keep(self._pulls, ref).append(_Pull(key, time, None))
+        self._saw(ref, time)
         return self._resolve(ref)
 
     def pull_ended(self, key: int, ref: Hashable, time: datetime | None) -> dict[int, list[str]]:
@@ -66,6 +68,7 @@ class PodMatcher:
                 break
         else:
             pulls.append(_Pull(key, None, time))
+        self._saw(ref, time)
         return self._resolve(ref)
 
     def kubelet_line(self, ref: Hashable, pod: str, time: datetime | None, *, at_end: bool) -> dict[int, list[str]]:
@@ -81,11 +84,22 @@ class PodMatcher:
             kept = table[ref] = deque(maxlen=MAX_KEPT_PER_REF)
         return kept
 
+    def _saw(self, ref: Hashable, time: datetime | None) -> None:
+        newest = self._newest.get(ref)
+        if time is not None and (newest is None or time > newest):
+            self._newest[ref] = time
+
     def _resolve(self, ref: Hashable) -> dict[int, list[str]]:
         if not self._claims.get(ref):
             # No kubelet line names the image (no kubelet lines in the input, say): no pull has a
-            # pod, and the pulls kept wait unpruned, bounded by MAX_KEPT_PER_REF. Working it all
-            # out for every pull was two thirds of the store's time on a dense log (bench/density.py).
+            # pod; only the pulls too old for a later line are dropped, as _prune would. Working it
+            # all out for every pull was two thirds of the store's time on a dense log (bench/density.py).
+            newest = self._newest.get(ref)
+            kept = self._pulls.get(ref)
+            if newest is not None and kept:
+                horizon = newest - 2 * self.window
+                while kept and (kept[0].end or kept[0].start or horizon) < horizon:
+                    kept.popleft()
             return {}
         pulls = list(self._pulls.get(ref, ()))
         pods: dict[int, list[str]] = {}

@@ -34,6 +34,7 @@ NO_PROGRESS_PREFIX = "cancelled: no progress in"
 GC_DELETE_WITHIN = timedelta(minutes=2)
 CLOCK_SLACK = timedelta(seconds=1)
 MAX_GC_LINES_PER_ID = 16
+MAX_GC_IDS = 4096  # image ids whose GC lines are kept (the oldest are dropped first)
 
 
 class WhyTracker:
@@ -128,6 +129,8 @@ class WhyTracker:
                 times = self._gc_lines.get(key)
                 if times is None:
                     times = self._gc_lines[key] = deque(maxlen=MAX_GC_LINES_PER_ID)
+                    if len(self._gc_lines) > MAX_GC_IDS:  # a follower must not grow with every id
+                        del self._gc_lines[next(iter(self._gc_lines))]
                 times.append(event.time)
             return []
         if event.image is None or event.pod is None:
