@@ -217,7 +217,7 @@ def test_reference_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object) -> object:
         raise AssertionError("fast route used")
 
-    monkeypatch.setattr(parsers, "fast_event", refuse)
+    monkeypatch.setattr(parsers, "fast_batch", refuse)
     monkeypatch.setenv("PULLWATCH_PARSE", "reference")
     ref = parse_batch(lines)
     assert [e.to_json() for e in fast.events] == [e.to_json() for e in ref.events]
