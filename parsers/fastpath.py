@@ -55,6 +55,8 @@ class _Unknown:
 UNKNOWN: Final = _Unknown()
 
 _CTRL = r"\x00-\x1f\x7f"  # never read here: JSON refuses them raw, and `\s` differs
+# `\s` (re.ASCII's) spelt out for character sets: a set is then one bitmap, not a bitmap and a category.
+_S = r" \t\n\r\f\v"
 # A Go/JSON string body with no escape but `\"`: decoded by replacing `\"` with `"`.
 _BODY = r'[^"\\' + _CTRL + r']*(?:\\"[^"\\' + _CTRL + r"]*)*"
 # The same with no escape at all.
@@ -62,21 +64,21 @@ _PLAIN = r'[^"\\' + _CTRL + r"]*"
 # A quoted name inside a msg (`\"name\"` in the line), with no escape at all.
 _Q = r'\\"(' + _PLAIN + r')\\"'
 # A Go `\S+` run without quotes or backslashes.
-_WORD = r'[^\s"\\' + _CTRL + r"]+"
+_WORD = r"[^" + _S + r'"\\' + _CTRL + r"]+"
 # logrus's UTC time, the shape timestamps.parse_timestamp hands to datetime.fromisoformat.
-_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
+_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+Z|Z)"  # the optional fraction as an alternative: cheaper
 
 # journalctl's short / short-precise prefix (envelope._JOURNAL_PREFIX with a month-day time) and
 # its host: `Mmm dd hh:mm:ss[.us] host ident[pid]: ` (optional parts as alternatives: cheaper).
 _SHORT_PREFIX = (
-    r"[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?: |\.\d+ )(?P<host>[^\s" + _CTRL + r"]+) "
-    r"[^\s\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\]: |: )"
+    r"[A-Z][a-z]{2} [ 0-9]?\d \d\d:\d\d:\d\d(?: |\.\d+ )(?P<host>[^" + _S + _CTRL + r"]+) "
+    r"[^" + _S + r"\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\]: |: )"
 )
 # Text: the head envelope._LOGRUS_HEAD reads (time, level, a quoted msg); after the msg, the
 # fields (`rest`, read by the reference's pair reader when used).
 _TEXT_HEAD = (
     r'time="(?:(?P<utc>' + _UTC + r")|(?P<time>" + _PLAIN + r'))" '
-    r"level=(?P<level>" + _WORD[:-1].replace(r"\s", r"\s=") + r'+) msg="'
+    r"level=(?P<level>" + _WORD[:-1].replace(_S, _S + "=") + r'+) msg="'
 )
 _TEXT_TAIL = r'"(?P<rest_@> .*|)'
 # logrus JSON as containerd writes it: compact, keys sorted, an optional error first.
@@ -96,7 +98,7 @@ _MESSAGES = (
     "PullImage " + _q("pull_image") + "(?:"
     + " returns image reference " + _q("result_id") + "<tail:result>"
     + "| failed<tail:failed>"
-    + r'| with snapshotter (?P<snapshotter_name>[^\s,"\\' + _CTRL + r']*),?(?P<snapshotter_tail>[^"\\' + _CTRL
+    + "| with snapshotter (?P<snapshotter_name>[^" + _S + r',"\\' + _CTRL + r']*),?(?P<snapshotter_tail>[^"\\' + _CTRL
     + r"]*)<tail:snapshotter>"
     + "|<tail:start>)",
     "Pulled image " + _q("pulled_image") + " with image id " + _q("pulled_id") + ", repo tag " + _q("pulled_tag")
