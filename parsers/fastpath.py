@@ -81,8 +81,12 @@ _TEXT_HEAD = (
     r"level=(?P<level>" + _WORD[:-1].replace(_S, _S + "=") + r'+) msg="'
 )
 _TEXT_TAIL = r'"(?P<rest_@> .*|)'
-# logrus JSON as containerd writes it: compact, keys sorted, an optional error first.
-_JSON_HEAD = r'\{(?:"error":"(?P<error>' + _BODY + r')",)?"level":"(?P<level>' + _PLAIN + r')","msg":"'
+# logrus JSON as containerd writes it: compact, keys sorted, an optional error first, then an
+# optional host (the resolver's "trying next host" lines; `rest`, the fields after msg in text).
+_JSON_HEAD = (
+    r'\{(?:"error":"(?P<error>' + _BODY + r')",)?(?:"host":"(?P<rest>' + _PLAIN + r')",)?"level":"(?P<level>'
+    + _PLAIN + r')","msg":"'
+)
 _JSON_TAIL = r'","time":"(?:(?P<utc_@>' + _UTC + r")|(?P<time_@>" + _BODY + r'))"\}'
 
 
@@ -349,8 +353,11 @@ def _journal_record(text: str) -> tuple[str, str | None, str | None] | None:
 
 def _fields(is_json: bool, error: str | None, rest: str | None) -> dict[str, str]:
     """The entry's fields other than time, level and msg, as the reference reads them."""
-    if is_json:  # the one field its pattern allows
-        return {} if error is None else {"error": error.replace('\\"', '"')}
+    if is_json:  # the two fields its pattern allows: error, and host as `rest`
+        json_fields = {} if error is None else {"error": error.replace('\\"', '"')}
+        if rest is not None:
+            json_fields["host"] = rest
+        return json_fields
     fields: dict[str, str] = {}
     if rest:
         for key, value in _pairs(rest, 0):
