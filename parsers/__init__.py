@@ -15,7 +15,7 @@ from datetime import datetime
 from pullwatch.parsers import hosts, kubelet
 from pullwatch.parsers.envelope import EnvelopeError, LogEntry, decode_envelope
 from pullwatch.parsers.events import RAW_LINE_LIMIT, EventKind, ParsedBatch, PullEvent
-from pullwatch.parsers.fastpath import MAX_LINE_BYTES, UNKNOWN, fast_event
+from pullwatch.parsers.fastpath import MAX_LINE_BYTES, fast_batch
 from pullwatch.parsers.messages import MessageError, decode_message
 from pullwatch.parsers.refs import normalize
 
@@ -175,30 +175,24 @@ def parse_batch(
 ) -> ParsedBatch:
     """The events of `lines` (candidate lines; `times[i]`, when given, is line i's fallback time,
     `nodes[i]` its node, else `node`) and the counts: `total` lines read (default: just these),
-    how many could not be decoded. Each line goes through parsers/fastpath.py first, then, when
-    that is not sure, through parse_line and parse_why_line (the reference, and the only route
-    with PULLWATCH_PARSE=reference in the environment)."""
-    events: list[PullEvent] = []
+    how many could not be decoded. The batch goes through parsers/fastpath.py first, then each
+    line it is not sure of through parse_line and parse_why_line (the reference, and the only
+    route with PULLWATCH_PARSE=reference in the environment)."""
+    if os.environ.get("PULLWATCH_PARSE") == "reference":
+        found: list[PullEvent | None] = [None] * len(lines)
+        misses: Sequence[int] = range(len(lines))
+    else:
+        found, misses = fast_batch(lines, times, nodes, node)
     unparsed = 0
-    fast = os.environ.get("PULLWATCH_PARSE") != "reference"
-    for index, line in enumerate(lines):
+    for index in misses:
+        line = lines[index]
         fallback = times[index] if times else None
         on = nodes[index] if nodes else node
-        if fast:
-            found = fast_event(line, fallback, on)
-            if found is not UNKNOWN:
-                assert isinstance(found, PullEvent)
-                if found.node is not None and not found.node.isascii():
-                    _valid_text(found)  # the rest of a fast event is ASCII: only a given node may not be
-                events.append(found)
-                continue
         try:
-            event = parse_line(line, fallback, on) or parse_why_line(line, fallback, on)
+            found[index] = parse_line(line, fallback, on) or parse_why_line(line, fallback, on)
         except UnparsedLine:
             unparsed += 1
-            continue
-        if event is not None:
-            events.append(event)
+    events = [event for event in found if event is not None]
     return ParsedBatch(events, len(lines) if total is None else total, unparsed)
 
 

@@ -1,20 +1,26 @@
 """A fast route for the pull lines that fill dense logs; `parse_line` stays the reference.
 
-`fast_event(line, fallback_time, fallback_node)` reads one candidate line with a few compiled
-patterns fitted to how containerd writes its hot messages (start, result, failed, pulled, stop,
-cancel, snapshotter, image events, and progress / layer fetch / sandbox lines through the
-reference's own decoders) in the envelopes that carry them: journald's short prefix, bare
-logrus text, logrus JSON (containerd's keys, sorted) and `journalctl -o json` records whose
-MESSAGE is logrus text. It returns the event `parse_line` would, or UNKNOWN when it is not sure:
-a line that is not printable ASCII, longer than MAX_LINE_BYTES, with an escape other than `\\"`
-in the parts it reads, or of any other shape. It never raises and never decides that a line is
-unparsed or not a pull line: the reference does (tests/test_fastpath.py proves the two equal).
+`fast_batch(lines, times, nodes, node)` reads a batch of candidate lines in one loop, each with
+one compiled pattern per envelope: journald's short prefix or bare logrus text (one pattern, the
+prefix optional), logrus JSON (containerd's keys, sorted), and `journalctl -o json` records
+(json.loads, then the text pattern on a MESSAGE that is logrus text). Each pattern is the
+envelope's head followed by one alternative per hot message (start, result, failed, snapshotter,
+pulled, stop, cancel, image events, and any other msg, read by the reference's own decoders from
+the fields), each alternative ending in an empty group: the match's `lastindex` tells which
+message matched, and a prebuilt tuple of group numbers reads its fields in one call.
+
+For each line it gives the event `parse_line` (then `parse_why_line`) would, or says it does not
+know: a line that is not ASCII, longer than MAX_LINE_BYTES, with an escape other than `\\"` in the
+parts it reads, whose node is not ASCII, or of any other shape. It never raises and never decides
+that a line is unparsed or not a pull line: the reference does (tests/test_fastpath.py proves the
+two equal). The events it gives are ASCII throughout, so they need no `_valid_text`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Final
@@ -49,95 +55,111 @@ class _Unknown:
 UNKNOWN: Final = _Unknown()
 
 _CTRL = r"\x00-\x1f\x7f"  # never read here: JSON refuses them raw, and `\s` differs
+# `\s` (re.ASCII's) spelt out for character sets: a set is then one bitmap, not a bitmap and a category.
+_S = r" \t\n\r\f\v"
 # A Go/JSON string body with no escape but `\"`: decoded by replacing `\"` with `"`.
 _BODY = r'[^"\\' + _CTRL + r']*(?:\\"[^"\\' + _CTRL + r"]*)*"
+# The same with no escape at all.
+_PLAIN = r'[^"\\' + _CTRL + r"]*"
 # A quoted name inside a msg (`\"name\"` in the line), with no escape at all.
-_Q = r'\\"([^"\\' + _CTRL + r']*)\\"'
+_Q = r'\\"(' + _PLAIN + r')\\"'
 # A Go `\S+` run without quotes or backslashes.
-_WORD = r'[^\s"\\' + _CTRL + r"]+"
+_WORD = r"[^" + _S + r'"\\' + _CTRL + r"]+"
 # logrus's UTC time, the shape timestamps.parse_timestamp hands to datetime.fromisoformat.
-_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
+_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+Z|Z)"  # the optional fraction as an alternative: cheaper
 
-# The envelopes, around a msg pattern. Text: the head envelope._LOGRUS_HEAD reads (time, level,
-# a quoted msg) and the fields after it (`rest`, read by the reference's pair reader when used).
+# journalctl's short / short-precise prefix (envelope._JOURNAL_PREFIX with a month-day time) and
+# its host: `Mmm dd hh:mm:ss[.us] host ident[pid]: ` (optional parts as alternatives: cheaper).
+_SHORT_PREFIX = (
+    r"[A-Z][a-z]{2} [ 0-9]?\d \d\d:\d\d:\d\d(?: |\.\d+ )(?P<host>[^" + _S + _CTRL + r"]+) "
+    r"[^" + _S + r"\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\]: |: )"
+)
+# Text: the head envelope._LOGRUS_HEAD reads (time, level, a quoted msg); after the msg, the
+# fields (`rest`, read by the reference's pair reader when used).
 _TEXT_HEAD = (
-    r'time="(?:(?P<utc>'
-    + _UTC
-    + r')|(?P<time>[^"\\'
-    + _CTRL
-    + r']*))" level=(?P<level>'
-    + _WORD[:-1].replace(r"\s", r"\s=")
-    + r'+) msg="'
+    r'time="(?:(?P<utc>' + _UTC + r")|(?P<time>" + _PLAIN + r'))" '
+    r"level=(?P<level>" + _WORD[:-1].replace(_S, _S + "=") + r'+) msg="'
 )
-_TEXT_TAIL = r'"(?P<rest> .*|)'
-# journalctl's short / short-precise prefix (envelope._JOURNAL_PREFIX with a month-day time): what
-# comes before `: time="`, and its host.
-_SHORT_PREFIX = re.compile(
-    r"[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)? ([^\s" + _CTRL + r"]+) "
-    r"[^\s\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\])?"
+_TEXT_TAIL = r'"(?P<rest_@> .*|)'
+# logrus JSON as containerd writes it: compact, keys sorted, an optional error first, then an
+# optional host (the resolver's "trying next host" lines; `rest`, the fields after msg in text).
+_JSON_HEAD = (
+    r'\{(?:"error":"(?P<error>' + _BODY + r')",)?(?:"host":"(?P<rest>' + _PLAIN + r')",)?"level":"(?P<level>'
+    + _PLAIN + r')","msg":"'
 )
-# The usual prefix, `Mmm dd hh:mm:ss ` then `host ident[pid]`, is read in two cached parts: the
-# time (the same for every line of a second) and the rest (the same for every line of a node).
-_SHORT_TIME = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d")
-_SHORT_REST = re.compile(r"([^\s" + _CTRL + r"]+) [^\s\[\]=\"{:" + _CTRL + r"]+(?:\[\d+\])?")
-_SHORT_TIMES: set[str] = set()
-_SHORT_HOSTS: dict[str, str] = {}
-_CACHED = 4096  # entries of each cache, at most
-# logrus JSON as containerd writes it: compact, keys sorted, an optional error first.
-_JSON_HEAD = r'\{(?:"error":"(?P<error>' + _BODY + r')",)?"level":"(?P<level>' + _BODY + r')","msg":"'
-_JSON_TAIL = r'","time":"(?:(?P<utc>' + _UTC + r")|(?P<time>" + _BODY + r'))"\}'
+_JSON_TAIL = r'","time":"(?:(?P<utc_@>' + _UTC + r")|(?P<time_@>" + _BODY + r'))"\}'
 
-# The messages, on the msg as the line writes it (inner quotes as `\"`).
-_MESSAGES = {
-    EventKind.START: r"PullImage " + _Q,
-    EventKind.RESULT: r"PullImage " + _Q + r" returns image reference " + _Q,
-    EventKind.FAILED: r"PullImage " + _Q + r" failed",
-    EventKind.SNAPSHOTTER: (
-        r"PullImage " + _Q + r' with snapshotter ([^\s,"\\' + _CTRL + r']*),?([^"\\' + _CTRL + r"]*)"
+
+def _q(name: str) -> str:
+    """A quoted name inside a msg (`\"name\"` in the line), with no escape at all."""
+    return r'\\"(?P<' + name + ">" + _PLAIN + r')\\"'
+
+
+# The messages, on the msg as the line writes it (inner quotes as `\"`), as alternatives: each
+# ends in its kind's `<tail:kind>` (the envelope's tail, then an empty group). The four PullImage
+# messages share their start (one read of the name, not four).
+_MESSAGES = (
+    "PullImage " + _q("pull_image") + "(?:"
+    + " returns image reference " + _q("result_id") + "<tail:result>"
+    + "| failed<tail:failed>"
+    + "| with snapshotter (?P<snapshotter_name>[^" + _S + r',"\\' + _CTRL + r']*),?(?P<snapshotter_tail>[^"\\' + _CTRL
+    + r"]*)<tail:snapshotter>"
+    + "|<tail:start>)",
+    "Pulled image " + _q("pulled_image") + " with image id " + _q("pulled_id") + ", repo tag " + _q("pulled_tag")
+    + ", repo digest " + _q("pulled_digest") + "(?:, size " + _q("pulled_size")
+    + " in (?P<pulled_duration>" + _WORD + r"))?<tail:pulled>",
+    "stop pulling image (?P<stop_image>" + _WORD + r"): active requests=(?P<stop_active>-?\d+), "
+    r"bytes read=(?P<stop_read>\d+)<tail:stop>",
+    "cancel pulling image (?P<cancel_image>" + _WORD + ") because of no progress in (?P<cancel_timeout>"
+    + _WORD + ")<tail:cancel>",
+    r"Image(?P<image_word>Create|Update|Delete) event (?:&Image(?:Create|Update|Delete)\{Name:(?P<image_gogo_name>"
+    + r'[^,{}"\\' + _CTRL + "]*),(?P<image_gogo_tail>" + _BODY + r")\}|name:" + _q("image_name")
+    + "(?P<image_tail>" + _BODY + "))<tail:image>",
+    "(?P<other_body>" + _BODY + ")<tail:other>",  # any other msg: the reference's decoders, from the fields
+    "(?!)(?P<nothing>)",  # never: the group that is always None (the fields an envelope has not)
+)  # fmt: skip
+# Each kind's fields (group names): what every tuple starts with (the envelope's), then the message's.
+_ENVELOPE_FIELDS = ("host", "utc", "time", "level", "error", "rest")
+_KINDS: dict[str, tuple[EventKind | None, tuple[str, ...]]] = {
+    "start": (EventKind.START, ("pull_image",)),
+    "result": (EventKind.RESULT, ("pull_image", "result_id")),
+    "failed": (EventKind.FAILED, ("pull_image",)),
+    "snapshotter": (EventKind.SNAPSHOTTER, ("pull_image", "snapshotter_name", "snapshotter_tail")),
+    "pulled": (
+        EventKind.PULLED,
+        ("pulled_image", "pulled_id", "pulled_tag", "pulled_digest", "pulled_size", "pulled_duration"),
     ),
-    EventKind.PULLED: (
-        r"Pulled image " + _Q + r" with image id " + _Q + r", repo tag " + _Q + r", repo digest " + _Q
-        + r"(?:, size " + _Q + r" in (" + _WORD + r"))?"
-    ),
-    EventKind.STOP: r"stop pulling image (" + _WORD + r"): active requests=(-?\d+), bytes read=(\d+)",
-    EventKind.CANCEL: r"cancel pulling image (" + _WORD + r") because of no progress in (" + _WORD + r")",
-    EventKind.IMAGE_CREATE: (
-        r"Image(Create|Update|Delete) event (?:&Image(?:Create|Update|Delete)\{Name:([^,{}\"\\" + _CTRL + r"]*),("
-        + _BODY + r")\}|name:" + _Q + "(" + _BODY + r"))"
-    ),
-    None: "(" + _BODY + ")",  # any other message: the reference's decoders, from the fields
-}  # fmt: skip
-_IMAGE_KINDS = {"Create": EventKind.IMAGE_CREATE, "Update": EventKind.IMAGE_UPDATE, "Delete": EventKind.IMAGE_DELETE}
-# Messages read with the reference's decoders, from fields read as the reference reads them.
-_BY_FIELDS = {
-    "progress for image pull": _progress,
-    "fetch response received": _fetch,
+    "stop": (EventKind.STOP, ("stop_image", "stop_active", "stop_read")),
+    "cancel": (EventKind.CANCEL, ("cancel_image", "cancel_timeout")),
+    "image": (EventKind.IMAGE_CREATE, ("image_word", "image_gogo_name", "image_gogo_tail", "image_name", "image_tail")),
+    "other": (None, ("other_body",)),
 }
-
-
-class _Shape:
-    """One compiled pattern (an envelope around a message) and where its groups are."""
-
-    __slots__ = ("error", "level", "message", "pattern", "rest", "time", "utc")
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = re.compile(pattern, re.DOTALL)
-        index = self.pattern.groupindex
-        self.error, self.utc, self.time, self.rest = (
-            index.get(name, 0) - 1 for name in ("error", "utc", "time", "rest")
-        )
-        self.level = index["level"] - 1
-        self.message = index["level"]  # the message's groups follow level's
+_WIDTH = len(_ENVELOPE_FIELDS) + max(len(fields) for _, fields in _KINDS.values())
 
 
 class _Layout:
-    """An envelope: one shape per message."""
+    """An envelope's pattern (its head, then the messages, each closed by an empty group) and, by
+    that group's number (the match's lastindex), the message's kind and the group numbers of its
+    fields (_ENVELOPE_FIELDS then the message's, padded to _WIDTH with the group that is always
+    None). The text is ASCII: re.ASCII gives the same matches, faster."""
 
     def __init__(self, head: str, tail: str) -> None:
-        self.shapes = {kind: _Shape(head + message + tail) for kind, message in _MESSAGES.items()}
-        self.json = "error" in self.shapes[None].pattern.groupindex
+        self.json = "error" in head
+        body = "|".join(_MESSAGES)
+        for name in _KINDS:
+            body = body.replace(f"<tail:{name}>", tail.replace("@", name) + f"(?P<end_{name}>)")
+        self.pattern = re.compile(head + "(?:" + body + ")", re.DOTALL | re.ASCII)
+        index = self.pattern.groupindex
+        nothing = index["nothing"]
+        self.specs: dict[int, tuple[EventKind | None, tuple[int, ...]]] = {}
+        for name, (kind, fields) in _KINDS.items():
+            numbers = [index.get(field) or index.get(f"{field}_{name}") or nothing for field in _ENVELOPE_FIELDS]
+            numbers += [index[field] for field in fields]
+            numbers += [nothing] * (_WIDTH - len(numbers))
+            self.specs[index[f"end_{name}"]] = (kind, tuple(numbers))
 
 
+_SHORT = _Layout(_SHORT_PREFIX + _TEXT_HEAD, _TEXT_TAIL)
 _TEXT = _Layout(_TEXT_HEAD, _TEXT_TAIL)
 _JSON = _Layout(_JSON_HEAD, _JSON_TAIL)
 
@@ -148,205 +170,192 @@ def _seconds(duration: str) -> float | None:
     return seconds if seconds is not None and seconds >= 0 else None
 
 
-def fast_event(
-    line: str | bytes, fallback_time: datetime | None = None, fallback_node: str | None = None
-) -> PullEvent | _Unknown:
-    """The event parse_line(line, fallback_time, fallback_node) gives, or UNKNOWN
-    (never None: whether a line is a pull line at all is left to the reference)."""
-    if len(line) > MAX_LINE_BYTES or not line.isascii():
-        return UNKNOWN
-    text = line.decode("ascii") if isinstance(line, bytes) else line
-    if text.endswith(("\n", "\r")):
-        text = text.rstrip("\r\n")
-    first = text[:1]
-    if first == "{":
-        if '"MESSAGE":"' in text:
-            return _journal_record(text, fallback_node)
-        at = text.find('"msg":"') + 7
-        if at < 7:
-            return UNKNOWN
-        return _decode(_JSON, text, 0, text, at, fallback_time, fallback_node)
-    at = text.find(' msg="') + 6
-    if at < 6:
-        return UNKNOWN
-    if first == "t":
-        return _decode(_TEXT, text, 0, text, at, fallback_time, fallback_node)
-    end = text.find(': time="')
-    if end < 0:
-        return UNKNOWN
-    host = _short_host(text, end)
-    if host is None:
-        return UNKNOWN
-    return _decode(_TEXT, text, end + 2, text, at, fallback_time, host)
-
-
-def _short_host(text: str, end: int) -> str | None:
-    """The host of a journalctl short prefix `text[:end]`, or None when it is not one."""
-    if text[15:16] == " " and end > 16:
-        stamp = text[:15]
-        if stamp not in _SHORT_TIMES:
-            if _SHORT_TIME.fullmatch(stamp) is None:
-                return None
-            if len(_SHORT_TIMES) >= _CACHED:
-                _SHORT_TIMES.clear()
-            _SHORT_TIMES.add(stamp)
-        rest = text[16:end]
-        host = _SHORT_HOSTS.get(rest)
-        if host is None:
-            match = _SHORT_REST.fullmatch(rest)
-            if match is None:
-                return None
-            if len(_SHORT_HOSTS) >= _CACHED:
-                _SHORT_HOSTS.clear()
-            host = _SHORT_HOSTS[rest] = match.group(1)
-        return host
-    match = _SHORT_PREFIX.fullmatch(text, 0, end)  # short-precise, or a 1-digit day
-    return None if match is None else match.group(1)
-
-
-def _journal_record(text: str, fallback_node: str | None) -> PullEvent | _Unknown:
-    """A `journalctl -o json` record whose MESSAGE is a logrus text line."""
-    try:
-        record = json.loads(text)
-    except (ValueError, RecursionError):
-        return UNKNOWN
-    if not isinstance(record, dict):
-        return UNKNOWN
-    message = record.get("MESSAGE")
-    if not isinstance(message, str):
-        return UNKNOWN
-    inner = message.strip()
-    at = inner.find(' msg="') + 6
-    if not (at >= 7 and inner.startswith('time="') and inner.isascii()):
-        return UNKNOWN
-    node = journal_host(record) or fallback_node
-    stamp = record.get("__REALTIME_TIMESTAMP")
-    return _decode(_TEXT, inner, 0, text, at, None, node, stamp if isinstance(stamp, str) else None)
-
-
-def _decode(
-    layout: _Layout,
-    text: str,
-    start: int,
-    line: str,
-    at: int,
-    fallback: datetime | None,
-    node: str | None,
-    stamp: str | None = None,
-) -> PullEvent | _Unknown:
-    """The event of `text` from `start` (the logrus entry; `line` the whole line) in `layout`,
-    whose msg starts at `at`; `stamp` a journal record's time (read only when the entry has
-    none)."""
-    head = text[at : at + 5]
-    kind: EventKind | None
-    if head == "PullI":  # which of the four: told by what follows the name (the pattern checks)
-        end = text.find('\\"', at + 12)
-        kind = _PULL_IMAGE_KINDS.get(text[end + 2 : end + 4], _START)
-    else:
-        kind = _KINDS.get(head)
-    shape = layout.shapes[kind]
-    match = shape.pattern.fullmatch(text, start)
-    if match is None:
-        return UNKNOWN
-    groups = match.groups()
-    utc = groups[shape.utc]
-    if utc is not None and _FROMISOFORMAT_TAKES_Z:  # timestamps.parse_timestamp's fast route, inlined
-        try:
-            moment: datetime | None = datetime.fromisoformat(utc)
-        except ValueError:
-            moment = parse_timestamp(utc)
-        else:
-            if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # type: ignore[union-attr]
-                moment = None
-    else:
-        other = utc or groups[shape.time] or ""
-        if layout.json:
-            other = other.replace('\\"', '"')
-        moment = parse_timestamp(other) if other else None
-    if moment is None:
-        moment = fallback if stamp is None else from_epoch_micros(stamp)
-    level = groups[shape.level] or ""
-    if layout.json:
-        level = level.replace('\\"', '"')
-    raw = line[:RAW_LINE_LIMIT]
-    first = shape.message
-    image = groups[first] or ""
-    # The hot kinds' events are built with positional arguments (PullEvent's field order): cheaper.
-    if kind is _START:
-        return PullEvent(
-            kind, image, normalize(image), moment, level,
-            None, None, None, None, None, None, None, None, None, None, None, False, node, raw,
-        )  # fmt: skip
-    if kind is _RESULT:
-        return PullEvent(
-            kind, image, normalize(image), moment, level,
-            groups[first + 1], None, None, None, None, None, None, None, None, None, None, False, node, raw,
-        )  # fmt: skip
-    if kind is _FAILED:
-        error = _fields(shape, groups).get("error")
-        return PullEvent(kind, image, normalize(image), moment, level, error=error, node=node, raw=raw)
-    if kind is _SNAPSHOTTER:
-        snapshotter, tail = groups[first + 1], (groups[first + 2] or "").strip()
-        method = tail[len("using ") :] if tail.startswith("using ") else None
-        return PullEvent(
-            kind, image, normalize(image), moment, level,
-            snapshotter=snapshotter, pull_method=method, node=node, raw=raw,
-        )  # fmt: skip
-    if kind is _PULLED:
-        image_id, repo_tag, repo_digest, size, duration = groups[first + 1 : first + 6]
-        size_bytes = seconds = None
-        if size is not None and duration is not None:
-            size_bytes = int(size) if 0 < len(size) < 20 and size.isdigit() else byte_count(size)
-            seconds = _seconds(duration)
-        event = PullEvent(
-            kind, image, normalize(image), moment, level, image_id or None, repo_tag or None, repo_digest or None,
-            size_bytes, seconds, None, None, None, None, None, None, False, node, raw,
-        )  # fmt: skip
-        return event
-    if kind is _STOP:
-        count = groups[first + 2] or ""
-        read = int(count) if 0 < len(count) < 20 else byte_count(count)  # digits: fewer than 20 fit
-        return PullEvent(
-            kind, image, normalize(image), moment, level,
-            None, None, None, None, None, read, None, None, None, None, None, False, node, raw,
-        )  # fmt: skip
-    if kind is _CANCEL:
-        timeout = groups[first + 1]
-        return PullEvent(
-            kind, image, normalize(image), moment, level,
-            timeout=timeout, error=f"cancelled: no progress in {timeout}", node=node, raw=raw,
-        )  # fmt: skip
-    if kind is _IMAGE_CREATE:  # and update, delete: image is the word
-        gogo_name, gogo_tail, name, tail = groups[first + 1 : first + 5]
-        if gogo_name is not None:
-            name, tail = gogo_name, gogo_tail
-        name, tail = name or "", (tail or "").replace('\\"', '"')
-        ref = name if _IMAGE_ID.fullmatch(name) else normalize(name)
-        event = PullEvent(_IMAGE_KINDS[image], name, ref, moment, level, node=node, raw=raw)
-        event.managed = any(label in tail for label in _MANAGED)
-        return event
-    return _by_fields(shape, groups, image, moment, level, node, raw, line)
-
-
 # The kinds as plain globals: an Enum member's attribute lookup costs more than a global's.
 _START, _RESULT, _FAILED, _SNAPSHOTTER = EventKind.START, EventKind.RESULT, EventKind.FAILED, EventKind.SNAPSHOTTER
 _PULLED, _STOP, _CANCEL, _IMAGE_CREATE = EventKind.PULLED, EventKind.STOP, EventKind.CANCEL, EventKind.IMAGE_CREATE
-_PULL_IMAGE_KINDS = {" r": EventKind.RESULT, " f": EventKind.FAILED, " w": EventKind.SNAPSHOTTER}
-# The message kind by the first five characters of the msg (PullImage: see _decode).
-_KINDS = {
-    "Pulle": EventKind.PULLED,
-    "stop ": EventKind.STOP,
-    "cance": EventKind.CANCEL,
-    "Image": EventKind.IMAGE_CREATE,
-}
+_IMAGE_KINDS = {"Create": EventKind.IMAGE_CREATE, "Update": EventKind.IMAGE_UPDATE, "Delete": EventKind.IMAGE_DELETE}
+_SHORT_MATCH, _TEXT_MATCH, _JSON_MATCH = _SHORT.pattern.fullmatch, _TEXT.pattern.fullmatch, _JSON.pattern.fullmatch
+_SHORT_SPECS, _TEXT_SPECS, _JSON_SPECS = _SHORT.specs, _TEXT.specs, _JSON.specs
 
 
-def _fields(shape: _Shape, groups: tuple[str | None, ...]) -> dict[str, str]:
+def fast_batch(
+    lines: Sequence[str | bytes],
+    times: Sequence[datetime | None] | None = None,
+    nodes: Sequence[str | None] | None = None,
+    node: str | None = None,
+) -> tuple[list[PullEvent | None], list[int]]:
+    """For each line (`times[i]` its fallback time, `nodes[i]` its node, else `node`, as in
+    parsers.parse_batch) the event parse_line / parse_why_line give, or None where the fast route
+    does not know; and the numbers of those lines, for the reference to read."""
+    events: list[PullEvent | None] = []
+    misses: list[int] = []
+    add, miss = events.append, misses.append
+    fromiso, takes_z, first_year, last_year = datetime.fromisoformat, _FROMISOFORMAT_TAKES_Z, FIRST_YEAR, LAST_YEAR
+    short_match, text_match, json_match = _SHORT_MATCH, _TEXT_MATCH, _JSON_MATCH
+    short_specs, text_specs, json_specs = _SHORT_SPECS, _TEXT_SPECS, _JSON_SPECS
+    limit, raw_limit = MAX_LINE_BYTES, RAW_LINE_LIMIT
+    batch_node_ascii = node is None or node.isascii()
+    for index, line in enumerate(lines):
+        if len(line) > limit or not line.isascii():
+            add(None)
+            miss(index)
+            continue
+        text = line.decode("ascii") if isinstance(line, bytes) else line
+        if text.endswith(("\n", "\r")):
+            text = text.rstrip("\r\n")
+        raw = text[:raw_limit]
+        record = False
+        first = text[:1]
+        if first == "{":
+            if '"MESSAGE":"' in text:  # a journalctl -o json record
+                found = _journal_record(text)
+                if found is None:
+                    add(None)
+                    miss(index)
+                    continue
+                inner, host, stamp = found
+                match = text_match(inner)
+                record = True
+                is_json = False
+                specs = text_specs
+            else:
+                match = json_match(text)
+                is_json = True
+                specs = json_specs
+        elif first == "t":
+            match = text_match(text)
+            is_json = False
+            specs = text_specs
+        else:
+            match = short_match(text)
+            is_json = False
+            specs = short_specs
+        if match is None:
+            add(None)
+            miss(index)
+            continue
+        kind, numbers = specs[match.lastindex]  # type: ignore[index]
+        prefix_host, utc, other, level, error, rest, image, a, b, c, d, e = match.group(*numbers)
+        if not record:
+            host = prefix_host
+        if host is None:
+            host = nodes[index] if nodes else node
+            if host is not None and not (host.isascii() if nodes else batch_node_ascii):
+                add(None)  # a given node that is not ASCII: the reference escapes it
+                miss(index)
+                continue
+        if utc is not None and takes_z:  # timestamps.parse_timestamp's fast route, inlined
+            try:
+                moment: datetime | None = fromiso(utc)
+            except ValueError:
+                moment = parse_timestamp(utc)
+            else:
+                if not first_year <= moment.year <= last_year:  # type: ignore[union-attr]
+                    moment = None
+        else:
+            other = utc or other
+            moment = parse_timestamp(other.replace('\\"', '"') if is_json else other) if other else None
+        if moment is None:
+            if record:
+                moment = None if stamp is None else from_epoch_micros(stamp)
+            else:
+                moment = times[index] if times else None
+        # The hot kinds' events are built with positional arguments (PullEvent's field order): cheaper.
+        if kind is _START:
+            event: PullEvent | None = PullEvent(
+                kind, image, normalize(image), moment, level,
+                None, None, None, None, None, None, None, None, None, None, None, False, host, raw,
+            )  # fmt: skip
+        elif kind is _STOP:
+            read = int(b) if 0 < len(b) < 20 else byte_count(b)  # digits: fewer than 20 fit in a long
+            event = PullEvent(
+                kind, image, normalize(image), moment, level,
+                None, None, None, None, None, read, None, None, None, None, None, False, host, raw,
+            )  # fmt: skip
+        elif kind is _PULLED:
+            size_bytes = seconds = None
+            if d is not None and e is not None:
+                size_bytes = int(d) if 0 < len(d) < 20 and d.isdigit() else byte_count(d)
+                seconds = _seconds(e)
+            event = PullEvent(
+                kind, image, normalize(image), moment, level, a or None, b or None, c or None,
+                size_bytes, seconds, None, None, None, None, None, None, False, host, raw,
+            )  # fmt: skip
+        elif kind is _RESULT:
+            event = PullEvent(
+                kind, image, normalize(image), moment, level,
+                a, None, None, None, None, None, None, None, None, None, None, False, host, raw,
+            )  # fmt: skip
+        elif kind is _FAILED:
+            error = _fields(is_json, error, rest).get("error")
+            event = PullEvent(kind, image, normalize(image), moment, level, error=error, node=host, raw=raw)
+        elif kind is _SNAPSHOTTER:
+            tail = (b or "").strip()
+            method = tail[len("using ") :] if tail.startswith("using ") else None
+            event = PullEvent(
+                kind, image, normalize(image), moment, level, snapshotter=a, pull_method=method, node=host, raw=raw
+            )
+        elif kind is _CANCEL:
+            event = PullEvent(
+                kind, image, normalize(image), moment, level,
+                timeout=a, error=f"cancelled: no progress in {a}", node=host, raw=raw,
+            )  # fmt: skip
+        elif kind is _IMAGE_CREATE:  # and update, delete: `image` is the word
+            name, tail = (a, b) if a is not None else (c, d)
+            name, tail = name or "", (tail or "").replace('\\"', '"')
+            ref = name if _IMAGE_ID.fullmatch(name) else normalize(name)
+            event = PullEvent(_IMAGE_KINDS[image], name, ref, moment, level, node=host, raw=raw)
+            event.managed = any(label in tail for label in _MANAGED)
+        else:
+            event = _by_fields(is_json, error, rest, image, moment, level, host, raw, text)
+            if event is None:
+                add(None)
+                miss(index)
+                continue
+        add(event)
+    return events, misses
+
+
+def fast_event(
+    line: str | bytes, fallback_time: datetime | None = None, fallback_node: str | None = None
+) -> PullEvent | _Unknown:
+    """The event parse_line(line, fallback_time, fallback_node) gives (or parse_why_line's), or
+    UNKNOWN (never None: whether a line is a pull line at all is left to the reference)."""
+    events, _ = fast_batch((line,), (fallback_time,), None, fallback_node)
+    event = events[0]
+    return UNKNOWN if event is None else event
+
+
+def _journal_record(text: str) -> tuple[str, str | None, str | None] | None:
+    """A `journalctl -o json` record whose MESSAGE is a logrus text line: that line (stripped),
+    the record's _HOSTNAME (None when not a non-empty string) and __REALTIME_TIMESTAMP; None for
+    anything else."""
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    message = record.get("MESSAGE")
+    if not isinstance(message, str):
+        return None
+    inner = message.strip()
+    if not (inner.startswith('time="') and inner.isascii()):
+        return None
+    host = journal_host(record)  # None: the given node, as the reference does
+    if host is not None and not host.isascii():
+        return None
+    stamp = record.get("__REALTIME_TIMESTAMP")
+    return inner, host, stamp if isinstance(stamp, str) else None
+
+
+def _fields(is_json: bool, error: str | None, rest: str | None) -> dict[str, str]:
     """The entry's fields other than time, level and msg, as the reference reads them."""
-    if shape.rest < 0:  # JSON: the one field its pattern allows
-        error = groups[shape.error]
-        return {} if error is None else {"error": error.replace('\\"', '"')}
-    rest = groups[shape.rest]
+    if is_json:  # the two fields its pattern allows: error, and host as `rest`
+        json_fields = {} if error is None else {"error": error.replace('\\"', '"')}
+        if rest is not None:
+            json_fields["host"] = rest
+        return json_fields
     fields: dict[str, str] = {}
     if rest:
         for key, value in _pairs(rest, 0):
@@ -358,17 +367,18 @@ def _fields(shape: _Shape, groups: tuple[str | None, ...]) -> dict[str, str]:
 
 
 def _by_fields(
-    shape: _Shape,
-    groups: tuple[str | None, ...],
+    is_json: bool,
+    error: str | None,
+    rest: str | None,
     body: str,
     moment: datetime | None,
     level: str,
     node: str | None,
     raw: str,
     line: str,
-) -> PullEvent | _Unknown:
+) -> PullEvent | None:
     """Progress, layer fetch and sandbox lines by the reference's own decoders, and resolver
-    lines (why lines: no pull message, so parse_why_line's) by its _why_event."""
+    lines (why lines: no pull message, so parse_why_line's) by its _why_event; None when not sure."""
     from pullwatch import parsers  # rare routes: the package is loaded by then
 
     msg = body.replace('\\"', '"')
@@ -377,16 +387,21 @@ def _by_fields(
         if decoder is None and msg.startswith("RunPodSandbox for "):
             decoder = _sandbox
         if decoder is None or not any(keyword in line for keyword in parsers.PULL_KEYWORDS):
-            return UNKNOWN  # parse_line reads only lines with a pull keyword (decoded text may add one)
-        decoded = decoder(LogEntry(msg, moment, level, _fields(shape, groups)), raw)
+            return None  # parse_line reads only lines with a pull keyword (decoded text may add one)
+        decoded = decoder(LogEntry(msg, moment, level, _fields(is_json, error, rest)), raw)
     else:  # parse_line gives None: parse_why_line decides
         if not any(keyword in line for keyword in parsers.WHY_KEYWORDS):
-            return UNKNOWN
-        decoded = parsers._why_event(LogEntry(msg, moment, level, _fields(shape, groups)), raw)
+            return None
+        decoded = parsers._why_event(LogEntry(msg, moment, level, _fields(is_json, error, rest)), raw)
     if decoded is None:
-        return UNKNOWN
+        return None
     decoded.node = node
     return decoded
 
 
+# Messages read with the reference's decoders, from fields read as the reference reads them.
+_BY_FIELDS = {
+    "progress for image pull": _progress,
+    "fetch response received": _fetch,
+}
 _DISPATCH_PREFIXES = tuple(prefix for prefix, _ in _DISPATCH)

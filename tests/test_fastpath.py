@@ -28,7 +28,7 @@ from test_hostile_parsing import ADVERSARIES
 from pullwatch import parsers
 from pullwatch.parsers import UnparsedLine, is_candidate, parse_batch, parse_line, parse_why_line
 from pullwatch.parsers.events import PullEvent
-from pullwatch.parsers.fastpath import UNKNOWN, fast_event
+from pullwatch.parsers.fastpath import UNKNOWN, fast_batch, fast_event
 
 ROOT = Path(__file__).resolve().parent.parent
 FALLBACK = datetime(2026, 11, 27, 9, 0, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -188,25 +188,29 @@ def test_hypothesis_mutations_of_real_lines(lines: list[str]) -> None:
     check([line.encode("utf-8", "surrogatepass") for line in lines], FALLBACK, "named")
 
 
-def dense_lines() -> Iterator[bytes]:
-    """Candidate lines of a dense (10% pull lines) journal-short log, made as bench/density.py does."""
+def dense_lines(envelope: str = "journal-short") -> Iterator[bytes]:
+    """Candidate lines of a dense (10% pull lines) log, made as bench/density.py does."""
     sys.path[:0] = [str(ROOT / "bench")]
     try:
         density = importlib.import_module("density")
     finally:
         del sys.path[0]
-    base: list[str] = density.base_lines("journal-short", 10, 300_000)
+    base: list[str] = density.base_lines(envelope, 10, 300_000)
     for line in base:
         if is_candidate(line):
             yield line.encode()
 
 
-def test_most_dense_candidate_lines_take_the_fast_route() -> None:
+@pytest.mark.parametrize("envelope", ["journal-short", "text", "json", "journal-json"])
+def test_most_dense_candidate_lines_take_the_fast_route(envelope: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fails when the fast route silently stops applying (a changed envelope, a new field)."""
-    lines = list(dense_lines())
-    assert len(lines) > 100
+    lines = list(dense_lines(envelope))
+    assert len(lines) > 50
     taken = check(lines)
-    assert taken >= 0.9 * len(lines), f"{taken} of {len(lines)} candidate lines took the fast route"
+    assert taken >= 0.95 * len(lines), f"{taken} of {len(lines)} candidate lines took the fast route"
+    _, misses = fast_batch(lines)  # the batch route too (parse_batch's)
+    assert len(misses) <= 0.05 * len(lines)
+    check_batch(lines, monkeypatch)
 
 
 def test_reference_switch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,7 +221,7 @@ def test_reference_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object) -> object:
         raise AssertionError("fast route used")
 
-    monkeypatch.setattr(parsers, "fast_event", refuse)
+    monkeypatch.setattr(parsers, "fast_batch", refuse)
     monkeypatch.setenv("PULLWATCH_PARSE", "reference")
     ref = parse_batch(lines)
     assert [e.to_json() for e in fast.events] == [e.to_json() for e in ref.events]
