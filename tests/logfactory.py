@@ -492,3 +492,26 @@ def quote(text: str) -> str:
             out.append(char)
     out.append('"')
     return "".join(out)
+
+
+def klog_line(moment: datetime, file: str, msg: str, *pairs: tuple[str, str]) -> str:
+    """kubelet's klog structured line (`I1202 05:00:00.000000    4242 file.go:1] "msg" k="v"`)."""
+    fields = " ".join(f"{key}={quote(value)}" for key, value in pairs)
+    head = "E" if "Error" in msg else "I"
+    return f"{head}{moment:%m%d %H:%M:%S.%f}    4242 {file}] {quote(msg)} {fields}"
+
+
+def kubelet_pulling(moment: datetime, pod: str, image: str) -> str:
+    """client-go's structured "Event occurred" line for kubelet's `Pulling image` event (-v>=3)."""
+    return klog_line(
+        moment,
+        "event.go:389",
+        "Event occurred",
+        ("object", pod),
+        ("fieldPath", "spec.containers{app}"),
+        ("kind", "Pod"),
+        ("apiVersion", "v1"),
+        ("type", "Normal"),
+        ("reason", "Pulling"),
+        ("message", f"Pulling image {quote(image)}"),
+    )

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 import pytest
 from followhelp import EventStream
 from journald import BACKENDS, PrivateJournald, missing_tools, unique_name
-from logfactory import quote
+from logfactory import kubelet_pulling, quote
 
 from pullwatch.sources.journal import BACKEND_ENV
 
@@ -49,19 +49,8 @@ def logrus(msg: str) -> str:
 
 
 def pulling(pod: str) -> str:
-    """client-go's structured "Event occurred" line for kubelet's Pulling event, stamped now."""
-    now = datetime.now()  # klog writes the node's local time
-    pairs = [
-        ("object", pod),
-        ("fieldPath", "spec.containers{app}"),
-        ("kind", "Pod"),
-        ("apiVersion", "v1"),
-        ("type", "Normal"),
-        ("reason", "Pulling"),
-        ("message", f"Pulling image {quote(IMAGE)}"),
-    ]
-    fields = " ".join(f"{key}={quote(value)}" for key, value in pairs)
-    return f"I{now:%m%d %H:%M:%S.%f}    4242 event.go:389] {quote('Event occurred')} {fields}"
+    """kubelet's Pulling event line, stamped now (klog writes the node's local time)."""
+    return kubelet_pulling(datetime.now(), pod, IMAGE)
 
 
 def pullwatch() -> str:

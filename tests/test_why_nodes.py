@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from clihelp import run
-from logfactory import quote
+from logfactory import kubelet_pulling, quote
 
 T0 = datetime(2026, 12, 2, 5, 0, 0, tzinfo=timezone.utc)
 HUB = "registry-1.docker.io"
@@ -44,18 +44,7 @@ def manifest_url(host: str) -> str:
 
 
 def pulling(moment: datetime, pod: str) -> str:
-    """client-go's StartStructuredLogging line for kubelet's `Pulling image` event."""
-    pairs = [
-        ("object", pod),
-        ("fieldPath", "spec.containers{web}"),
-        ("kind", "Pod"),
-        ("apiVersion", "v1"),
-        ("type", "Normal"),
-        ("reason", "Pulling"),
-        ("message", f"Pulling image {quote(IMAGE)}"),
-    ]
-    fields = " ".join(f"{key}={quote(value)}" for key, value in pairs)
-    return f"I{moment:%m%d %H:%M:%S.%f}    4242 event.go:389] {quote('Event occurred')} {fields}"
+    return kubelet_pulling(moment, pod, IMAGE)
 
 
 def request(moment: datetime, host: str) -> str:

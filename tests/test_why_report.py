@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from clihelp import run
-from logfactory import quote
+from logfactory import klog_line, kubelet_pulling, quote
 from textual.widgets import Static
 from tuihelp import replay_app, run_async, wait_loaded, widget_text
 
@@ -99,25 +99,7 @@ def test_events_carry_failure_and_host_detail() -> None:
 # ---- pods: kubelet lines written by the test next to a real containerd log ----
 
 
-def klog_line(moment: datetime, file: str, msg: str, *pairs: tuple[str, str]) -> str:
-    fields = " ".join(f"{key}={quote(value)}" for key, value in pairs)
-    head = "E" if "Error" in msg else "I"
-    return f"{head}{moment:%m%d %H:%M:%S.%f}    4242 {file}] {quote(msg)} {fields}"
-
-
-def pulling(moment: datetime, pod: str, image: str) -> str:
-    return klog_line(
-        moment,
-        "event.go:389",
-        "Event occurred",
-        ("object", pod),
-        ("fieldPath", "spec.containers{app}"),
-        ("kind", "Pod"),
-        ("apiVersion", "v1"),
-        ("type", "Normal"),
-        ("reason", "Pulling"),
-        ("message", f"Pulling image {quote(image)}"),
-    )
+pulling = kubelet_pulling
 
 
 def sync_error(moment: datetime, pod: str, cri_error: str) -> str:
