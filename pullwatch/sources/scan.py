@@ -27,8 +27,12 @@ BLOCK_SIZE = 512 * 1024
 
 # Lines are found by anchors, then checked against the keywords themselves. Each keyword is its
 # own anchor unless it contains a shared one: " image" stands for "Pulled image", "pulling image",
-# "progress for image pull" and "failed to pull image", which saves three passes per block.
-SHARED_ANCHORS: tuple[bytes, ...] = (b" image",)
+# "progress for image pull", "failed to pull image" and kubelet's image lines; "e event" for the
+# three ImageCreate/ImageUpdate/ImageDelete events; "fetch " for "fetch response received" and
+# "fetch failed". Each pass saved is ~1/11 of a sparse log's scan (measured: 64 MB of journald
+# short at 0.5% pull lines, 32.9 -> 28.0 ms with the last two); the price is a few more lines
+# sliced and refused (debug's `msg=fetch digest=…`, one per blob fetched).
+SHARED_ANCHORS: tuple[bytes, ...] = (b" image", b"e event", b"fetch ")
 
 
 def anchors_for(keywords: tuple[bytes, ...]) -> tuple[bytes, ...]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import operator
 import os
 import pickle
@@ -32,9 +33,11 @@ import select
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Generator, Iterator
 from itertools import starmap
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Protocol, cast
 
 from pullwatch.parsers.events import ParsedBatch, PullEvent
 from pullwatch.sources import LineBatch, SourceError
@@ -42,6 +45,14 @@ from pullwatch.sources.children import track
 
 # Below this size a child's start-up (~50 ms) costs more than the overlap wins.
 PROCESS_MIN_BYTES = 8 * 1024 * 1024
+# A plain file this big is cut, at line ends, into one part per core (at most MAX_PARTS), each
+# scanned and parsed by its own child: on a log of few pull lines the scan is the slowest step
+# (eleven substring passes per block), and the parts' children run at once. The parts' batches
+# still reach this process in log order: a later part's frames are read ahead into memory (at
+# most READ_AHEAD_BYTES per part; then its child waits) while the earlier parts are applied.
+SPLIT_MIN_BYTES = 32 * 1024 * 1024
+MAX_PARTS = 4
+READ_AHEAD_BYTES = 8 * 1024 * 1024
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The child gets this process's module path instead of running `site` again (-S: 30-40 ms sooner
 # to its first batch), and imports pullwatch from where this process did.
@@ -93,69 +104,225 @@ def child_parses() -> bool:
 
 def scan_in_child(
     path: str, block_size: int, node: str | None = None, parse: bool | None = None
-) -> Iterator[LineBatch] | None:
-    """The batches of `path` as a child process scans (and, with `parse`, parses) it, every line
+) -> Generator[LineBatch, None, None] | None:
+    """The batches of `path` as child processes scan (and, with `parse`, parse) it, every line
     that names no node being `node`'s; None when no child can be started. A parsed batch carries
-    its ParsedBatch (`LineBatch.parsed`) and no lines."""
+    its ParsedBatch (`LineBatch.parsed`) and no lines. A big plain file is cut into parts
+    (`split_points`), one child each; the batches come in log order all the same."""
     if not sys.executable:
         return None
     parse = child_parses() if parse is None else parse
+    points = split_points(path)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for start, end in zip(points, [*points[1:], None], strict=True):
+            part = "" if len(points) == 1 else f"{start}:{'' if end is None else end}"
+            children.append(_start_child(path, block_size, node, parse, part))
+    except OSError:
+        for child in children:
+            child.kill()
+            child.wait()
+        return None
+    return _in_order(children, path, node)
+
+
+def split_points(path: str) -> list[int]:
+    """Where each part of `path` starts: [0] (one part) unless it is a plain file of at least
+    SPLIT_MIN_BYTES and more than one core is free; a part after the first starts just after a
+    newline, so that every line lies whole in one part."""
+    parts = min(_cores(), MAX_PARTS)
+    try:
+        size = os.stat(path).st_size if path != "-" else 0
+        if parts < 2 or size < SPLIT_MIN_BYTES:
+            return [0]
+        with open(path, "rb") as file:
+            if file.read(2) == b"\x1f\x8b":  # gzip (saved.GZIP_MAGIC): read from its start only
+                return [0]
+            points = [0]
+            for part in range(1, parts):
+                start = _after_newline(file, max(size * part // parts, points[-1]))
+                if start is None or start >= size:
+                    break
+                if start > points[-1]:
+                    points.append(start)
+            return points
+    except OSError:  # unreadable: the one child says why
+        return [0]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def _after_newline(file: BinaryIO, offset: int) -> int | None:
+    """The position just after the first newline at or after `offset`; None when there is none."""
+    file.seek(offset)
+    while chunk := file.read(1 << 16):
+        found = chunk.find(b"\n")
+        if found >= 0:
+            return offset + found + 1
+        offset += len(chunk)
+    return None
+
+
+def _start_child(path: str, block_size: int, node: str | None, parse: bool, part: str) -> subprocess.Popen[bytes]:
     module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
     mode = str(PARSE_MIN_CANDIDATES) if parse else _LINES
-    arguments = [str(block_size), mode, path, *(() if node is None else (node,))]
+    arguments = [str(block_size), mode, path, part, *(() if node is None else (node,))]
     command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, *arguments]
-    try:
-        child = track(
-            subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE)
-        )
-    except OSError:
-        return None
-    return _batches(child, path, node)
+    return track(subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE))
 
 
-def _batches(child: subprocess.Popen[bytes], path: str, node: str | None) -> Iterator[LineBatch]:
-    assert child.stdout is not None
-    pipe = child.stdout
+def _in_order(
+    children: list[subprocess.Popen[bytes]], path: str, node: str | None
+) -> Generator[LineBatch, None, None]:
+    """The first child's batches as they come, then each later one's, read ahead meanwhile."""
+    ahead = [_ReadAhead(child) for child in children[1:]]
     try:
-        while header := pipe.readline():
-            if header.startswith(b"P "):
-                _, total, size = header.split()
-                data = pipe.read(int(size))
-                if len(data) != int(size):
-                    break  # the child died mid-frame: its exit status tells
-                yield LineBatch([], int(total), node=node, parsed=decode_parsed(data, int(total)))
-                continue
-            if header.startswith(b"E "):
-                raise SourceError(header[2:].decode("utf-8", "replace").rstrip("\n"))
-            total, count = header.split()
-            lines = [pipe.readline()[:-1] for _ in range(int(count))]
-            yield LineBatch(lines, int(total), node=node)
-        if child.wait() != 0:
-            raise SourceError(f"{path}: the scanning process failed (exit status {child.returncode})")
+        for child, pipe in zip(children, [children[0].stdout, *ahead], strict=True):
+            assert pipe is not None
+            yield from _batches(child, pipe, path, node)
     finally:
-        if child.poll() is None:
-            child.kill()  # the reader stopped early (an error, `| head`, the TUI closed)
-        pipe.close()
-        child.wait()
+        for reader in ahead:
+            reader.close()
+        for child in children:
+            _stop(child)
+
+
+def _batches(child: subprocess.Popen[bytes], pipe: _Frames, path: str, node: str | None) -> Iterator[LineBatch]:
+    while header := pipe.readline():
+        if header.startswith(b"P "):
+            _, total, size = header.split()
+            data = pipe.read(int(size))
+            if len(data) != int(size):
+                break  # the child died mid-frame: its exit status tells
+            yield LineBatch([], int(total), node=node, parsed=decode_parsed(data, int(total)))
+            continue
+        if header.startswith(b"E "):
+            raise SourceError(header[2:].decode("utf-8", "replace").rstrip("\n"))
+        total, count = header.split()
+        lines = [pipe.readline()[:-1] for _ in range(int(count))]
+        yield LineBatch(lines, int(total), node=node)
+    if child.wait() != 0:
+        raise SourceError(f"{path}: the scanning process failed (exit status {child.returncode})")
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.kill()  # the reader stopped early (an error, `| head`, the TUI closed)
+    if child.stdout is not None:
+        child.stdout.close()
+    child.wait()
+
+
+class _Frames(Protocol):
+    def readline(self) -> bytes: ...
+    def read(self, size: int, /) -> bytes: ...
+
+
+class _ReadAhead:
+    """A later part's pipe, read by a thread into memory (at most READ_AHEAD_BYTES, then the
+    thread waits and so does its child), so that the part's child works while the earlier parts
+    are applied; read back with the pipe's readline and read."""
+
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        assert child.stdout is not None
+        self._pipe = cast(io.BufferedReader, child.stdout)
+        self._chunks: deque[bytes] = deque()
+        self._held = 0  # bytes in _chunks
+        self._current = b""  # the chunk being read back, from _offset
+        self._offset = 0
+        self._done = False
+        self._closed = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._fill, name="pullwatch-read-ahead", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            while chunk := self._pipe.read1(1 << 16):
+                with self._changed:
+                    while self._held >= READ_AHEAD_BYTES and not self._closed:
+                        self._changed.wait()
+                    if self._closed:
+                        return
+                    self._chunks.append(chunk)
+                    self._held += len(chunk)
+                    self._changed.notify_all()
+        except (OSError, ValueError):  # closed under the thread: the reader stopped
+            pass
+        finally:
+            with self._changed:
+                self._done = True
+                self._changed.notify_all()
+
+    def _more(self) -> bool:
+        """Make the next chunk current; False at the pipe's end."""
+        with self._changed:
+            while not self._chunks and not self._done:
+                self._changed.wait()
+            if not self._chunks:
+                return False
+            self._current = self._chunks.popleft()
+            self._held -= len(self._current)
+            self._offset = 0
+            self._changed.notify_all()
+            return True
+
+    def readline(self) -> bytes:
+        parts = []
+        while True:
+            end = self._current.find(b"\n", self._offset)
+            if end >= 0:
+                parts.append(self._current[self._offset : end + 1])
+                self._offset = end + 1
+                return b"".join(parts)
+            parts.append(self._current[self._offset :])
+            self._offset = len(self._current)
+            if not self._more():
+                return b"".join(parts)
+
+    def read(self, size: int) -> bytes:
+        parts = []
+        while size > 0:
+            if self._offset == len(self._current) and not self._more():
+                break
+            piece = self._current[self._offset : self._offset + size]
+            self._offset += len(piece)
+            size -= len(piece)
+            parts.append(piece)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
 
 
 def main(argv: list[str]) -> None:
     """Child side: scan argv[2] (`-` is stdin) in blocks of argv[0] bytes, and send each block's
     parsed batch (argv[1]: the fewest candidate lines worth parsing here) or its candidate lines
-    (a sparser block, or argv[1] `lines`) to stdout; argv[3], when given, is the node of the lines
-    that name none."""
+    (a sparser block, or argv[1] `lines`) to stdout; argv[3], when not empty, is the part of the
+    file to read (`start:end` in bytes, `start:` to its end); argv[4], when given, is the node of
+    the lines that name none."""
     from pullwatch.sources.saved import READ_ERRORS, open_saved
     from pullwatch.sources.scan import Readable, scan_blocks
 
-    block_size, path = int(argv[0]), argv[2]
+    block_size, path, part = int(argv[0]), argv[2], argv[3]
     parse_from = None if argv[1] == _LINES else int(argv[1])
-    node = argv[3] if len(argv) > 3 else None
+    node = argv[4] if len(argv) > 4 else None
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16)
     live = path == "-" and not stat.S_ISREG(os.fstat(0).st_mode)  # a pipe may be followed
     if live:
         _widen_pipe(0)
     try:
         stream = open_saved(path)
+        if part:
+            start, end = part.split(":")
+            stream.seek(int(start))
+            stream = cast(BinaryIO, _Part(stream, int(end) - int(start) if end else None))
         # A pipe that already holds more input needs no flush yet: what is sent goes in big writes
         # (a flush per block left the parent and this process taking turns on `cat big.log |`).
         # A gzip stream may block for more input before its next bytes: it flushes every block.
@@ -190,6 +357,24 @@ def main(argv: list[str]) -> None:
         out.flush()
     except BrokenPipeError:
         os._exit(0)
+
+
+class _Part:
+    """The next `size` bytes of a file (None: all that is left), for scan_blocks."""
+
+    def __init__(self, stream: BinaryIO, size: int | None) -> None:
+        self._stream = cast(io.BufferedReader, stream)
+        self._left = size
+
+    def readinto1(self, buffer: memoryview) -> int:
+        if self._left is None:
+            return self._stream.readinto(buffer)
+        read = self._stream.readinto(buffer[: self._left])
+        self._left -= read
+        return read
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 class _FlushBeforeWait:
