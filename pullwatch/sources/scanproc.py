@@ -1,4 +1,4 @@
-"""Scanning a big saved log in a child process, which also parses it, so that two cores work.
+"""Scanning a big saved log in child processes, which also parse it, so that every core works.
 
 On a big log the block scanner (scan.py) takes about 0.5 s per GB, and on a log dense in pull
 lines the parsing of its candidate lines (~35 µs a line) is a fifth to a third of what the
@@ -19,6 +19,12 @@ and as much to read back, where pickling the events themselves costs 1.5-2 times
 frame says its length, so the framing is exact. The pipe holds at most its kernel buffer: a
 child ahead of its reader waits, memory stays flat. The pickles come from this process's own
 child, never from the log's author.
+
+A big plain file is cut at line ends into one part per free core (`split_points`), each read by
+its own child from its first byte to the next part's; the parts' batches are taken in order, a
+later part's frames read ahead by a thread meanwhile (bounded: then its child waits). A gzip
+file, stdin and a small file have one child. A part's lines are whole lines of the file, so the
+batches, their line counts and their events are those of one child.
 """
 
 from __future__ import annotations
