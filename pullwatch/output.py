@@ -91,7 +91,7 @@ def write_report_json(store: PullStore, matches: Matcher, out: TextIO, node: obj
     out.write("{\n")
     for key, items in (("pulls", (record.to_json() for record in pulls)), ("images", iter(images))):
         _write_json_list(out, key, items)
-    stats = json_text(store.stats.to_json(), indent=2).replace("\n", "\n  ")
+    stats = json_text(store.stats.to_json(), indent=2, level=1)
     out.write(f'  "stats": {stats}\n}}\n')
 
 
@@ -99,7 +99,7 @@ def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> 
     first = True
     for item in items:
         out.write(f'  "{key}": [\n    ' if first else ",\n    ")
-        out.write(json_text(item, indent=2).replace("\n", "\n    "))
+        out.write(json_text(item, indent=2, level=2))
         first = False
     out.write(f'  "{key}": [],\n' if first else "\n  ],\n")
 

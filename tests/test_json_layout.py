@@ -27,3 +27,15 @@ def test_indented_json_is_json_dumps_text(value: object, indent: int) -> None:
     if all(line.isprintable() for line in expected.split("\n")):
         assert text == expected  # nothing to escape: the very text of json.dumps
     assert json.loads(text) == json.loads(expected)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_KEYS, _VALUES, max_size=8) | _VALUES, st.sampled_from([1, 2, 4]), st.integers(0, 3))
+def test_nested_json_is_json_dumps_text_indented(value: object, indent: int, level: int) -> None:
+    """`level` deep (a streamed report's pulls): json.dumps's text with each later line indented
+    `level` * `indent` more, as the report's whole document would have it."""
+    expected = json.dumps(value, indent=indent, ensure_ascii=False).replace("\n", "\n" + " " * (indent * level))
+    text = json_text(value, indent=indent, level=level)
+    if all(line.isprintable() for line in expected.split("\n")):
+        assert text == expected
+    assert json.loads(text) == json.loads(expected)
