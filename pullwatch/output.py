@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import operator
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,8 +45,11 @@ def ordered_pulls(store: PullStore, matches: Matcher, node: object = ANY_NODE) -
     carried no time)."""
     pulls = [r for r in store.pulls if matches(r.image, r.ref) and (node is ANY_NODE or r.node == node)]
     if all(r.sort_time is not None for r in pulls):
-        pulls.sort(key=lambda r: (r.sort_time, r.id))
+        pulls.sort(key=_SORT_TIME)  # stable: pulls of one time stay in order of first sighting (id)
     return pulls
+
+
+_SORT_TIME = operator.attrgetter("sort_time")
 
 
 def report_json(store: PullStore, matches: Matcher, node: object = ANY_NODE) -> dict[str, Any]:

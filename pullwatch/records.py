@@ -65,7 +65,9 @@ class PullRecord:
     overlapped: bool = False  # another pull of the same image was open at the same time
     revision: int = 0  # store revision of the last change, for incremental views
     reasons: Reasons = field(default_factory=Reasons)  # why it happened, failed or crawled (docs/why.md)
-    lines: list[str] = field(default_factory=list)
+    # raw log lines kept for the detail view: a tuple, so that a record that keeps none (every record
+    # of a headless answer) shares the empty one instead of holding a list of its own
+    lines: tuple[str, ...] = ()
     lines_dropped: int = 0
 
     @property
