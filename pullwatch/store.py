@@ -70,6 +70,11 @@ FORGET_AFTER = timedelta(minutes=10)
 # How far from a pull an asynchronous image event may come and still belong to it.
 EVENT_GRACE = timedelta(seconds=5)
 MAX_ID_EVENTS = 64
+# The members the hot paths below compare with, as module names: on Python 3.10 and 3.11 EnumType
+# defines __getattr__, which sends every read of `PullStatus.COMPLETED` through a slow lookup, and
+# these reads, a dozen per event, were a tenth of the store's instructions on a dense log (callgrind).
+_IN_PROGRESS, _COMPLETED, _FAILED = PullStatus.IN_PROGRESS, PullStatus.COMPLETED, PullStatus.FAILED
+_PROGRESS = EventKind.PROGRESS
 # The lines that end a pull (its "why" is settled then: failure class, pods at its end).
 _ENDING_KINDS = (EventKind.PULLED, EventKind.RESULT, EventKind.FAILED, EventKind.SANDBOX_FAILED)
 
@@ -179,7 +184,7 @@ class PullStore:
         # what waits for no pull any more: images with nothing kept, creates no open pull can claim
         for image_key in [k for k, image in self._images.items() if _idle(image)]:
             del self._images[image_key]
-        self._started = [r for r in self._started if r.status is PullStatus.IN_PROGRESS]
+        self._started = [r for r in self._started if r.status is _IN_PROGRESS]
         oldest_open = min((r.started_at for r in self._started if r.started_at is not None), default=horizon)
         claimable = min(horizon, oldest_open)
         for id_key in [k for k, times in self._id_creates.items() if _all_before(times, claimable)]:
@@ -196,9 +201,9 @@ class PullStore:
         """Tell the why tracker that a pull started, reported progress or ended."""
         if started:
             return self._why.pull_started(record)
-        if event.kind is EventKind.PROGRESS and record.status is PullStatus.IN_PROGRESS:
+        if event.kind is _PROGRESS and record.status is _IN_PROGRESS:
             self._why.progress(record, event.time, event.bytes_read)
-        elif record.status is not PullStatus.IN_PROGRESS and event.kind in _ENDING_KINDS:
+        elif record.status is not _IN_PROGRESS and event.kind in _ENDING_KINDS:
             return self._why.pull_ended(record)
         return []
 
@@ -312,7 +317,7 @@ class PullStore:
             # No start line: a sandbox (pause) image pull, or a pull begun before the log.
             record = self._new(event, image)
             self._adopt_orphans(record, image, event.time)
-        record.status = PullStatus.COMPLETED
+        record.status = _COMPLETED
         record.has_details = True
         record.finished_at = event.time
         record.image_id = _shared(event.image_id) or record.image_id
@@ -336,8 +341,8 @@ class PullStore:
         record = _take_for_result(image, event) or _take_from_events(image, event)
         if record is None:
             record = self._new(event, image)
-        ends_here = record.status is PullStatus.IN_PROGRESS
-        record.status = PullStatus.COMPLETED
+        ends_here = record.status is _IN_PROGRESS
+        record.status = _COMPLETED
         record.has_result = True
         record.image_id = _shared(event.image_id)
         if record.finished_at is None:
@@ -413,7 +418,7 @@ class PullStore:
         if event.kind is EventKind.IMAGE_CREATE and event.managed and "@" not in name:
             # a CRI pull with no PullImage call: the sandbox image pulled inside RunPodSandbox
             record = self._new(event, image)
-            record.status = PullStatus.COMPLETED
+            record.status = _COMPLETED
             record.finished_at = moment
             record.from_events = True
             record.image_events = 1
@@ -455,7 +460,7 @@ class PullStore:
         """A layer arrived from a registry; the line does not name the image, so it counts only
         when one pull is open."""
         # every open pull has a start line; drop the ended ones (each once: linear overall)
-        self._started = [r for r in self._started if r.status is PullStatus.IN_PROGRESS]
+        self._started = [r for r in self._started if r.status is _IN_PROGRESS]
         open_here = [r for r in self._started if r.node == event.node]
         if len(open_here) != 1:
             return None
@@ -516,16 +521,16 @@ class PullStore:
     def _judge(self, record: PullRecord, learn: bool = True) -> None:
         """Set `downloaded` and `bytes_read` from the evidence the record has (strongest first)."""
         logged = record.bytes_logged
-        if learn and record.status is PullStatus.COMPLETED and logged is not None:
+        if learn and record.status is _COMPLETED and logged is not None:
             if logged == 0 and record.id_created and not record.overlapped:
                 self._learn_counter(idle=True)  # a download that read nothing: the counter is idle
             elif logged > 0:
                 self._learn_counter(runs=True)
         trusted = self.counter_runs and not self.counter_idle
         record.bytes_read = None if self.counter_idle else logged
-        if record.status is PullStatus.IN_PROGRESS:
+        if record.status is _IN_PROGRESS:
             record.downloaded = True if record.layer_fetches else None
-        elif record.status is PullStatus.COMPLETED:
+        elif record.status is _COMPLETED:
             if trusted and logged is not None:
                 record.downloaded = logged > 0
             elif record.id_created:
@@ -641,7 +646,7 @@ def _take_from_events(image: _Image, event: PullEvent) -> PullRecord | None:
 def _just_ended_pull(image: _Image, moment: datetime | None) -> PullRecord | None:
     """The latest pull of the image if it ended within EVENT_GRACE before `moment`."""
     for record in reversed(image.pulls):
-        if record.status is not PullStatus.IN_PROGRESS:
+        if record.status is not _IN_PROGRESS:
             return record if _just_ended(record, moment, grace=EVENT_GRACE) else None
     return None
 
@@ -689,7 +694,7 @@ def _take_open_for_failure(image: _Image, event: PullEvent) -> PullRecord | None
 
 
 def _fail(record: PullRecord, event: PullEvent) -> None:
-    record.status = PullStatus.FAILED
+    record.status = _FAILED
     record.finished_at = event.time
     record.error = event.error if not record.error else f"{record.error}; {event.error}"
     record.duration_seconds = _elapsed(record.started_at, record.finished_at)
@@ -705,7 +710,7 @@ def _apply_debug(record: PullRecord, event: PullEvent) -> None:
     """What a snapshotter, progress or cancel line tells about its pull."""
     if event.kind is EventKind.SNAPSHOTTER:
         record.snapshotter = record.snapshotter or event.snapshotter
-    elif event.kind is EventKind.PROGRESS:
+    elif event.kind is _PROGRESS:
         record.progress_bytes = event.bytes_read
     elif event.kind is EventKind.CANCEL and record.error is None:
         record.error = event.error
@@ -751,7 +756,7 @@ def _all_before(times: list[datetime | None], moment: datetime) -> bool:
 
 
 def _ended_before(record: PullRecord, horizon: datetime) -> bool:
-    ended = record.status is not PullStatus.IN_PROGRESS
+    ended = record.status is not _IN_PROGRESS
     return ended and record.finished_at is not None and record.finished_at < horizon
 
 
@@ -765,22 +770,22 @@ def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
         pulls=len(records),
         node=next(iter(nodes)) if len(nodes) == 1 else None,
     )
-    completed = [r for r in records if r.status is PullStatus.COMPLETED]
+    completed = [r for r in records if r.status is _COMPLETED]
     pulled_on: set[str | None] = set()
     repeats = []
     for record in records:
-        if record.node in pulled_on and record.status is PullStatus.COMPLETED:
+        if record.node in pulled_on and record.status is _COMPLETED:
             repeats.append(record)
         pulled_on.add(record.node)
-    finished = [r for r in records if r.status is not PullStatus.IN_PROGRESS]
+    finished = [r for r in records if r.status is not _IN_PROGRESS]
     summary.total_size_bytes = _total([r.size_bytes for r in completed])
     summary.bytes_read = _total([r.bytes_read for r in finished])
     summary.downloads = _count([r.downloaded for r in completed], True)
     summary.cached_repeats = _count([r.downloaded for r in repeats], False)
     for record in records:
-        if record.status is PullStatus.COMPLETED:
+        if record.status is _COMPLETED:
             summary.completed += 1
-        elif record.status is PullStatus.FAILED:
+        elif record.status is _FAILED:
             summary.failed += 1
         else:
             summary.in_progress += 1
@@ -814,7 +819,7 @@ _HANDLERS = {
     EventKind.FAILED: PullStore._on_failed,
     EventKind.SANDBOX_FAILED: PullStore._on_sandbox_failed,
     EventKind.SNAPSHOTTER: PullStore._on_snapshotter,
-    EventKind.PROGRESS: PullStore._on_progress,
+    _PROGRESS: PullStore._on_progress,
     EventKind.CANCEL: PullStore._on_cancel,
     EventKind.STOP: PullStore._on_stop,
     EventKind.IMAGE_CREATE: PullStore._on_image_event,
