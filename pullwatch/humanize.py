@@ -75,7 +75,8 @@ def json_text(value: object, indent: int | None = None, level: int = 0) -> str:
     return "\n".join(line if line.isprintable() else "".join(map(_json_char, line)) for line in text.split("\n"))
 
 
-_FLAT: dict[tuple[int, int], Callable[[object], str]] = {}  # (indent, level) -> the C encoder of a dict's scalars
+# (indent, level) -> the C encoder of a dict's scalars at that depth, and the text around its items
+_FLAT: dict[tuple[int, int], tuple[Callable[[object], str], str, str]] = {}
 _SCALARS = frozenset((str, int, float, bool, type(None)))  # what the C encoder writes as the indented one does
 
 
@@ -84,26 +85,28 @@ def _indented(value: object, indent: int, level: int = 0) -> str:
     is pure Python (its C encoder runs only without indent); a dict's scalars (a pull's record) are
     written by the C encoder instead, its item separator carrying the newline and the indent, and
     only its lists and dicts (a pull's hosts or pods) by the indented writer."""
-    if type(value) is dict and value and set(map(type, value)) == {str}:
+    if type(value) is dict and value:
         flat = _FLAT.get((indent, level))
         if flat is None:
-            separator = ",\n" + " " * (indent * (level + 1))
-            flat = _FLAT[(indent, level)] = json.JSONEncoder(ensure_ascii=False, separators=(separator, ": ")).encode
-        head, tail = "{\n" + " " * (indent * (level + 1)), "\n" + " " * (indent * level) + "}"
+            pad = "\n" + " " * (indent * (level + 1))
+            encoder = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=("," + pad, ": "))
+            flat = _FLAT[(indent, level)] = (encoder.encode, "{" + pad, "\n" + " " * (indent * level) + "}")
+        encode, head, tail = flat
         if _SCALARS.issuperset(map(type, value.values())):
-            return head + flat(value)[1:-1] + tail
-        parts, run = [], {}
-        for key, item in value.items():
-            if type(item) in _SCALARS:
-                run[key] = item
-            else:
-                if run:
-                    parts.append(flat(run)[1:-1])
-                    run = {}
-                parts.append(json.dumps(key, ensure_ascii=False) + ": " + _indented(item, indent, level + 1))
-        if run:
-            parts.append(flat(run)[1:-1])
-        return head + (",\n" + " " * (indent * (level + 1))).join(parts) + tail
+            return head + encode(value)[1:-1] + tail  # (keys of any type: the C encoder writes them as json.dumps)
+        if all(type(key) is str for key in value):  # (as a key of its own below, only a str is written the same)
+            parts, run = [], {}
+            for key, item in value.items():
+                if type(item) in _SCALARS:
+                    run[key] = item
+                else:
+                    if run:
+                        parts.append(encode(run)[1:-1])
+                        run = {}
+                    parts.append(json.dumps(key, ensure_ascii=False) + ": " + _indented(item, indent, level + 1))
+            if run:
+                parts.append(encode(run)[1:-1])
+            return head + ("," + head[1:]).join(parts) + tail
     text = json.dumps(value, indent=indent, ensure_ascii=False)
     return text.replace("\n", "\n" + " " * (indent * level)) if level else text
 
