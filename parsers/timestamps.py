@@ -92,5 +92,11 @@ def iso(moment: datetime | None) -> str | None:
     Python's limit) so that every time has the same width and sorts as text."""
     if moment is None:
         return None
+    if moment.tzinfo is timezone.utc:
+        # most log times: one %-format of the fields, half the time of isoformat (or of an f-string,
+        # which formats each field on its own); a report writes two or three per pull
+        m = moment
+        fields = (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond)
+        return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % fields  # noqa: UP031
     text = moment.isoformat(timespec="microseconds")
     return text[:-6] + "Z" if text.endswith("+00:00") else text

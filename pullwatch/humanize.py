@@ -60,35 +60,55 @@ def _visible(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def json_text(value: object, indent: int | None = None) -> str:
+def json_text(value: object, indent: int | None = None, level: int = 0) -> str:
     """For machines (report JSON, events): json.dumps, with the characters safe_text escapes
     written as JSON `\\u` escapes, so that a decoder reads back the exact value and a terminal
     shown the output sees no control. (json.dumps escapes C0 only, and writes DEL, C1 and bidi
-    controls raw.) Outside strings, indented JSON holds only printable text and newlines."""
-    text = _indented(value, indent) if indent is not None else json.dumps(value, ensure_ascii=False)
+    controls raw.) Outside strings, indented JSON holds only printable text and newlines. `level`:
+    the text of a value nested that many levels deep in an indented document (every line after
+    the first indented by `level` * `indent` more), as a streamed report writes its pulls."""
+    text = _indented(value, indent, level) if indent is not None else json.dumps(value, ensure_ascii=False)
+    if text.isascii() and "\x7f" not in text:
+        return text  # json escapes C0 in strings (a raw newline is the indent's): only DEL is left raw
     if text.isprintable() or (indent is not None and text.replace("\n", "").isprintable()):
-        return text  # (json escapes a newline in a string: a raw one is the indent's)
+        return text
     return "\n".join(line if line.isprintable() else "".join(map(_json_char, line)) for line in text.split("\n"))
 
 
-_FLAT: dict[int, Callable[[object], str]] = {}  # indent -> the C encoder of a dict of scalars
+# (indent, level) -> the C encoder of a dict's scalars at that depth, and the text around its items
+_FLAT: dict[tuple[int, int], tuple[Callable[[object], str], str, str]] = {}
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # what the C encoder writes as the indented one does
 
 
-def _indented(value: object, indent: int) -> str:
-    """json.dumps(value, indent=indent), the same text. json's indented writer is pure Python (its
-    C encoder runs only without indent); a dict of scalars (a pull's record) is written by the C
-    encoder instead, its item separator carrying the newline and the indent."""
-    if type(value) is dict and value and not any(type(item) in _NESTED and item for item in value.values()):
-        flat = _FLAT.get(indent)
+def _indented(value: object, indent: int, level: int = 0) -> str:
+    """json.dumps(value, indent=indent) `level` levels deep, the same text. json's indented writer
+    is pure Python (its C encoder runs only without indent); a dict's scalars (a pull's record) are
+    written by the C encoder instead, its item separator carrying the newline and the indent, and
+    only its lists and dicts (a pull's hosts or pods) by the indented writer."""
+    if type(value) is dict and value:
+        flat = _FLAT.get((indent, level))
         if flat is None:
-            flat = _FLAT[indent] = json.JSONEncoder(
-                ensure_ascii=False, separators=(",\n" + " " * indent, ": ")
-            ).encode
-        return "{\n" + " " * indent + flat(value)[1:-1] + "\n}"
-    return json.dumps(value, indent=indent, ensure_ascii=False)
-
-
-_NESTED = (dict, list, tuple)
+            pad = "\n" + " " * (indent * (level + 1))
+            encoder = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=("," + pad, ": "))
+            flat = _FLAT[(indent, level)] = (encoder.encode, "{" + pad, "\n" + " " * (indent * level) + "}")
+        encode, head, tail = flat
+        if _SCALARS.issuperset(map(type, value.values())):
+            return head + encode(value)[1:-1] + tail  # (keys of any type: the C encoder writes them as json.dumps)
+        if all(type(key) is str for key in value):  # (as a key of its own below, only a str is written the same)
+            parts, run = [], {}
+            for key, item in value.items():
+                if type(item) in _SCALARS:
+                    run[key] = item
+                else:
+                    if run:
+                        parts.append(encode(run)[1:-1])
+                        run = {}
+                    parts.append(json.dumps(key, ensure_ascii=False) + ": " + _indented(item, indent, level + 1))
+            if run:
+                parts.append(encode(run)[1:-1])
+            return head + ("," + head[1:]).join(parts) + tail
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    return text.replace("\n", "\n" + " " * (indent * level)) if level else text
 
 
 def _json_char(char: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import operator
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,8 +45,11 @@ def ordered_pulls(store: PullStore, matches: Matcher, node: object = ANY_NODE) -
     carried no time)."""
     pulls = [r for r in store.pulls if matches(r.image, r.ref) and (node is ANY_NODE or r.node == node)]
     if all(r.sort_time is not None for r in pulls):
-        pulls.sort(key=lambda r: (r.sort_time, r.id))
+        pulls.sort(key=_SORT_TIME)  # stable: pulls of one time stay in order of first sighting (id)
     return pulls
+
+
+_SORT_TIME = operator.attrgetter("sort_time")
 
 
 def report_json(store: PullStore, matches: Matcher, node: object = ANY_NODE) -> dict[str, Any]:
@@ -91,7 +95,7 @@ def write_report_json(store: PullStore, matches: Matcher, out: TextIO, node: obj
     out.write("{\n")
     for key, items in (("pulls", (record.to_json() for record in pulls)), ("images", iter(images))):
         _write_json_list(out, key, items)
-    stats = json_text(store.stats.to_json(), indent=2).replace("\n", "\n  ")
+    stats = json_text(store.stats.to_json(), indent=2, level=1)
     out.write(f'  "stats": {stats}\n}}\n')
 
 
@@ -99,7 +103,7 @@ def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> 
     first = True
     for item in items:
         out.write(f'  "{key}": [\n    ' if first else ",\n    ")
-        out.write(json_text(item, indent=2).replace("\n", "\n    "))
+        out.write(json_text(item, indent=2, level=2))
         first = False
     out.write(f'  "{key}": [],\n' if first else "\n  ],\n")
 
@@ -117,11 +121,14 @@ def event_items(store: PullStore, batch: ParsedBatch) -> Iterator[dict[str, Any]
 
 
 def write_csv(store: PullStore, matches: Matcher, out: TextIO, node: object = ANY_NODE) -> None:
-    """One row per pull; cells quoted where needed and made safe by csv_cell."""
-    writer = csv.DictWriter(out, fieldnames=PULL_FIELDS, lineterminator="\n")
-    writer.writeheader()
+    """One row per pull; cells quoted where needed and made safe by csv_cell. (csv.writer with the
+    cells in PULL_FIELDS order, to_json's own: what DictWriter writes, without its per-row checks;
+    an empty cell, most of a row, needs no csv_cell.)"""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PULL_FIELDS)
     for record in ordered_pulls(store, matches, node):
-        writer.writerow({key: csv_cell(csv_value(value)) for key, value in record.to_json().items()})
+        item = record.to_json()
+        writer.writerow([None if (value := item[key]) is None else csv_cell(csv_value(value)) for key in PULL_FIELDS])
 
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").

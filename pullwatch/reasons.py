@@ -73,12 +73,13 @@ class Reasons:
     def to_json(self, completed: bool) -> dict[str, Any]:
         """The fields of the report (`completed`: the pull completed)."""
         namespace, pod = self.pod
-        skipped = self.mirrors_skipped(completed)
+        hosts = self.hosts
+        skipped = None if hosts is None else self.mirrors_skipped(completed)  # (most pulls: no host line)
         return {
             "failure": self.failure,
             "failure_code": self.failure_code,
-            "hosts": None if self.hosts is None else [a.to_json() for a in self.hosts],
-            "served_by": self.served_by,
+            "hosts": None if hosts is None else [a.to_json() for a in hosts],
+            "served_by": None if hosts is None else self.served_by,
             "mirrors_skipped": None if skipped is None else [a.host for a in skipped],
             "pod": pod,
             "namespace": namespace,

@@ -65,7 +65,9 @@ class PullRecord:
     overlapped: bool = False  # another pull of the same image was open at the same time
     revision: int = 0  # store revision of the last change, for incremental views
     reasons: Reasons = field(default_factory=Reasons)  # why it happened, failed or crawled (docs/why.md)
-    lines: list[str] = field(default_factory=list)
+    # raw log lines kept for the detail view: a tuple, so that a record that keeps none (every record
+    # of a headless answer) shares the empty one instead of holding a list of its own
+    lines: tuple[str, ...] = ()
     lines_dropped: int = 0
 
     @property
@@ -73,10 +75,11 @@ class PullRecord:
         return self.started_at or self.finished_at
 
     def to_json(self) -> dict[str, Any]:
+        status = self.status
         return {
             "image": self.image,
             "ref": self.ref,
-            "status": self.status.value,
+            "status": _STATUS_TEXT[status],
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),
             "duration_seconds": self.duration_seconds,
@@ -90,9 +93,15 @@ class PullRecord:
             "downloaded": self.downloaded,
             "deleted_at": iso(self.deleted_at),
             "removed_by": self.removed_by,
-            **self.reasons.to_json(self.status is PullStatus.COMPLETED),
+            **self.reasons.to_json(status is _COMPLETED),
             "node": self.node,
         }
+
+
+# An Enum's `.value` is a property and, on Python 3.10/3.11, `PullStatus.COMPLETED` a slow lookup:
+# to_json runs for every pull of a report, so it reads these instead.
+_STATUS_TEXT = {status: status.value for status in PullStatus}
+_COMPLETED = PullStatus.COMPLETED
 
 
 @dataclass(slots=True)

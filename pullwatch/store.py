@@ -50,6 +50,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from sys import intern
 
 from pullwatch.parsers.events import PULL_KINDS, EventKind, ParsedBatch, PullEvent
 from pullwatch.parsers.hosts import HostEvent
@@ -69,6 +70,11 @@ FORGET_AFTER = timedelta(minutes=10)
 # How far from a pull an asynchronous image event may come and still belong to it.
 EVENT_GRACE = timedelta(seconds=5)
 MAX_ID_EVENTS = 64
+# The members the hot paths below compare with, as module names: on Python 3.10 and 3.11 EnumType
+# defines __getattr__, which sends every read of `PullStatus.COMPLETED` through a slow lookup, and
+# these reads, a dozen per event, were a tenth of the store's instructions on a dense log (callgrind).
+_IN_PROGRESS, _COMPLETED, _FAILED = PullStatus.IN_PROGRESS, PullStatus.COMPLETED, PullStatus.FAILED
+_PROGRESS = EventKind.PROGRESS
 # The lines that end a pull (its "why" is settled then: failure class, pods at its end).
 _ENDING_KINDS = (EventKind.PULLED, EventKind.RESULT, EventKind.FAILED, EventKind.SANDBOX_FAILED)
 
@@ -178,7 +184,7 @@ class PullStore:
         # what waits for no pull any more: images with nothing kept, creates no open pull can claim
         for image_key in [k for k, image in self._images.items() if _idle(image)]:
             del self._images[image_key]
-        self._started = [r for r in self._started if r.status is PullStatus.IN_PROGRESS]
+        self._started = [r for r in self._started if r.status is _IN_PROGRESS]
         oldest_open = min((r.started_at for r in self._started if r.started_at is not None), default=horizon)
         claimable = min(horizon, oldest_open)
         for id_key in [k for k, times in self._id_creates.items() if _all_before(times, claimable)]:
@@ -195,9 +201,9 @@ class PullStore:
         """Tell the why tracker that a pull started, reported progress or ended."""
         if started:
             return self._why.pull_started(record)
-        if event.kind is EventKind.PROGRESS and record.status is PullStatus.IN_PROGRESS:
+        if event.kind is _PROGRESS and record.status is _IN_PROGRESS:
             self._why.progress(record, event.time, event.bytes_read)
-        elif record.status is not PullStatus.IN_PROGRESS and event.kind in _ENDING_KINDS:
+        elif record.status is not _IN_PROGRESS and event.kind in _ENDING_KINDS:
             return self._why.pull_ended(record)
         return []
 
@@ -242,7 +248,7 @@ class PullStore:
 
     def _keep_line(self, record: PullRecord, event: PullEvent) -> None:
         if len(record.lines) < self.keep_lines:
-            record.lines.append(event.raw)
+            record.lines += (event.raw,)  # at most keep_lines (32): copying is cheap
         else:
             record.lines_dropped += 1
 
@@ -283,7 +289,8 @@ class PullStore:
     # ---- correlation: one handler per event kind, given the state of the event's image -------
     def _new(self, event: PullEvent, image: _Image) -> PullRecord:
         self._last_id += 1
-        record = PullRecord(id=self._last_id, image=event.image, ref=event.ref, node=event.node)
+        node = _shared(event.node)
+        record = PullRecord(id=self._last_id, image=intern(event.image), ref=intern(event.ref), node=node)
         self.pulls.append(record)
         self._by_id[record.id] = record
         if not image.pulls:
@@ -310,12 +317,12 @@ class PullStore:
             # No start line: a sandbox (pause) image pull, or a pull begun before the log.
             record = self._new(event, image)
             self._adopt_orphans(record, image, event.time)
-        record.status = PullStatus.COMPLETED
+        record.status = _COMPLETED
         record.has_details = True
         record.finished_at = event.time
-        record.image_id = event.image_id or record.image_id
-        record.repo_tag = event.repo_tag
-        record.repo_digest = event.repo_digest
+        record.image_id = _shared(event.image_id) or record.image_id
+        record.repo_tag = _shared(event.repo_tag)
+        record.repo_digest = _shared(event.repo_digest)
         if event.size_bytes is not None:
             record.size_bytes = event.size_bytes
         if event.duration_seconds is not None:
@@ -334,10 +341,10 @@ class PullStore:
         record = _take_for_result(image, event) or _take_from_events(image, event)
         if record is None:
             record = self._new(event, image)
-        ends_here = record.status is PullStatus.IN_PROGRESS
-        record.status = PullStatus.COMPLETED
+        ends_here = record.status is _IN_PROGRESS
+        record.status = _COMPLETED
         record.has_result = True
-        record.image_id = event.image_id
+        record.image_id = _shared(event.image_id)
         if record.finished_at is None:
             record.finished_at = event.time
         if record.duration_seconds is None:
@@ -411,7 +418,7 @@ class PullStore:
         if event.kind is EventKind.IMAGE_CREATE and event.managed and "@" not in name:
             # a CRI pull with no PullImage call: the sandbox image pulled inside RunPodSandbox
             record = self._new(event, image)
-            record.status = PullStatus.COMPLETED
+            record.status = _COMPLETED
             record.finished_at = moment
             record.from_events = True
             record.image_events = 1
@@ -442,7 +449,7 @@ class PullStore:
         for record in self._awaiting_id:
             if record.node == event.node and record.image_id is None and _just_ended(record, moment, grace=EVENT_GRACE):
                 self._awaiting_id.remove(record)
-                record.image_id = name
+                record.image_id = intern(name)
                 record.id_created = True
                 self._judge(record)
                 return record
@@ -453,7 +460,7 @@ class PullStore:
         """A layer arrived from a registry; the line does not name the image, so it counts only
         when one pull is open."""
         # every open pull has a start line; drop the ended ones (each once: linear overall)
-        self._started = [r for r in self._started if r.status is PullStatus.IN_PROGRESS]
+        self._started = [r for r in self._started if r.status is _IN_PROGRESS]
         open_here = [r for r in self._started if r.node == event.node]
         if len(open_here) != 1:
             return None
@@ -466,16 +473,15 @@ class PullStore:
         """A pull ended: claim its image id's ImageCreate, find a delete before it, judge it."""
         image_id = record.image_id
         if image_id:
-            creates = self._id_creates.get((record.node, image_id), [])
+            creates = self._id_creates.get((record.node, image_id))
             # of concurrent pulls of one image one fetches and the others wait for it; the events do
             # not say which: leave the create to an older pull still open (see the module docstring)
-            older_open = any(r.started_at is not None and record.started_at is not None
-                             and r.started_at < record.started_at for r in image.open)
-            for index, moment in enumerate(creates):
-                if not older_open and _during(record, moment):
-                    del creates[index]
-                    record.id_created = True
-                    break
+            if creates and not _older_open(record, image):
+                for index, moment in enumerate(creates):
+                    if _during(record, moment):
+                        del creates[index]
+                        record.id_created = True
+                        break
             _push(self._ended_by_id.setdefault((record.node, image_id), []), record)
         record.deleted_at, previous = self._deleted_before(record, image)
         if previous is not None and record.deleted_at is not None:
@@ -515,16 +521,16 @@ class PullStore:
     def _judge(self, record: PullRecord, learn: bool = True) -> None:
         """Set `downloaded` and `bytes_read` from the evidence the record has (strongest first)."""
         logged = record.bytes_logged
-        if learn and record.status is PullStatus.COMPLETED and logged is not None:
+        if learn and record.status is _COMPLETED and logged is not None:
             if logged == 0 and record.id_created and not record.overlapped:
                 self._learn_counter(idle=True)  # a download that read nothing: the counter is idle
             elif logged > 0:
                 self._learn_counter(runs=True)
         trusted = self.counter_runs and not self.counter_idle
         record.bytes_read = None if self.counter_idle else logged
-        if record.status is PullStatus.IN_PROGRESS:
+        if record.status is _IN_PROGRESS:
             record.downloaded = True if record.layer_fetches else None
-        elif record.status is PullStatus.COMPLETED:
+        elif record.status is _COMPLETED:
             if trusted and logged is not None:
                 record.downloaded = logged > 0
             elif record.id_created:
@@ -640,9 +646,23 @@ def _take_from_events(image: _Image, event: PullEvent) -> PullRecord | None:
 def _just_ended_pull(image: _Image, moment: datetime | None) -> PullRecord | None:
     """The latest pull of the image if it ended within EVENT_GRACE before `moment`."""
     for record in reversed(image.pulls):
-        if record.status is not PullStatus.IN_PROGRESS:
+        if record.status is not _IN_PROGRESS:
             return record if _just_ended(record, moment, grace=EVENT_GRACE) else None
     return None
+
+
+def _shared(name: str | None) -> str | None:
+    """One string object per distinct name (image, id, tag, digest, node; an error text, which
+    repeats per image and cause) for all the records that hold it: each line's parse makes its own
+    copy, and on a big log those copies were over half of the memory a pull record keeps (one pull
+    in ten lines: 160 MB at 1 GB of log, under 100 MB shared)."""
+    return None if name is None else intern(name)
+
+
+def _older_open(record: PullRecord, image: _Image) -> bool:
+    """Whether a pull of the image that started before this one is still open."""
+    started = record.started_at
+    return started is not None and any(r.started_at is not None and r.started_at < started for r in image.open)
 
 
 def _during(record: PullRecord, moment: datetime | None) -> bool:
@@ -675,9 +695,9 @@ def _take_open_for_failure(image: _Image, event: PullEvent) -> PullRecord | None
 
 
 def _fail(record: PullRecord, event: PullEvent) -> None:
-    record.status = PullStatus.FAILED
+    record.status = _FAILED
     record.finished_at = event.time
-    record.error = event.error if not record.error else f"{record.error}; {event.error}"
+    record.error = _shared(event.error) if not record.error else f"{record.error}; {event.error}"
     record.duration_seconds = _elapsed(record.started_at, record.finished_at)
 
 
@@ -691,7 +711,7 @@ def _apply_debug(record: PullRecord, event: PullEvent) -> None:
     """What a snapshotter, progress or cancel line tells about its pull."""
     if event.kind is EventKind.SNAPSHOTTER:
         record.snapshotter = record.snapshotter or event.snapshotter
-    elif event.kind is EventKind.PROGRESS:
+    elif event.kind is _PROGRESS:
         record.progress_bytes = event.bytes_read
     elif event.kind is EventKind.CANCEL and record.error is None:
         record.error = event.error
@@ -737,7 +757,7 @@ def _all_before(times: list[datetime | None], moment: datetime) -> bool:
 
 
 def _ended_before(record: PullRecord, horizon: datetime) -> bool:
-    ended = record.status is not PullStatus.IN_PROGRESS
+    ended = record.status is not _IN_PROGRESS
     return ended and record.finished_at is not None and record.finished_at < horizon
 
 
@@ -751,22 +771,22 @@ def summarize(ref: str, records: list[PullRecord]) -> ImageSummary:
         pulls=len(records),
         node=next(iter(nodes)) if len(nodes) == 1 else None,
     )
-    completed = [r for r in records if r.status is PullStatus.COMPLETED]
+    completed = [r for r in records if r.status is _COMPLETED]
     pulled_on: set[str | None] = set()
     repeats = []
     for record in records:
-        if record.node in pulled_on and record.status is PullStatus.COMPLETED:
+        if record.node in pulled_on and record.status is _COMPLETED:
             repeats.append(record)
         pulled_on.add(record.node)
-    finished = [r for r in records if r.status is not PullStatus.IN_PROGRESS]
+    finished = [r for r in records if r.status is not _IN_PROGRESS]
     summary.total_size_bytes = _total([r.size_bytes for r in completed])
     summary.bytes_read = _total([r.bytes_read for r in finished])
     summary.downloads = _count([r.downloaded for r in completed], True)
     summary.cached_repeats = _count([r.downloaded for r in repeats], False)
     for record in records:
-        if record.status is PullStatus.COMPLETED:
+        if record.status is _COMPLETED:
             summary.completed += 1
-        elif record.status is PullStatus.FAILED:
+        elif record.status is _FAILED:
             summary.failed += 1
         else:
             summary.in_progress += 1
@@ -800,7 +820,7 @@ _HANDLERS = {
     EventKind.FAILED: PullStore._on_failed,
     EventKind.SANDBOX_FAILED: PullStore._on_sandbox_failed,
     EventKind.SNAPSHOTTER: PullStore._on_snapshotter,
-    EventKind.PROGRESS: PullStore._on_progress,
+    _PROGRESS: PullStore._on_progress,
     EventKind.CANCEL: PullStore._on_cancel,
     EventKind.STOP: PullStore._on_stop,
     EventKind.IMAGE_CREATE: PullStore._on_image_event,

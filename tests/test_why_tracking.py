@@ -189,7 +189,8 @@ def test_memory_is_bounded_by_pruning() -> None:
     for i in range(1000):
         matcher.pull_started(i, NGINX, at(i * 10))
         matcher.kubelet_line(NGINX, f"default/p{i}", at(i * 10), at_end=False)
-    assert len(matcher._pulls[NGINX]) <= 3 and len(matcher._claims[NGINX]) <= 3
+    kept = matcher._images[NGINX]
+    assert len(kept.pulls) <= 3 and len(kept.claims) <= 3
 
 
 # ---- stuck ----
@@ -234,3 +235,14 @@ def test_pod_matching_does_not_depend_on_whether_kubelet_lines_came_first() -> N
         moment = start + timedelta(seconds=offset)
         assert quiet.kubelet_line("r", pod, moment, at_end=False) == busy.kubelet_line("r", pod, moment, at_end=False)
     assert quiet.kubelet_line("r", "ns/d", start + timedelta(seconds=270), at_end=False) == {9: ["ns/c", "ns/d"]}
+
+
+def test_pulls_with_no_kubelet_line_are_pruned_as_with_lines() -> None:
+    """Pulls of an image no kubelet line names take the short way (no matching), yet are dropped
+    as the matching would drop them, and a late kubelet line still finds the recent ones."""
+    matcher = PodMatcher()
+    for i in range(1000):
+        assert matcher.pull_started(i, NGINX, at(i * 10)) == {}
+        assert matcher.pull_ended(i, NGINX, at(i * 10 + 1)) == {}
+    assert len(matcher._images[NGINX].pulls) <= 2
+    assert matcher.kubelet_line(NGINX, "default/late", at(9990.5), at_end=False) == {999: ["default/late"]}

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 # kubelet logs its event as it calls the runtime; a pull queued behind others by kubelet's serial
 # puller (serializeImagePulls, the default) starts later and gets no pod rather than a guess.
 WINDOW = timedelta(seconds=2)
 TIE = timedelta(milliseconds=10)
-_T = TypeVar("_T")
 # Lines and pulls kept per image while later lines may still match them.
 MAX_KEPT_PER_REF = 256
 
@@ -44,67 +42,75 @@ class _Pull:
     end: datetime | None
 
 
+@dataclass(slots=True)
+class _Image:
+    """One image's kubelet lines and pulls that later lines or pulls may still match."""
+
+    claims: deque[_Claim] = field(default_factory=lambda: deque(maxlen=MAX_KEPT_PER_REF))
+    pulls: deque[_Pull] = field(default_factory=lambda: deque(maxlen=MAX_KEPT_PER_REF))
+    newest: datetime | None = None  # the newest time of a pull of it
+
+
 class PodMatcher:
     """Kept per image for WINDOW past the newest time seen; answers the pods of each pull."""
 
     def __init__(self, window: timedelta = WINDOW) -> None:
         self.window = window
-        self._claims: dict[Hashable, deque[_Claim]] = {}
-        self._pulls: dict[Hashable, deque[_Pull]] = {}
-        self._newest: dict[Hashable, datetime] = {}  # the newest time of a pull of each image
+        self._span = 2 * window  # how far behind the newest time lines and pulls are kept
+        self._images: dict[Hashable, _Image] = {}  # one lookup per call: a pull's start and end come for every pull
 
     def pull_started(self, key: int, ref: Hashable, time: datetime | None) -> dict[int, list[str]]:
         """A containerd pull began; returns the pods of every pull whose answer changed."""
-        self._keep(self._pulls, ref).append(_Pull(key, time, None))
-        self._saw(ref, time)
-        return self._resolve(ref)
+        image = self._image(ref)
+        image.pulls.append(_Pull(key, time, None))
+        return self._after_pull(image, time)
 
     def pull_ended(self, key: int, ref: Hashable, time: datetime | None) -> dict[int, list[str]]:
         """A pull ended (a pull with no start line, a sandbox pull, is added here)."""
-        pulls = self._keep(self._pulls, ref)
+        image = self._image(ref)
+        pulls = image.pulls
         for pull in reversed(pulls):  # the pull that ends is usually among the latest to start
             if pull.key == key:
                 pull.end = time
                 break
         else:
             pulls.append(_Pull(key, None, time))
-        self._saw(ref, time)
-        return self._resolve(ref)
+        return self._after_pull(image, time)
 
     def kubelet_line(self, ref: Hashable, pod: str, time: datetime | None, *, at_end: bool) -> dict[int, list[str]]:
         """A kubelet line naming `pod` for image `ref` (`at_end`: it reports the pull's failure)."""
         if time is None:
             return {}  # no time, no match: never guess
-        self._keep(self._claims, ref).append(_Claim(pod, time, at_end))
-        return self._resolve(ref)
+        image = self._image(ref)
+        image.claims.append(_Claim(pod, time, at_end))
+        return self._resolve(image)
 
-    def _keep(self, table: dict[Hashable, deque[_T]], ref: Hashable) -> deque[_T]:
-        kept = table.get(ref)
-        if kept is None:
-            kept = table[ref] = deque(maxlen=MAX_KEPT_PER_REF)
-        return kept
+    def _image(self, ref: Hashable) -> _Image:
+        image = self._images.get(ref)
+        if image is None:
+            image = self._images[ref] = _Image()
+        return image
 
-    def _saw(self, ref: Hashable, time: datetime | None) -> None:
-        newest = self._newest.get(ref)
-        if time is not None and (newest is None or time > newest):
-            self._newest[ref] = time
+    def _after_pull(self, image: _Image, time: datetime | None) -> dict[int, list[str]]:
+        if time is not None and (image.newest is None or time > image.newest):
+            image.newest = time
+        if image.claims:
+            return self._resolve(image)
+        # No kubelet line names the image (no kubelet lines in the input, say): no pull has a pod;
+        # only the pulls too old for a later line are dropped, as _prune would. Working it all out
+        # for every pull was two thirds of the store's time on a dense log (bench/density.py).
+        if image.newest is not None:
+            horizon = image.newest - self._span
+            pulls = image.pulls
+            while pulls and (pulls[0].end or pulls[0].start or horizon) < horizon:
+                pulls.popleft()
+        return {}
 
-    def _resolve(self, ref: Hashable) -> dict[int, list[str]]:
-        if not self._claims.get(ref):
-            # No kubelet line names the image (no kubelet lines in the input, say): no pull has a
-            # pod; only the pulls too old for a later line are dropped, as _prune would. Working it
-            # all out for every pull was two thirds of the store's time on a dense log (bench/density.py).
-            newest = self._newest.get(ref)
-            kept = self._pulls.get(ref)
-            if newest is not None and kept:
-                horizon = newest - 2 * self.window
-                while kept and (kept[0].end or kept[0].start or horizon) < horizon:
-                    kept.popleft()
-            return {}
-        pulls = list(self._pulls.get(ref, ()))
+    def _resolve(self, image: _Image) -> dict[int, list[str]]:
+        pulls = list(image.pulls)
         pods: dict[int, list[str]] = {}
         near: dict[int, set[int]] = {}  # pull key -> the claims within WINDOW of it (by index)
-        for index, claim in enumerate(self._claims.get(ref, ())):
+        for index, claim in enumerate(image.claims):
             distances = []
             for pull in pulls:
                 anchor = pull.end if claim.at_end else pull.start
@@ -125,20 +131,20 @@ class PodMatcher:
             for other in pulls:  # the same moment's pulls that no line of their own claims
                 if other.key not in pods and near.get(other.key, set()) & near.get(key, set()):
                     pods[other.key] = listed
-        self._prune(ref)
+        self._prune(image)
         return pods
 
-    def _prune(self, ref: Hashable) -> None:
+    def _prune(self, image: _Image) -> None:
         """Drop what no later line can match (older than two windows before the newest time)."""
-        times = [c.time for c in self._claims.get(ref, ())]
-        times += [t for p in self._pulls.get(ref, ()) for t in (p.start, p.end) if t is not None]
+        times = [c.time for c in image.claims]
+        times += [t for p in image.pulls for t in (p.start, p.end) if t is not None]
         if not times:
             return
-        horizon = max(times) - 2 * self.window
-        claims = self._claims.get(ref)
+        horizon = max(times) - self._span
+        claims = image.claims
         while claims and claims[0].time < horizon:
             claims.popleft()
-        pulls = self._pulls.get(ref)
+        pulls = image.pulls
         while pulls and (pulls[0].end or pulls[0].start or horizon) < horizon:
             pulls.popleft()
 

@@ -161,6 +161,8 @@ class WhyTracker:
     # ---- helpers ---------------------------------------------------------------------------
     def _others(self, record: PullRecord, answers: dict[int, list[str]]) -> list[PullRecord]:
         """Set the pods; the records other than `record` (which the store marks changed itself)."""
+        if not answers:
+            return []  # the usual answer (no kubelet line names the image): no lists to build
         return [other for other in self._set_pods(answers) if other is not record]
 
     def _set_pods(self, answers: dict[int, list[str]]) -> list[PullRecord]:
