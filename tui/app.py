@@ -95,9 +95,10 @@ class PullwatchApp(App[None]):
         # why this source was picked is in the status line: no toast over the panes repeating it
         self.set_interval(POST_INTERVAL, self._refresh_if_dirty)
         self.set_interval(TICK_SECONDS, self._tick)
-        # Start reading once the first screen is drawn: its layout then runs without a parsing
-        # thread competing for the interpreter.
-        self.call_after_refresh(self.feed.start)
+        # Start reading now, while the first screen is composed and drawn: the feed thread mostly
+        # waits (a big log is scanned and parsed by a child process, which starts meanwhile);
+        # batches that come before the panes are up are applied and drawn once they are.
+        self.feed.start()
 
     def on_unmount(self) -> None:
         self.feed.stop()
