@@ -7,6 +7,7 @@ dirty and a 1 s timer moves elapsed times on. The panes only read the store.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections import deque
@@ -67,6 +68,10 @@ class PullwatchApp(App[None]):
         self._more_queued = False
         self._ending: FeedDone | FeedFailed | None = None  # the feed ended; applied after the rest
         self._next_redraw = 0.0
+        # A saved log loaded as fast as it can be: the store only grows and events die young, by
+        # reference counting, as in the headless report's load (ingest.py), so the cyclic
+        # collector is off until the log is in.
+        self._collect_after_load = not spec.live and spec.speed is None
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -98,10 +103,20 @@ class PullwatchApp(App[None]):
         # Start reading now, while the first screen is composed and drawn: the feed thread mostly
         # waits (a big log is scanned and parsed by a child process, which starts meanwhile);
         # batches that come before the panes are up are applied and drawn once they are.
+        if self._collect_after_load and gc.isenabled():
+            gc.disable()
+        else:
+            self._collect_after_load = False
         self.feed.start()
 
     def on_unmount(self) -> None:
         self.feed.stop()
+        self._collect_again()
+
+    def _collect_again(self) -> None:
+        if self._collect_after_load:
+            self._collect_after_load = False
+            gc.enable()
 
     # ---- the feed's messages -------------------------------------------------------------------
     def on_feed_started(self, message: FeedStarted) -> None:
@@ -161,6 +176,7 @@ class PullwatchApp(App[None]):
         if ending is None or self._pending:
             return
         self._ending = None
+        self._collect_again()
         if isinstance(ending, FeedFailed):
             self.feed_state.error = ending.error
             self.notify(ending.error, title="source failed", severity="error", timeout=30)
