@@ -4,8 +4,8 @@ Textual's Footer recomposes (removes every key widget and mounts new ones, each 
 own) whenever the screen says its bindings may have changed: on every focus change, on mount, on
 each screen refresh of the bindings. Opening the monitor did that six or seven times for the same
 keys, about 0.1-0.2 s of the UI thread while the log loads. This footer remembers what it last
-composed and skips a recompose that would compose the same keys; it draws exactly what Footer
-draws.
+composed and skips a recompose that would compose the same keys, and gives each key its compact
+flag before it mounts; it draws exactly what Footer draws.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Hashable
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class KeyFooter(Footer):
@@ -33,7 +34,13 @@ class KeyFooter(Footer):
         self._recompose_pending = False
         if self._bindings_ready:
             self._composed = self._keys(self.screen)
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
+                # the value its data binding gives it, set before it mounts: a key is born compact
+                # and was restyled twice (made compact, then not), each a stylesheet pass of its own
+                # (the palette's key is not bound: it stays compact)
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         """Footer.bindings_changed, less the recomposes that would draw the same keys (one
