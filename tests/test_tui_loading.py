@@ -1,7 +1,7 @@
 """The monitor while a saved log loads at --speed max: keys are answered before the load ends, the
-cyclic collector is off until the log is in (as in the headless report's load) and on again once
-loaded or closed, and the end state is the headless one. Asserted by state, never by timing: the
-test holds the source half-way."""
+cyclic collector is off until the log is in (as in the headless report's load), on again once
+loaded (what was loaded frozen) or closed, and the end state is the headless one. Asserted by
+state, never by timing: the test holds the source half-way."""
 
 from __future__ import annotations
 
@@ -56,15 +56,17 @@ async def test_keys_pressed_while_the_log_loads_are_answered_before_it_ends() ->
             assert not app.loaded and not gc.isenabled()  # still loading: the collector waits
             log.release.set()
             await wait_until(pilot, lambda: app.loaded)
-            assert gc.isenabled()
+            assert gc.isenabled() and gc.get_freeze_count() > 0  # what was loaded is frozen, not scanned
             app.redraw()
             expected = sample_store()
             assert app.view.store.stats == expected.stats
             assert len(app.main.completed.items) + len(app.main.in_progress.items) == len(expected.pulls)
             assert sorted(r.image for r in app.view.store.pulls) == sorted(r.image for r in expected.pulls)
+        assert gc.get_freeze_count() == 0  # unfrozen when the app closed
     finally:
         log.release.set()
         gc.enable()
+        gc.unfreeze()
 
 
 @run_async
@@ -81,3 +83,4 @@ async def test_closing_the_monitor_while_it_loads_turns_the_collector_back_on() 
     finally:
         log.release.set()
         gc.enable()
+        gc.unfreeze()
