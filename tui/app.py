@@ -23,7 +23,7 @@ from pullwatch.parsers.events import ParsedBatch
 from pullwatch.store import PullStore
 from pullwatch.tui.clock import Clock
 from pullwatch.tui.commands import PullwatchCommands
-from pullwatch.tui.feed import POST_INTERVAL, Feed
+from pullwatch.tui.feed import LOAD_POST_INTERVAL, POST_INTERVAL, Feed
 from pullwatch.tui.main_screen import MainScreen
 from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
 from pullwatch.tui.screens.detail import DetailScreen
@@ -51,7 +51,7 @@ class PullwatchApp(App[None]):
         spec: FeedSpec,
         clock: Clock,
         image_filter: str = "",
-        feed_interval: float = POST_INTERVAL,
+        feed_interval: float | None = None,  # None: LOAD_POST_INTERVAL for a max-speed replay, else POST_INTERVAL
     ) -> None:
         super().__init__()
         self.spec = spec
@@ -59,6 +59,9 @@ class PullwatchApp(App[None]):
         self.view = StoreView(PullStore(), clock)
         self.view.set_filter(image_filter)
         self.feed_state = FeedState(live=spec.live, speed=spec.speed, note=spec.note)
+        max_speed_load = not spec.live and spec.speed is None
+        if feed_interval is None:
+            feed_interval = LOAD_POST_INTERVAL if max_speed_load else POST_INTERVAL
         self.feed = Feed(spec, clock, self.post_message, interval=feed_interval)
         self.main = MainScreen(self.view, image_filter)
         self.sub_title = spec.description
@@ -74,7 +77,7 @@ class PullwatchApp(App[None]):
         # scanned: the first collection after the load would have walked every object it made
         # (~40k on the 300 MB bench log, 20-30 ms before the screen shows it all), and each later
         # full collection the whole store again. Unfrozen when the app closes.
-        self._collect_after_load = not spec.live and spec.speed is None
+        self._collect_after_load = max_speed_load
         self._froze = False
 
     def get_default_screen(self) -> Screen[None]:
