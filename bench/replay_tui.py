@@ -164,6 +164,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         print(json.dumps(asyncio.run(child(args.child))))
+        from pullwatch.tui.launch import end_frozen
+
+        end_frozen()  # as `pullwatch replay` ends (tui/launch.py)
         return 0
 
     path = ensure_log(args.size_mb, args.seed, args.pull_ratio)

@@ -113,3 +113,21 @@ async def test_watch_file_of_a_missing_file_says_it_waits_for_it(tmp_path: Path)
         await pilot.pause()
         status = str(app.main.status_line.content)
         assert f"{missing} does not exist (yet): waiting for it to be created" in status
+
+
+@run_async
+async def test_the_footer_is_rebuilt_only_when_its_keys_change() -> None:
+    """Moving between panes shows the same keys: the footer keeps its key widgets (Textual's own
+    Footer mounted new ones on every focus change); the filter's enter still changes it."""
+    app = replay_app()
+    async with app.run_test(size=(150, 46)) as pilot:
+        await wait_loaded(pilot)
+        shown = set(app.screen.query(FooterKey))
+        await pilot.press("tab", "tab", "shift+tab")
+        await pilot.pause()
+        assert app.focused is app.main.repeated
+        assert set(app.screen.query(FooterKey)) == shown
+        await pilot.press("slash")
+        await pilot.pause()
+        assert footer_keys(app)["enter"] == "back to panes"
+        assert not set(app.screen.query(FooterKey)) & shown

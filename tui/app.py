@@ -7,6 +7,7 @@ dirty and a 1 s timer moves elapsed times on. The panes only read the store.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections import deque
@@ -22,7 +23,7 @@ from pullwatch.parsers.events import ParsedBatch
 from pullwatch.store import PullStore
 from pullwatch.tui.clock import Clock
 from pullwatch.tui.commands import PullwatchCommands
-from pullwatch.tui.feed import POST_INTERVAL, Feed
+from pullwatch.tui.feed import LOAD_POST_INTERVAL, POST_INTERVAL, Feed
 from pullwatch.tui.main_screen import MainScreen
 from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
 from pullwatch.tui.screens.detail import DetailScreen
@@ -50,7 +51,7 @@ class PullwatchApp(App[None]):
         spec: FeedSpec,
         clock: Clock,
         image_filter: str = "",
-        feed_interval: float = POST_INTERVAL,
+        feed_interval: float | None = None,  # None: LOAD_POST_INTERVAL for a max-speed replay, else POST_INTERVAL
     ) -> None:
         super().__init__()
         self.spec = spec
@@ -58,6 +59,9 @@ class PullwatchApp(App[None]):
         self.view = StoreView(PullStore(), clock)
         self.view.set_filter(image_filter)
         self.feed_state = FeedState(live=spec.live, speed=spec.speed, note=spec.note)
+        max_speed_load = not spec.live and spec.speed is None
+        if feed_interval is None:
+            feed_interval = LOAD_POST_INTERVAL if max_speed_load else POST_INTERVAL
         self.feed = Feed(spec, clock, self.post_message, interval=feed_interval)
         self.main = MainScreen(self.view, image_filter)
         self.sub_title = spec.description
@@ -67,6 +71,14 @@ class PullwatchApp(App[None]):
         self._more_queued = False
         self._ending: FeedDone | FeedFailed | None = None  # the feed ended; applied after the rest
         self._next_redraw = 0.0
+        # A saved log loaded as fast as it can be: the store only grows and events die young, by
+        # reference counting, as in the headless report's load (ingest.py), so the cyclic
+        # collector is off until the log is in; then what was loaded is frozen (gc.freeze), not
+        # scanned: the first collection after the load would have walked every object it made
+        # (~40k on the 300 MB bench log, 20-30 ms before the screen shows it all), and each later
+        # full collection the whole store again. Unfrozen when the app closes.
+        self._collect_after_load = max_speed_load
+        self._froze = False
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -95,12 +107,31 @@ class PullwatchApp(App[None]):
         # why this source was picked is in the status line: no toast over the panes repeating it
         self.set_interval(POST_INTERVAL, self._refresh_if_dirty)
         self.set_interval(TICK_SECONDS, self._tick)
-        # Start reading once the first screen is drawn: its layout then runs without a parsing
-        # thread competing for the interpreter.
-        self.call_after_refresh(self.feed.start)
+        # Start reading now, while the first screen is composed and drawn: the feed thread mostly
+        # waits (a big log is scanned and parsed by a child process, which starts meanwhile);
+        # batches that come before the panes are up are applied and drawn once they are.
+        if self._collect_after_load and gc.isenabled():
+            gc.disable()
+        else:
+            self._collect_after_load = False
+        self.feed.start()
 
     def on_unmount(self) -> None:
         self.feed.stop()
+        self._collect_again(freeze=False)
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
+
+    def _collect_again(self, freeze: bool) -> None:
+        """The load is over (or the app closes): the collector on again, after freezing what the
+        load made (the few cycles it left, ~600 objects on the bench log, stay until unfrozen)."""
+        if self._collect_after_load:
+            self._collect_after_load = False
+            if freeze:
+                gc.freeze()
+                self._froze = True
+            gc.enable()
 
     # ---- the feed's messages -------------------------------------------------------------------
     def on_feed_started(self, message: FeedStarted) -> None:
@@ -160,6 +191,7 @@ class PullwatchApp(App[None]):
         if ending is None or self._pending:
             return
         self._ending = None
+        self._collect_again(freeze=True)
         if isinstance(ending, FeedFailed):
             self.feed_state.error = ending.error
             self.notify(ending.error, title="source failed", severity="error", timeout=30)

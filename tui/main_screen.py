@@ -9,12 +9,13 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from pullwatch.filtering import NODE_PREFIX, FilterError, split_node_words
 from pullwatch.humanize import human_duration, safe_text
 from pullwatch.records import PullRecord, PullStatus
 from pullwatch.tui.filter_bar import FilterBar
+from pullwatch.tui.footer import KeyFooter
 from pullwatch.tui.keys import MAIN_KEYS
 from pullwatch.tui.panes.completed import CompletedPane
 from pullwatch.tui.panes.in_progress import InProgressPane
@@ -67,7 +68,7 @@ class MainScreen(Screen[None]):
         yield self.tabs
         yield from self.panes
         yield self.status_line
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.ready = True
