@@ -28,6 +28,7 @@ class PullStatus(str, Enum):
 REMOVED_BY_GC = "kubelet image GC"
 REMOVED_BY_CLIENT = "ImageDelete"
 
+
 @dataclass(slots=True, eq=False)
 class PullRecord:
     """One pull attempt, assembled from the events that belong to it."""
