@@ -119,8 +119,9 @@ def warm(path: str) -> int:
     return lines
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KB (0 once it has gone)."""
+def tree_rss_kb(pid: int, hwm: list[int] | None = None) -> int:
+    """Resident memory of a process and all its descendants, in KB (0 once it has gone); with
+    `hwm`, hwm[0] becomes the largest single process's own peak (VmHWM) seen so far."""
     total = 0
     pending = [pid]
     page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -129,6 +130,11 @@ def tree_rss_kb(pid: int) -> int:
         try:
             with open(f"/proc/{current}/statm") as statm:
                 total += int(statm.read().split()[1]) * page_kb
+            if hwm is not None:
+                with open(f"/proc/{current}/status") as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            hwm[0] = max(hwm[0], int(line.split()[1]))
             with open(f"/proc/{current}/task/{current}/children") as children:
                 pending.extend(int(child) for child in children.read().split())
         except (OSError, ValueError):
@@ -137,24 +143,29 @@ def tree_rss_kb(pid: int) -> int:
 
 
 def sample_rss(pid: int, peak: list[int], done: threading.Event) -> None:
-    """Keep the peak of the summed RSS of the command's processes (pullwatch may run two)."""
+    """Keep the peak of the summed RSS of the command's processes (pullwatch may run several),
+    and in peak[1] the largest single process's own peak."""
+    hwm = [0]
     while not done.wait(0.01):
-        peak[0] = max(peak[0], tree_rss_kb(pid))
+        peak[0] = max(peak[0], tree_rss_kb(pid, hwm))
+        peak[1] = hwm[0]
 
 
 def run(command: str) -> tuple[float, int, bytes]:
     """Wall time, peak RSS in KB and stdout of a shell command. The RSS is the larger of the
-    summed RSS of all its processes (sampled every 10 ms) and the largest single process's
-    peak (exact, from wait4)."""
+    summed RSS of all its processes and the largest single process's peak (its VmHWM), both
+    sampled every 10 ms. Not wait4's ru_maxrss: on Linux a process started by this one (fork or
+    vfork, then exec) inherits this process's own peak in it, so a big benchmark process showed
+    as pullwatch's memory."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         proc = subprocess.Popen(["bash", "-o", "pipefail", "-c", command], stdout=subprocess.PIPE, stderr=errors)
-        peak, done = [0], threading.Event()
+        peak, done = [0, 0], threading.Event()
         sampler = threading.Thread(target=sample_rss, args=(proc.pid, peak, done), daemon=True)
         sampler.start()
         assert proc.stdout is not None
         output = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _ = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         done.set()
         sampler.join()
@@ -162,7 +173,7 @@ def run(command: str) -> tuple[float, int, bytes]:
         if proc.returncode != 0:
             errors.seek(0)
             raise SystemExit(f"{command!r} failed ({proc.returncode}): {errors.read().decode(errors='replace')}")
-    return elapsed, max(usage.ru_maxrss, peak[0]), output
+    return elapsed, max(peak), output
 
 
 def commands(kind: str, path: str, pullwatch: str) -> tuple[str, str]:

@@ -19,9 +19,9 @@ from pullwatch.sources.scanproc import scan_in_child, split_points
 
 @pytest.fixture(autouse=True)
 def split_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file of a few bytes is split, into up to four parts, whatever the machine's cores."""
+    """Every file of a few bytes is split, into up to four parts, as on a machine of five cores."""
     monkeypatch.setattr(scanproc, "SPLIT_MIN_BYTES", 1)
-    monkeypatch.setattr(scanproc, "_cores", lambda: 4)
+    monkeypatch.setattr(scanproc, "_cores", lambda: 5)
     monkeypatch.setattr(scanproc, "PARSE_MIN_CANDIDATES", 1)
 
 
@@ -94,9 +94,11 @@ def test_gzip_and_small_files_and_one_core_are_not_split(
     assert_parts_read_the_same(str(packed))
     assert split_points("-") == [0]
     assert split_points(str(tmp_path / "missing.log")) == [0]
-    monkeypatch.setattr(scanproc, "_cores", lambda: 1)
+    monkeypatch.setattr(scanproc, "_cores", lambda: 2)  # one core for this process, one for a child
     assert split_points(dense) == [0]
-    monkeypatch.setattr(scanproc, "_cores", lambda: 4)
+    monkeypatch.setattr(scanproc, "_cores", lambda: 3)
+    assert len(split_points(dense)) == 2
+    monkeypatch.setattr(scanproc, "_cores", lambda: 5)
     monkeypatch.setattr(scanproc, "SPLIT_MIN_BYTES", Path(dense).stat().st_size + 1)
     assert split_points(dense) == [0]
 

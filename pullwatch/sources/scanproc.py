@@ -20,7 +20,7 @@ frame says its length, so the framing is exact. The pipe holds at most its kerne
 child ahead of its reader waits, memory stays flat. The pickles come from this process's own
 child, never from the log's author.
 
-A big plain file is cut at line ends into one part per free core (`split_points`), each read by
+A big plain file is cut at line ends into one part per free core but one (`split_points`), each read by
 its own child from its first byte to the next part's; the parts' batches are taken in order, a
 later part's frames read ahead by a thread meanwhile (bounded: then its child waits). A gzip
 file, stdin and a small file have one child. A part's lines are whole lines of the file, so the
@@ -51,9 +51,12 @@ from pullwatch.sources.children import track
 
 # Below this size a child's start-up (~50 ms) costs more than the overlap wins.
 PROCESS_MIN_BYTES = 8 * 1024 * 1024
-# A plain file this big is cut, at line ends, into one part per core (at most MAX_PARTS), each
-# scanned and parsed by its own child: on a log of few pull lines the scan is the slowest step
-# (eleven substring passes per block), and the parts' children run at once. The parts' batches
+# A plain file this big is cut, at line ends, into one part per core but this process's (at most
+# MAX_PARTS), each scanned and parsed by its own child: on a log of few pull lines the scan is the
+# slowest step, and the parts' children run at once. This process keeps a core of its own: on a
+# log dense in pull lines applying the events is the slowest step, and on the 2-core VM two
+# children beside it made a 10% log slower (400 MB: 3.5-3.8 s against 3.1-3.7 s; 0.5%: 0.63-0.67
+# against 0.69 s) for 18 MB more of summed RSS, so there a file has one child. The parts' batches
 # still reach this process in log order: a later part's frames are read ahead into memory (at
 # most READ_AHEAD_BYTES per part; then its child waits) while the earlier parts are applied.
 SPLIT_MIN_BYTES = 32 * 1024 * 1024
@@ -134,9 +137,9 @@ def scan_in_child(
 
 def split_points(path: str) -> list[int]:
     """Where each part of `path` starts: [0] (one part) unless it is a plain file of at least
-    SPLIT_MIN_BYTES and more than one core is free; a part after the first starts just after a
+    SPLIT_MIN_BYTES and more than two cores are free (one is this process's); a part after the first starts just after a
     newline, so that every line lies whole in one part."""
-    parts = min(_cores(), MAX_PARTS)
+    parts = min(_cores() - 1, MAX_PARTS)  # one core stays this process's: it applies the events
     try:
         size = os.stat(path).st_size if path != "-" else 0
         if parts < 2 or size < SPLIT_MIN_BYTES:
