@@ -34,8 +34,8 @@ class HeldLog:
             pass
         yield LineBatch(self.lines[self.half :], len(self.lines) - self.half)
 
-    def app(self) -> PullwatchApp:
-        spec = FeedSpec(open=self.open, live=False, description="replay held.log")
+    def app(self, path: str = str(SAMPLE)) -> PullwatchApp:
+        spec = FeedSpec(open=self.open, live=False, description="replay held.log", paths=(path,))
         return PullwatchApp(spec, Clock(), feed_interval=0)  # each batch posted as it is read
 
 
@@ -84,3 +84,22 @@ async def test_closing_the_monitor_while_it_loads_turns_the_collector_back_on() 
         log.release.set()
         gc.enable()
         gc.unfreeze()
+
+
+@run_async
+async def test_a_pipe_is_loaded_with_the_collector_on() -> None:
+    """`journalctl -f | pullwatch replay -` may never end: the collector is not turned off for it."""
+    log = HeldLog()
+    app = log.app("-")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.view.store.stats.lines == log.half)
+            assert gc.isenabled() and not app.loaded
+            log.release.set()
+            await wait_until(pilot, lambda: app.loaded)
+            assert gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        log.release.set()
+        gc.enable()
+        gc.unfreeze()
+

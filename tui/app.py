@@ -28,7 +28,7 @@ from pullwatch.tui.main_screen import MainScreen
 from pullwatch.tui.messages import FeedBatch, FeedDone, FeedFailed, FeedStarted
 from pullwatch.tui.screens.detail import DetailScreen
 from pullwatch.tui.screens.timeline import TimelineScreen
-from pullwatch.tui.source import FeedSpec
+from pullwatch.tui.source import FeedSpec, is_pipe
 from pullwatch.tui.status import FeedState
 from pullwatch.tui.view import StoreView
 
@@ -77,7 +77,9 @@ class PullwatchApp(App[None]):
         # scanned: the first collection after the load would have walked every object it made
         # (~40k on the 300 MB bench log, 20-30 ms before the screen shows it all), and each later
         # full collection the whole store again. Unfrozen when the app closes.
-        self._collect_after_load = max_speed_load
+        # Files only: a pipe (`journalctl -f | pullwatch replay -`) may never end, and the collector
+        # must not stay off for the whole session.
+        self._collect_after_load = max_speed_load and bool(spec.paths) and not any(map(is_pipe, spec.paths))
         self._froze = False
 
     def get_default_screen(self) -> Screen[None]:
