@@ -173,7 +173,12 @@ def classify(error: str | None, *, no_progress: bool = False) -> Failure | None:
     then means no_progress, not a cancel by the client)."""
     if not error:
         return None
+    if len(error) > _CACHED_TEXT_MAX:  # a long text is matched afresh: the cache holds no huge keys
+        return _classify.__wrapped__(error, no_progress)
     return _classify(error, no_progress)
+
+
+_CACHED_TEXT_MAX = 2048  # characters: at most 1024 such keys (~2 MB) stay in the cache
 
 
 @functools.lru_cache(maxsize=1024)

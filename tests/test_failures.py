@@ -331,3 +331,14 @@ def test_any_text_classifies_without_error(text: str) -> None:
     failure = classify(text)
     if text:
         assert failure is not None and failure.kind in FailureKind and len(failure.cause) <= CAUSE_LIMIT
+
+
+def test_a_long_error_text_is_classified_but_not_kept() -> None:
+    from pullwatch.parsers.failures import _classify
+
+    long_text = "failed to resolve reference: no such host " + "x" * 100_000
+    before = _classify.cache_info().currsize
+    failure = classify(long_text)
+    assert failure is not None and failure == _classify.__wrapped__(long_text, False)
+    assert _classify.cache_info().currsize == before  # a hostile log cannot pin huge keys in memory
+    assert classify("dial tcp: lookup x: no such host") == classify("dial tcp: lookup x: no such host")
