@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,18 @@ def test_saved_logs_read_the_same_in_parts(path: Path) -> None:
 @pytest.mark.parametrize("block_size", [4096, 512 * 1024])
 def test_a_dense_log_reads_the_same_in_parts(dense: str, block_size: int) -> None:
     assert_parts_read_the_same(dense, block_size)
+
+
+@pytest.mark.timeout(120)
+def test_candidate_lines_come_through_the_read_ahead(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PULLWATCH_CHILD_PARSE=0: the parts send lines, read back across the read-ahead's chunks."""
+    monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 1000)
+    expected = [(batch.lines, batch.total) for batch in read_saved([dense], 4096, in_child=False)]
+    batches = scan_in_child(dense, 4096, parse=False)
+    assert batches is not None
+    got = [(batch.lines, batch.total) for batch in batches]
+    assert [line for lines, _ in got for line in lines] == [line for lines, _ in expected for line in lines]
+    assert sum(total for _, total in got) == sum(total for _, total in expected)
 
 
 @pytest.mark.timeout(120)
@@ -120,6 +133,10 @@ def test_stopping_early_ends_every_child(dense: str, monkeypatch: pytest.MonkeyP
     next(batches)
     batches.close()  # `| head`, the monitor closed
     assert len(started) == 4 and all(child.returncode is not None for child in started)
+    for thread in threading.enumerate():
+        if thread.name == "pullwatch-read-ahead":
+            thread.join(5)
+    assert not any(thread.name == "pullwatch-read-ahead" for thread in threading.enumerate())
 
 
 @pytest.mark.timeout(60)
@@ -139,3 +156,19 @@ def test_a_later_part_that_fails_is_reported_in_its_place(dense: str, monkeypatc
         for batch in batches:
             read += batch.total
     assert read == Path(dense).read_bytes()[: split_points(dense)[2]].count(b"\n")
+
+
+def test_a_read_ahead_that_fails_is_an_error_not_an_end() -> None:
+    """A later part's pipe that fails while read ahead must not look like the part's end: its
+    remaining events would be lost without a word."""
+
+    class Failing:
+        def read1(self, size: int) -> bytes:
+            raise OSError("Input/output error")
+
+    class Child:
+        stdout = Failing()
+
+    reader = scanproc._ReadAhead(Child())  # type: ignore[arg-type]
+    with pytest.raises(SourceError, match="Input/output error"):
+        reader.readline()

@@ -1,4 +1,4 @@
-"""Scanning a big saved log in child processes, which also parse it, so that every core works.
+"""Scanning a big saved log in child processes, which also parse it, so that several cores work.
 
 On a big log the block scanner (scan.py) takes about 0.5 s per GB, and on a log dense in pull
 lines the parsing of its candidate lines (~35 µs a line) is a fifth to a third of what the
@@ -20,11 +20,13 @@ frame says its length, so the framing is exact. The pipe holds at most its kerne
 child ahead of its reader waits, memory stays flat. The pickles come from this process's own
 child, never from the log's author.
 
-A big plain file is cut at line ends into one part per free core but one (`split_points`), each read by
+A big plain file is cut at line ends into parts, one per core this process may run on but one,
+at most MAX_PARTS (`split_points`), each read by
 its own child from its first byte to the next part's; the parts' batches are taken in order, a
 later part's frames read ahead by a thread meanwhile (bounded: then its child waits). A gzip
 file, stdin and a small file have one child. A part's lines are whole lines of the file, so the
-batches, their line counts and their events are those of one child.
+events and the line counts, in order, are those of one child (the batches' boundaries are not:
+each part begins a block of its own).
 """
 
 from __future__ import annotations
@@ -129,16 +131,15 @@ def scan_in_child(
             children.append(_start_child(path, block_size, node, parse, part))
     except OSError:
         for child in children:
-            child.kill()
-            child.wait()
+            _stop(child)
         return None
     return _in_order(children, path, node)
 
 
 def split_points(path: str) -> list[int]:
     """Where each part of `path` starts: [0] (one part) unless it is a plain file of at least
-    SPLIT_MIN_BYTES and more than two cores are free (one is this process's); a part after the first starts just after a
-    newline, so that every line lies whole in one part."""
+    SPLIT_MIN_BYTES and this process may run on three cores or more (one stays its own); a part
+    after the first starts just after a newline, so that every line lies whole in one part."""
     parts = min(_cores() - 1, MAX_PARTS)  # one core stays this process's: it applies the events
     try:
         size = os.stat(path).st_size if path != "-" else 0
@@ -160,6 +161,8 @@ def split_points(path: str) -> list[int]:
 
 
 def _cores() -> int:
+    """The CPUs this process may run on (its affinity). A container's CPU quota (cgroup cpu.max)
+    is not read: under a quota of fewer CPUs than that, the parts' children share them."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
@@ -189,8 +192,9 @@ def _in_order(
     children: list[subprocess.Popen[bytes]], path: str, node: str | None
 ) -> Generator[LineBatch, None, None]:
     """The first child's batches as they come, then each later one's, read ahead meanwhile."""
-    ahead = [_ReadAhead(child) for child in children[1:]]
+    ahead: list[_ReadAhead] = []
     try:
+        ahead.extend(_ReadAhead(child) for child in children[1:])
         for child, pipe in zip(children, [children[0].stdout, *ahead], strict=True):
             assert pipe is not None
             yield from _batches(child, pipe, path, node)
@@ -246,6 +250,7 @@ class _ReadAhead:
         self._offset = 0
         self._done = False
         self._closed = False
+        self._error: Exception | None = None  # what ended the reading, when the reader did not
         self._changed = threading.Condition()
         threading.Thread(target=self._fill, name="pullwatch-read-ahead", daemon=True).start()
 
@@ -260,8 +265,9 @@ class _ReadAhead:
                     self._chunks.append(chunk)
                     self._held += len(chunk)
                     self._changed.notify_all()
-        except (OSError, ValueError):  # closed under the thread: the reader stopped
-            pass
+        except Exception as error:  # after close: the reader stopped; else the part is not whole
+            if not self._closed:
+                self._error = error
         finally:
             with self._changed:
                 self._done = True
@@ -273,6 +279,8 @@ class _ReadAhead:
             while not self._chunks and not self._done:
                 self._changed.wait()
             if not self._chunks:
+                if self._error is not None:
+                    raise SourceError(f"reading a scanning process failed: {self._error}")
                 return False
             self._current = self._chunks.popleft()
             self._held -= len(self._current)
