@@ -39,67 +39,61 @@ class HeldLog:
         return PullwatchApp(spec, Clock(), feed_interval=0)  # each batch posted as it is read
 
 
-@run_async
-async def test_keys_pressed_while_the_log_loads_are_answered_before_it_ends() -> None:
-    log = HeldLog()
-    app = log.app()
+@pytest.fixture
+def log() -> Iterator[HeldLog]:
+    """A held log; whatever a test leaves, the source is let go and the collector restored."""
+    held = HeldLog()
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            half_in = lambda: app.view.store.stats.lines == log.half and len(app.main.completed.items) > 2  # noqa: E731
-            await wait_until(pilot, half_in)
-            table = app.main.completed
-            sort_before = table.sort_label
-            await pilot.press("j", "j")
-            assert table.cursor == 2
-            await pilot.press("s")
-            assert table.sort_label != sort_before
-            assert not app.loaded and not gc.isenabled()  # still loading: the collector waits
-            log.release.set()
-            await wait_until(pilot, lambda: app.loaded)
-            assert gc.isenabled() and gc.get_freeze_count() > 0  # what was loaded is frozen, not scanned
-            app.redraw()
-            expected = sample_store()
-            assert app.view.store.stats == expected.stats
-            assert len(app.main.completed.items) + len(app.main.in_progress.items) == len(expected.pulls)
-            assert sorted(r.image for r in app.view.store.pulls) == sorted(r.image for r in expected.pulls)
-        assert gc.get_freeze_count() == 0  # unfrozen when the app closed
+        yield held
     finally:
-        log.release.set()
+        held.release.set()
         gc.enable()
         gc.unfreeze()
 
 
 @run_async
-async def test_closing_the_monitor_while_it_loads_turns_the_collector_back_on() -> None:
-    log = HeldLog()
+async def test_keys_pressed_while_the_log_loads_are_answered_before_it_ends(log: HeldLog) -> None:
     app = log.app()
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.view.store.stats.lines == log.half)
-            assert not gc.isenabled()
-            await pilot.press("q")
-            await pilot.pause()
-        assert gc.isenabled()
-    finally:
+    async with app.run_test(size=SIZE) as pilot:
+        half_in = lambda: app.view.store.stats.lines == log.half and len(app.main.completed.items) > 2  # noqa: E731
+        await wait_until(pilot, half_in)
+        table = app.main.completed
+        sort_before = table.sort_label
+        await pilot.press("j", "j")
+        assert table.cursor == 2
+        await pilot.press("s")
+        assert table.sort_label != sort_before
+        assert not app.loaded and not gc.isenabled()  # still loading: the collector waits
         log.release.set()
-        gc.enable()
-        gc.unfreeze()
+        await wait_until(pilot, lambda: app.loaded)
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # what was loaded is frozen, not scanned
+        app.redraw()
+        expected = sample_store()
+        assert app.view.store.stats == expected.stats
+        assert len(app.main.completed.items) + len(app.main.in_progress.items) == len(expected.pulls)
+        assert sorted(r.image for r in app.view.store.pulls) == sorted(r.image for r in expected.pulls)
+    assert gc.get_freeze_count() == 0  # unfrozen when the app closed
 
 
 @run_async
-async def test_a_pipe_is_loaded_with_the_collector_on() -> None:
+async def test_closing_the_monitor_while_it_loads_turns_the_collector_back_on(log: HeldLog) -> None:
+    app = log.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.view.store.stats.lines == log.half)
+        assert not gc.isenabled()
+        await pilot.press("q")
+        await pilot.pause()
+    assert gc.isenabled()
+
+
+@run_async
+async def test_a_pipe_is_loaded_with_the_collector_on(log: HeldLog) -> None:
     """`journalctl -f | pullwatch replay -` may never end: the collector is not turned off for it."""
-    log = HeldLog()
     app = log.app("-")
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.view.store.stats.lines == log.half)
-            assert gc.isenabled() and not app.loaded
-            log.release.set()
-            await wait_until(pilot, lambda: app.loaded)
-            assert gc.isenabled() and gc.get_freeze_count() == 0
-    finally:
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.view.store.stats.lines == log.half)
+        assert gc.isenabled() and not app.loaded
         log.release.set()
-        gc.enable()
-        gc.unfreeze()
+        await wait_until(pilot, lambda: app.loaded)
+        assert gc.isenabled() and gc.get_freeze_count() == 0
 
