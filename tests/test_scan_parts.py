@@ -14,6 +14,7 @@ from logfactory import generate, write_log
 from test_scan_child_parse import SAVED, flattened
 
 from pullwatch.sources import SourceError, scanproc
+from pullwatch.sources.children import Child
 from pullwatch.sources.saved import read_saved
 from pullwatch.sources.scanproc import scan_in_child, split_points
 
@@ -107,8 +108,13 @@ def test_gzip_and_small_files_and_one_core_are_not_split(
     assert_parts_read_the_same(str(packed))
     assert split_points("-") == [0]
     assert split_points(str(tmp_path / "missing.log")) == [0]
-    monkeypatch.setattr(scanproc, "_cores", lambda: 2)  # one core for this process, one for a child
+    monkeypatch.setattr(scanproc, "_cores", lambda: 1)
     assert split_points(dense) == [0]
+    monkeypatch.setattr(scanproc, "_cores", lambda: 2)  # two forked children share the cores with this process
+    assert len(split_points(dense)) == 2
+    monkeypatch.setenv("PULLWATCH_CHILD_START", "spawn")  # one core for this process, one for a spawned child
+    assert split_points(dense) == [0]
+    monkeypatch.delenv("PULLWATCH_CHILD_START")
     monkeypatch.setattr(scanproc, "_cores", lambda: 3)
     assert len(split_points(dense)) == 2
     monkeypatch.setattr(scanproc, "_cores", lambda: 5)
@@ -118,10 +124,10 @@ def test_gzip_and_small_files_and_one_core_are_not_split(
 
 @pytest.mark.timeout(60)
 def test_stopping_early_ends_every_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[Child] = []
     start = scanproc._start_child
 
-    def recorded(*args: object) -> subprocess.Popen[bytes]:
+    def recorded(*args: object) -> Child:
         child = start(*args)  # type: ignore[arg-type]
         started.append(child)
         return child
@@ -143,7 +149,7 @@ def test_stopping_early_ends_every_child(dense: str, monkeypatch: pytest.MonkeyP
 def test_a_later_part_that_fails_is_reported_in_its_place(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
     start = scanproc._start_child
 
-    def failing_third(path: str, block_size: int, node: str | None, parse: bool, part: str) -> subprocess.Popen[bytes]:
+    def failing_third(path: str, block_size: int, node: str | None, parse: bool, part: str) -> Child:
         if part.startswith(f"{split_points(path)[2]}:"):
             return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"], stdout=subprocess.PIPE)
         return start(path, block_size, node, parse, part)

@@ -4,13 +4,77 @@ outlive pullwatch until it next writes (seconds, or forever for `journalctl -f`)
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 import weakref
+from typing import IO, Protocol, TypeVar
 
-_CHILDREN: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
+
+class Child(Protocol):
+    """What pullwatch uses of a child process: subprocess.Popen's, or a Forked one's."""
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def kill(self) -> None: ...
+    def terminate(self) -> None: ...
 
 
-def track(child: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+class Forked:
+    """A child made by os.fork (no new interpreter, no imports: it starts at once), with the part
+    of Popen's interface that pullwatch uses. Its pid stays its own until `wait` or `poll` reaps
+    it, so a signal never reaches another process."""
+
+    def __init__(self, pid: int, stdout: IO[bytes]) -> None:
+        self.pid = pid
+        self.stdout: IO[bytes] | None = stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            if self.returncode is None:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            return self.returncode
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(0.005)
+        return code
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+
+_CHILDREN: weakref.WeakSet[Child] = weakref.WeakSet()
+
+
+_C = TypeVar("_C", bound=Child)
+
+
+def track(child: _C) -> _C:
     _CHILDREN.add(child)
     return child
 

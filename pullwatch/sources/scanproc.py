@@ -20,24 +20,30 @@ frame says its length, so the framing is exact. The pipe holds at most its kerne
 child ahead of its reader waits, memory stays flat. The pickles come from this process's own
 child, never from the log's author.
 
-A big plain file is cut at line ends into parts, one per core this process may run on but one,
-at most MAX_PARTS (`split_points`), each read by
-its own child from its first byte to the next part's; the parts' batches are taken in order, a
+A big plain file is cut at line ends into parts, one per core this process may run on but one
+(two on two cores when forked), at most MAX_PARTS (`split_points`), each read by its own child
+from its first byte to the next part's; the parts' batches are taken in order, a
 later part's frames read ahead by a thread meanwhile (bounded: then its child waits). A gzip
 file, stdin and a small file have one child. A part's lines are whole lines of the file, so the
 events and the line counts, in order, are those of one child (the batches' boundaries are not:
 each part begins a block of its own).
+
+A child is forked from this process when no other thread runs here (the headless commands: it
+starts at once, with the modules loaded, and its pages are shared until written); otherwise (the
+monitor's threads, PULLWATCH_CHILD_START=spawn) it is a new interpreter running `main`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import gzip
 import io
 import operator
 import os
 import pickle
 import select
+import signal
 import stat
 import subprocess
 import sys
@@ -49,18 +55,19 @@ from typing import Any, BinaryIO, Protocol, cast
 
 from pullwatch.parsers.events import ParsedBatch, PullEvent
 from pullwatch.sources import LineBatch, SourceError
-from pullwatch.sources.children import track
+from pullwatch.sources.children import Child, Forked, track
 
-# Below this size a child's start-up (~50 ms) costs more than the overlap wins.
+# Below this size a child's start-up (~50 ms spawned, ~2 ms forked) costs more than the overlap wins.
 PROCESS_MIN_BYTES = 8 * 1024 * 1024
 # A plain file this big is cut, at line ends, into one part per core but this process's (at most
-# MAX_PARTS), each scanned and parsed by its own child: on a log of few pull lines the scan is the
-# slowest step, and the parts' children run at once. This process keeps a core of its own: on a
-# log dense in pull lines applying the events is the slowest step, and on the 2-core VM two
-# children beside it made a 10% log slower (400 MB: 3.5-3.8 s against 3.1-3.7 s; 0.5%: 0.63-0.67
-# against 0.69 s) for 18 MB more of summed RSS, so there a file has one child. The parts' batches
-# still reach this process in log order: a later part's frames are read ahead into memory (at
-# most READ_AHEAD_BYTES per part; then its child waits) while the earlier parts are applied.
+# MAX_PARTS; two on a 2-core machine when the children are forked), each scanned and parsed by its
+# own child: on a log of few pull lines the scan is the slowest step, and the parts' children run
+# at once. The parts' batches still reach this process in log order: a later part's frames are
+# read ahead into memory (at most READ_AHEAD_BYTES per part; then its child waits) while the
+# earlier parts are applied. On the 2-core VM (400 MB journald short, bench/README.md) two forked
+# children beside this process took 0.5% pull lines from 1.17-1.23 s to 0.89-1.00 s and 3% from
+# 1.81-2.32 s to 1.42-2.21 s, 10% within the noise (4.6-5.9 s both); two spawned ones (each runs
+# its own interpreter and imports) had made 10% slower, so a spawned child is alone there.
 SPLIT_MIN_BYTES = 32 * 1024 * 1024
 MAX_PARTS = 4
 READ_AHEAD_BYTES = 8 * 1024 * 1024
@@ -124,7 +131,7 @@ def scan_in_child(
         return None
     parse = child_parses() if parse is None else parse
     points = split_points(path)
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[Child] = []
     try:
         for start, end in zip(points, [*points[1:], None], strict=True):
             part = "" if len(points) == 1 else f"{start}:{'' if end is None else end}"
@@ -138,9 +145,11 @@ def scan_in_child(
 
 def split_points(path: str) -> list[int]:
     """Where each part of `path` starts: [0] (one part) unless it is a plain file of at least
-    SPLIT_MIN_BYTES and this process may run on three cores or more (one stays its own); a part
-    after the first starts just after a newline, so that every line lies whole in one part."""
-    parts = min(_cores() - 1, MAX_PARTS)  # one core stays this process's: it applies the events
+    SPLIT_MIN_BYTES and this process may run on three cores or more (one stays its own), or on
+    two with forked children; a part after the first starts just after a newline, so that every
+    line lies whole in one part."""
+    cores = _cores()
+    parts = min(max(cores - 1, 2) if cores >= 2 and can_fork() else cores - 1, MAX_PARTS)
     try:
         size = os.stat(path).st_size if path != "-" else 0
         if parts < 2 or size < SPLIT_MIN_BYTES:
@@ -180,16 +189,66 @@ def _after_newline(file: BinaryIO, offset: int) -> int | None:
     return None
 
 
-def _start_child(path: str, block_size: int, node: str | None, parse: bool, part: str) -> subprocess.Popen[bytes]:
-    module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
+def _start_child(path: str, block_size: int, node: str | None, parse: bool, part: str) -> Child:
     mode = str(PARSE_MIN_CANDIDATES) if parse else _LINES
     arguments = [str(block_size), mode, path, part, *(() if node is None else (node,))]
+    if can_fork():
+        return track(_fork(arguments, path))
+    module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
     command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, *arguments]
     return track(subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE))
 
 
+def can_fork() -> bool:
+    """Whether the child may be forked from this process rather than started afresh: on Linux, with
+    no other thread running (a thread may hold a lock the child would wait on forever: the monitor
+    spawns), unless PULLWATCH_CHILD_START=spawn. A forked child starts at once, with this process's
+    modules; a spawned one first runs an interpreter and its imports (~0.1 s on the 2-core VM)."""
+    return (
+        sys.platform == "linux"
+        and threading.active_count() == 1
+        and os.environ.get("PULLWATCH_CHILD_START") != "spawn"
+    )
+
+
+def _fork(arguments: list[str], path: str) -> Forked:
+    """A child running main(arguments) with its stdout on a new pipe, which this process reads."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: it never returns into the caller's frames (their `finally` blocks)
+        status = 1
+        try:
+            _become_child(write_end, path)
+            main(arguments)
+            status = 0
+        except BaseException as error:  # main reports its own errors: this is a bug, said in one line
+            os.write(2, f"pullwatch: the scanning process: {type(error).__name__}: {error}\n".encode(errors="replace"))
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return Forked(pid, os.fdopen(read_end, "rb"))
+
+
+def _become_child(write_end: int, path: str) -> None:
+    """The forked child's own start: stdout is the pipe, stdin /dev/null unless it reads stdin,
+    every other inherited descriptor closed (an earlier child's pipe held open here would not
+    tell that child when its reader stops), what this process set for its signals undone, and
+    the inherited objects frozen, so the collector never finalises one of them (a file object
+    whose descriptor number this child has reused since)."""
+    gc.freeze()
+    os.dup2(write_end, 1)
+    if path != "-":
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _in_order(
-    children: list[subprocess.Popen[bytes]], path: str, node: str | None
+    children: list[Child], path: str, node: str | None
 ) -> Generator[LineBatch, None, None]:
     """The first child's batches as they come, then each later one's, read ahead meanwhile."""
     ahead: list[_ReadAhead] = []
@@ -205,7 +264,7 @@ def _in_order(
             _stop(child)
 
 
-def _batches(child: subprocess.Popen[bytes], pipe: _Frames, path: str, node: str | None) -> Iterator[LineBatch]:
+def _batches(child: Child, pipe: _Frames, path: str, node: str | None) -> Iterator[LineBatch]:
     while header := pipe.readline():
         if header.startswith(b"P "):
             _, total, size = header.split()
@@ -223,7 +282,7 @@ def _batches(child: subprocess.Popen[bytes], pipe: _Frames, path: str, node: str
         raise SourceError(f"{path}: the scanning process failed (exit status {child.returncode})")
 
 
-def _stop(child: subprocess.Popen[bytes]) -> None:
+def _stop(child: Child) -> None:
     if child.poll() is None:
         child.kill()  # the reader stopped early (an error, `| head`, the TUI closed)
     if child.stdout is not None:
@@ -241,7 +300,7 @@ class _ReadAhead:
     thread waits and so does its child), so that the part's child works while the earlier parts
     are applied; read back with the pipe's readline and read."""
 
-    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+    def __init__(self, child: Child) -> None:
         assert child.stdout is not None
         self._pipe = cast(io.BufferedReader, child.stdout)
         self._chunks: deque[bytes] = deque()
@@ -330,7 +389,7 @@ def main(argv: list[str]) -> None:
     block_size, path, part = int(argv[0]), argv[2], argv[3]
     parse_from = None if argv[1] == _LINES else int(argv[1])
     node = argv[4] if len(argv) > 4 else None
-    out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16)
+    out = os.fdopen(1, "wb", buffering=1 << 16)  # the pipe (sys.stdout may be another file in a forked child)
     live = path == "-" and not stat.S_ISREG(os.fstat(0).st_mode)  # a pipe may be followed
     if live:
         _widen_pipe(0)
