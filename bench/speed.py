@@ -120,16 +120,16 @@ def warm(path: str) -> int:
 
 
 def tree_rss_kb(pid: int, hwm: list[int] | None = None) -> int:
-    """Resident memory of a process and all its descendants, in KB (0 once it has gone); with
+    """Resident memory of a process and all its descendants, in KB (0 once it has gone): the sum
+    of their proportional set sizes (Pss: a page shared by a forked child and its parent counts
+    once in all, not once in each), or of their RSS where the kernel has no smaps_rollup; with
     `hwm`, hwm[0] becomes the largest single process's own peak (VmHWM) seen so far."""
     total = 0
     pending = [pid]
-    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/statm") as statm:
-                total += int(statm.read().split()[1]) * page_kb
+            total += _resident_kb(current)
             if hwm is not None:
                 with open(f"/proc/{current}/status") as status:
                     for line in status:
@@ -142,8 +142,20 @@ def tree_rss_kb(pid: int, hwm: list[int] | None = None) -> int:
     return total
 
 
+def _resident_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    with open(f"/proc/{pid}/statm") as statm:
+        return int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+
+
 def sample_rss(pid: int, peak: list[int], done: threading.Event) -> None:
-    """Keep the peak of the summed RSS of the command's processes (pullwatch may run several),
+    """Keep the peak of the summed Pss of the command's processes (pullwatch may run several),
     and in peak[1] the largest single process's own peak."""
     hwm = [0]
     while not done.wait(0.01):
@@ -153,7 +165,7 @@ def sample_rss(pid: int, peak: list[int], done: threading.Event) -> None:
 
 def run(command: str) -> tuple[float, int, bytes]:
     """Wall time, peak RSS in KB and stdout of a shell command. The RSS is the larger of the
-    summed RSS of all its processes and the largest single process's peak (its VmHWM), both
+    summed Pss of all its processes and the largest single process's peak (its VmHWM), both
     sampled every 10 ms. Not wait4's ru_maxrss: on Linux a process started by this one (fork or
     vfork, then exec) inherits this process's own peak in it, so a big benchmark process showed
     as pullwatch's memory."""
