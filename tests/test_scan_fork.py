@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from logfactory import generate, write_log
 from test_scan_child_parse import SAVED, flattened
+from test_scan_parts import record_starts
 
 from pullwatch.sources import SourceError, scanproc
-from pullwatch.sources.children import Child, Forked, end_children
+from pullwatch.sources.children import Forked, end_children
 from pullwatch.sources.saved import read_saved
 from pullwatch.sources.scanproc import can_fork, scan_in_child
 
@@ -26,21 +27,6 @@ def dense(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = str(tmp_path_factory.mktemp("fork") / "dense.log")
     write_log(path, generate(seed=29, pulls=200, version="1.7", debug=True, chatter=2))
     return path
-
-
-@pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch) -> list[Child]:
-    """The children scan_in_child starts, as they are started."""
-    children: list[Child] = []
-    start = scanproc._start_child
-
-    def recorded(*args: object) -> Child:
-        child = start(*args)  # type: ignore[arg-type]
-        children.append(child)
-        return child
-
-    monkeypatch.setattr(scanproc, "_start_child", recorded)
-    return children
 
 
 @pytest.fixture
@@ -58,8 +44,9 @@ def another_thread() -> Iterator[None]:
 
 @pytest.mark.parametrize("path", [*SAVED[:4], None], ids=lambda path: "dense" if path is None else path.name)
 def test_forked_and_spawned_children_read_the_same(
-    path: Path | None, dense: str, started: list[Child], monkeypatch: pytest.MonkeyPatch
+    path: Path | None, dense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started = record_starts(monkeypatch)
     name = dense if path is None else str(path)
     forked = flattened(read_saved([name], 4096, in_child=True))
     assert started and all(isinstance(child, Forked) for child in started)
@@ -71,7 +58,8 @@ def test_forked_and_spawned_children_read_the_same(
 
 
 @pytest.mark.usefixtures("another_thread")
-def test_a_child_is_spawned_while_another_thread_runs(dense: str, started: list[Child]) -> None:
+def test_a_child_is_spawned_while_another_thread_runs(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = record_starts(monkeypatch)
     assert not can_fork()
     assert flattened(read_saved([dense], 4096, in_child=True))[0]
     assert started and not any(isinstance(child, Forked) for child in started)
@@ -79,8 +67,9 @@ def test_a_child_is_spawned_while_another_thread_runs(dense: str, started: list[
 
 @pytest.mark.timeout(60)
 def test_a_forked_child_holds_only_its_pipe_and_its_file(
-    dense: str, started: list[Child], monkeypatch: pytest.MonkeyPatch
+    dense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started = record_starts(monkeypatch)
     monkeypatch.setattr(scanproc, "SPLIT_MIN_BYTES", 1)
     monkeypatch.setattr(scanproc, "_cores", lambda: 3)
     monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)  # the children wait, their files open
@@ -104,8 +93,9 @@ def test_a_forked_child_holds_only_its_pipe_and_its_file(
 
 @pytest.mark.timeout(60)
 def test_end_children_ends_a_forked_child_whatever_handler_this_process_set(
-    dense: str, started: list[Child], monkeypatch: pytest.MonkeyPatch
+    dense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started = record_starts(monkeypatch)
     monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # pullwatch's own: it raises SystemExit
     try:

@@ -122,17 +122,23 @@ def test_gzip_and_small_files_and_one_core_are_not_split(
     assert split_points(dense) == [0]
 
 
-@pytest.mark.timeout(60)
-def test_stopping_early_ends_every_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[Child] = []
+def record_starts(monkeypatch: pytest.MonkeyPatch) -> list[Child]:
+    """The children scan_in_child starts from now on, as they are started."""
+    children: list[Child] = []
     start = scanproc._start_child
 
     def recorded(*args: object) -> Child:
         child = start(*args)  # type: ignore[arg-type]
-        started.append(child)
+        children.append(child)
         return child
 
     monkeypatch.setattr(scanproc, "_start_child", recorded)
+    return children
+
+
+@pytest.mark.timeout(60)
+def test_stopping_early_ends_every_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = record_starts(monkeypatch)
     monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
     batches = scan_in_child(dense, 4096)
     assert batches is not None
