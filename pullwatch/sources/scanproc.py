@@ -35,6 +35,7 @@ monitor's threads, PULLWATCH_CHILD_START=spawn) it is a new interpreter running 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import gzip
@@ -212,39 +213,72 @@ def can_fork() -> bool:
 
 
 def _fork(arguments: list[str], path: str) -> Forked:
-    """A child running main(arguments) with its stdout on a new pipe, which this process reads."""
+    """A child running main(arguments) with its stdout on a new pipe, which this process reads.
+    The signals a user sends stay blocked across the fork, so that none reaches the child while
+    it still has this process's handlers (pullwatch's SIGTERM handler would end this process's
+    children from inside the child); it resets them first, then takes what is pending."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _USER_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:  # the child: it never returns into the caller's frames (their `finally` blocks)
         status = 1
         try:
             _become_child(write_end, path)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             main(arguments)
             status = 0
+        except KeyboardInterrupt:
+            status = 130  # Ctrl-C reached the whole process group; the parent reports it
         except BaseException as error:  # main reports its own errors: this is a bug, said in one line
             os.write(2, f"pullwatch: the scanning process: {type(error).__name__}: {error}\n".encode(errors="replace"))
         finally:
             os._exit(status)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.close(write_end)
     return Forked(pid, os.fdopen(read_end, "rb"))
+
+
+# What a user sends to end pullwatch; a forked child takes them as a new process would.
+_USER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _become_child(write_end: int, path: str) -> None:
     """The forked child's own start: stdout is the pipe, stdin /dev/null unless it reads stdin,
     every other inherited descriptor closed (an earlier child's pipe held open here would not
-    tell that child when its reader stops), what this process set for its signals undone, and
-    the inherited objects frozen, so the collector never finalises one of them (a file object
-    whose descriptor number this child has reused since)."""
+    tell that child when its reader stops), what this process set for its signals undone (as
+    exec does: an ignored signal stays ignored), and the inherited objects frozen, so the
+    collector never finalises one of them (a file object whose descriptor number this child has
+    reused since)."""
     gc.freeze()
     os.dup2(write_end, 1)
     if path != "-":
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
+    _close_inherited()
+    for signum in _USER_SIGNALS:
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+
+
+def _close_inherited() -> None:
+    """Close every descriptor above 2: those /proc lists (closing up to the descriptor limit
+    would be a billion calls where the limit is 2^30 and close_range is missing)."""
+    try:
+        held = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        return
+    for fd in held:
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own descriptor, closed already
+                os.close(fd)
 
 
 def _in_order(
