@@ -1,13 +1,19 @@
 """The scanning child is forked when no other thread runs here, spawned otherwise
 (sources/scanproc.py): both read the same, and a forked child holds nothing of this process's
-but the pipe it writes, takes signals as a spawned one does and reports its own failures."""
+but the pipe it writes, takes signals as a spawned one does and reports its own failures.
+
+Other tests leave threads in this process (a pool, a server), so the tests of a forked child ask
+for one (`forking`); the choice itself is tested in a fresh interpreter."""
 
 from __future__ import annotations
 
 import os
 import signal
 import stat
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +36,12 @@ def dense(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
+def forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The children are forked, whatever threads earlier tests left here."""
+    monkeypatch.setattr(scanproc, "can_fork", lambda: True)
+
+
+@pytest.fixture
 def another_thread() -> Iterator[None]:
     """A thread running beside the test, as the monitor's do."""
     done = threading.Event()
@@ -42,6 +54,23 @@ def another_thread() -> Iterator[None]:
         thread.join()
 
 
+def test_a_process_without_other_threads_forks() -> None:
+    code = (
+        "import threading; from pullwatch.sources.scanproc import can_fork; print(can_fork()); "
+        "threading.Thread(target=threading.Event().wait, args=(1,)).start(); print(can_fork())"
+    )
+
+    def asked(**env: str) -> str:
+        command = [sys.executable, "-c", code]
+        environment = {**os.environ, **env}
+        done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60, check=True)
+        return done.stdout
+
+    assert asked() == ("True\nFalse\n" if sys.platform == "linux" else "False\nFalse\n")
+    assert asked(PULLWATCH_CHILD_START="spawn") == "False\nFalse\n"
+
+
+@pytest.mark.usefixtures("forking")
 @pytest.mark.parametrize("path", [*SAVED[:4], None], ids=lambda path: "dense" if path is None else path.name)
 def test_forked_and_spawned_children_read_the_same(
     path: Path | None, dense: str, monkeypatch: pytest.MonkeyPatch
@@ -50,7 +79,7 @@ def test_forked_and_spawned_children_read_the_same(
     name = dense if path is None else str(path)
     forked = flattened(read_saved([name], 4096, in_child=True))
     assert started and all(isinstance(child, Forked) for child in started)
-    monkeypatch.setenv("PULLWATCH_CHILD_START", "spawn")
+    monkeypatch.setattr(scanproc, "can_fork", lambda: False)
     spawned = flattened(read_saved([name], 4096, in_child=True))
     assert not any(isinstance(child, Forked) for child in started[-1:])
     assert forked == spawned
@@ -65,6 +94,18 @@ def test_a_child_is_spawned_while_another_thread_runs(dense: str, monkeypatch: p
     assert started and not any(isinstance(child, Forked) for child in started)
 
 
+def _descriptors(pid: int) -> dict[int, str]:
+    fds = f"/proc/{pid}/fd"
+    return {int(fd): os.path.realpath(f"{fds}/{fd}") for fd in os.listdir(fds)}
+
+
+def _settled(child: Forked) -> bool:
+    """Whether the child is past its start: stdin /dev/null, stdout a pipe."""
+    held = _descriptors(child.pid)
+    return held.get(0) == os.devnull and stat.S_ISFIFO(os.stat(f"/proc/{child.pid}/fd/1").st_mode)
+
+
+@pytest.mark.usefixtures("forking")
 @pytest.mark.timeout(60)
 def test_a_forked_child_holds_only_its_pipe_and_its_file(
     dense: str, monkeypatch: pytest.MonkeyPatch
@@ -73,6 +114,7 @@ def test_a_forked_child_holds_only_its_pipe_and_its_file(
     monkeypatch.setattr(scanproc, "SPLIT_MIN_BYTES", 1)
     monkeypatch.setattr(scanproc, "_cores", lambda: 3)
     monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)  # the children wait, their files open
+    extra = os.open(os.devnull, os.O_RDONLY)  # a descriptor of this process's own, not for a child
     batches = scan_in_child(dense, 4096)
     assert batches is not None
     next(batches)
@@ -80,17 +122,21 @@ def test_a_forked_child_holds_only_its_pipe_and_its_file(
         assert len(started) == 2 and all(isinstance(child, Forked) for child in started)
         for child in started:
             assert isinstance(child, Forked)
-            fds = f"/proc/{child.pid}/fd"
-            held = {int(fd): os.path.realpath(f"{fds}/{fd}") for fd in os.listdir(fds)}
-            assert set(held) <= {0, 1, 2, 3}, held  # an earlier child's pipe is not among them
+            deadline = time.monotonic() + 30
+            while not _settled(child) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            held = _descriptors(child.pid)
+            assert set(held) <= {0, 1, 2, 3}, held  # neither an earlier child's pipe nor `extra`
             assert held[0] == os.devnull
             assert stat.S_ISFIFO(os.stat(f"/proc/{child.pid}/fd/1").st_mode)
             assert held.get(3, dense) == os.path.realpath(dense)
     finally:
         batches.close()
+        os.close(extra)
     assert all(child.returncode is not None for child in started)
 
 
+@pytest.mark.usefixtures("forking")
 @pytest.mark.timeout(60)
 def test_end_children_ends_a_forked_child_whatever_handler_this_process_set(
     dense: str, monkeypatch: pytest.MonkeyPatch
@@ -109,6 +155,7 @@ def test_end_children_ends_a_forked_child_whatever_handler_this_process_set(
         signal.signal(signal.SIGTERM, previous)
 
 
+@pytest.mark.usefixtures("forking")
 def test_a_bug_in_a_forked_child_is_one_line_and_a_failure(
     dense: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -119,3 +166,79 @@ def test_a_bug_in_a_forked_child_is_one_line_and_a_failure(
     with pytest.raises(SourceError, match="the scanning process failed"):
         flattened(read_saved([dense], 4096, in_child=True))
     assert capfd.readouterr().err.splitlines() == ["pullwatch: the scanning process: RuntimeError: boom"]
+
+
+def _waiting_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Iterator[object], Forked]:
+    """A forked child that has sent its first batch and now waits on a full pipe."""
+    started = record_starts(monkeypatch)
+    monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
+    batches = scan_in_child(dense, 4096)
+    assert batches is not None
+    next(batches)
+    child = started[0]
+    assert isinstance(child, Forked)
+    return batches, child
+
+
+@pytest.mark.usefixtures("forking")
+@pytest.mark.timeout(60)
+def test_ctrl_c_ends_a_forked_child_and_is_reported(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    batches, child = _waiting_child(dense, monkeypatch)
+    os.kill(child.pid, signal.SIGINT)
+    with pytest.raises(SourceError, match=r"exit status 130\)"):
+        for _ in batches:
+            pass
+
+
+@pytest.mark.usefixtures("forking")
+@pytest.mark.timeout(60)
+def test_a_signal_ignored_here_stays_ignored_in_a_forked_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As across exec: `trap '' INT HUP` before pullwatch leaves its children deaf to them too."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        previous = signal.signal(signum, signal.SIG_IGN)
+        try:
+            batches, child = _waiting_child(dense, monkeypatch)
+            os.kill(child.pid, signum)
+            time.sleep(0.2)
+            assert child.poll() is None
+            rest = flattened(iter(batches))  # type: ignore[arg-type]
+            assert child.returncode == 0
+            assert rest[0]
+        finally:
+            signal.signal(signum, previous)
+
+
+@pytest.mark.usefixtures("forking")
+def test_forking_leaves_this_process_signals_as_they_were(dense: str) -> None:
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    assert flattened(read_saved([dense], 4096, in_child=True))[0]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
+    assert {signum: signal.getsignal(signum) for signum in handlers} == handlers
+
+
+@pytest.mark.usefixtures("forking")
+def test_a_fork_that_fails_leaks_nothing_and_falls_back(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    held = set(os.listdir("/proc/self/fd"))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    monkeypatch.setattr(os, "fork", refused)
+    assert scan_in_child(dense, 4096) is None  # read_saved then reads in this process
+    assert set(os.listdir("/proc/self/fd")) == held
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
+
+
+def test_a_child_reaped_elsewhere_counts_as_ended() -> None:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)  # as with SIGCHLD ignored: the kernel reaps it, not pullwatch
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+    child = Forked(pid, os.fdopen(read_end, "rb"))
+    assert child.poll() == 0 and child.wait() == 0
+    child.terminate()  # no signal to a pid that may be another process's now
+    assert child.stdout is not None
+    child.stdout.close()

@@ -19,9 +19,12 @@ from pullwatch.sources.saved import read_saved
 from pullwatch.sources.scanproc import scan_in_child, split_points
 
 
-@pytest.fixture(autouse=True)
-def split_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file of a few bytes is split, into up to four parts, as on a machine of five cores."""
+@pytest.fixture(autouse=True, params=[True, False], ids=["forked", "spawned"])
+def split_small_files(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file of a few bytes is split, into up to four parts, as on a machine of five cores;
+    the children forked (the headless commands) or spawned (the monitor), whatever threads other
+    tests left running (test_scan_fork tests that choice)."""
+    monkeypatch.setattr(scanproc, "can_fork", lambda: request.param)
     monkeypatch.setattr(scanproc, "SPLIT_MIN_BYTES", 1)
     monkeypatch.setattr(scanproc, "_cores", lambda: 5)
     monkeypatch.setattr(scanproc, "PARSE_MIN_CANDIDATES", 1)
@@ -110,11 +113,11 @@ def test_gzip_and_small_files_and_one_core_are_not_split(
     assert split_points(str(tmp_path / "missing.log")) == [0]
     monkeypatch.setattr(scanproc, "_cores", lambda: 1)
     assert split_points(dense) == [0]
-    monkeypatch.setattr(scanproc, "_cores", lambda: 2)  # two forked children share the cores with this process
+    monkeypatch.setattr(scanproc, "_cores", lambda: 2)
+    monkeypatch.setattr(scanproc, "can_fork", lambda: True)  # two forked children share the cores with this process
     assert len(split_points(dense)) == 2
-    monkeypatch.setenv("PULLWATCH_CHILD_START", "spawn")  # one core for this process, one for a spawned child
+    monkeypatch.setattr(scanproc, "can_fork", lambda: False)  # one core for this process, one for a spawned child
     assert split_points(dense) == [0]
-    monkeypatch.delenv("PULLWATCH_CHILD_START")
     monkeypatch.setattr(scanproc, "_cores", lambda: 3)
     assert len(split_points(dense)) == 2
     monkeypatch.setattr(scanproc, "_cores", lambda: 5)

@@ -45,7 +45,10 @@ def _start_all(base: Path) -> None:
 @pytest.fixture(scope="session", params=COMBOS, ids=[f"{v}-{level}" for v, level in COMBOS])
 def recording(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Recording:
     _start_all(tmp_path_factory.getbasetemp() / "realcd")
-    return _futures[request.param].result(timeout=240)
+    done = _futures[request.param].result(timeout=240)
+    if all(future.done() for future in _futures.values()):
+        _pool.shutdown()  # its idle threads would stay to the session's end
+    return done
 
 
 def pullwatch(*args: str) -> subprocess.CompletedProcess[str]:
