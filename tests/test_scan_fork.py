@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from logfactory import generate, write_log
 from test_scan_child_parse import SAVED, flattened
 from test_scan_parts import record_starts
 
-from pullwatch.sources import SourceError, scanproc
+from pullwatch.sources import LineBatch, SourceError, scanproc
 from pullwatch.sources.children import Forked, end_children
 from pullwatch.sources.saved import read_saved
 from pullwatch.sources.scanproc import can_fork, scan_in_child
@@ -136,20 +136,28 @@ def test_a_forked_child_holds_only_its_pipe_and_its_file(
     assert all(child.returncode is not None for child in started)
 
 
+def _waiting_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Generator[LineBatch, None, None], Forked]:
+    """A forked child that has sent its first batch and now waits on a full pipe."""
+    started = record_starts(monkeypatch)
+    monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
+    batches = scan_in_child(dense, 4096)
+    assert batches is not None
+    next(batches)
+    child = started[0]
+    assert isinstance(child, Forked)
+    return batches, child
+
+
 @pytest.mark.usefixtures("forking")
 @pytest.mark.timeout(60)
 def test_end_children_ends_a_forked_child_whatever_handler_this_process_set(
     dense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = record_starts(monkeypatch)
-    monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # pullwatch's own: it raises SystemExit
     try:
-        batches = scan_in_child(dense, 4096)
-        assert batches is not None
-        next(batches)  # the child now waits on a full pipe
+        batches, child = _waiting_child(dense, monkeypatch)
         end_children()
-        assert started[0].returncode == -signal.SIGTERM
+        assert child.returncode == -signal.SIGTERM
         batches.close()
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -166,18 +174,6 @@ def test_a_bug_in_a_forked_child_is_one_line_and_a_failure(
     with pytest.raises(SourceError, match="the scanning process failed"):
         flattened(read_saved([dense], 4096, in_child=True))
     assert capfd.readouterr().err.splitlines() == ["pullwatch: the scanning process: RuntimeError: boom"]
-
-
-def _waiting_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Iterator[object], Forked]:
-    """A forked child that has sent its first batch and now waits on a full pipe."""
-    started = record_starts(monkeypatch)
-    monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
-    batches = scan_in_child(dense, 4096)
-    assert batches is not None
-    next(batches)
-    child = started[0]
-    assert isinstance(child, Forked)
-    return batches, child
 
 
 @pytest.mark.usefixtures("forking")
@@ -201,7 +197,7 @@ def test_a_signal_ignored_here_stays_ignored_in_a_forked_child(dense: str, monke
             os.kill(child.pid, signum)
             time.sleep(0.2)
             assert child.poll() is None
-            rest = flattened(iter(batches))  # type: ignore[arg-type]
+            rest = flattened(batches)
             assert child.returncode == 0
             assert rest[0]
         finally:
