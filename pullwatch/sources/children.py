@@ -4,6 +4,7 @@ outlive pullwatch until it next writes (seconds, or forever for `journalctl -f`)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -64,6 +65,12 @@ class Forked:
                 raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
             time.sleep(0.005)
         return code
+
+    def __del__(self) -> None:
+        if self.returncode is None:  # never read to its end nor stopped: no orphan, no zombie
+            with contextlib.suppress(OSError):
+                self.kill()
+                self.wait()
 
     def kill(self) -> None:
         self._signal(signal.SIGKILL)

@@ -194,7 +194,7 @@ def _start_child(path: str, block_size: int, node: str | None, parse: bool, part
     mode = str(PARSE_MIN_CANDIDATES) if parse else _LINES
     arguments = [str(block_size), mode, path, part, *(() if node is None else (node,))]
     if can_fork():
-        return track(_fork(arguments, path))
+        return _fork(arguments, path)
     module_path = [_PACKAGE_ROOT, *(entry for entry in sys.path if entry)]
     command = [sys.executable, "-I", "-S", "-c", _CHILD, str(len(module_path)), *module_path, *arguments]
     return track(subprocess.Popen(command, stdin=None if path == "-" else subprocess.DEVNULL, stdout=subprocess.PIPE))
@@ -222,9 +222,9 @@ def _fork(arguments: list[str], path: str) -> Forked:
     try:
         pid = os.fork()
     except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(read_end)
         os.close(write_end)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending signal's handler may raise here
         raise
     if pid == 0:  # the child: it never returns into the caller's frames (their `finally` blocks)
         status = 1
@@ -239,9 +239,12 @@ def _fork(arguments: list[str], path: str) -> Forked:
             os.write(2, f"pullwatch: the scanning process: {type(error).__name__}: {error}\n".encode(errors="replace"))
         finally:
             os._exit(status)
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    os.close(write_end)
-    return Forked(pid, os.fdopen(read_end, "rb"))
+    try:
+        os.close(write_end)
+        child = track(Forked(pid, os.fdopen(read_end, "rb")))
+    finally:  # tracked first: a pending SIGTERM's handler, run here, ends the child with this process
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return child
 
 
 # What a user sends to end pullwatch; a forked child takes them as a new process would.
@@ -299,21 +302,31 @@ def _in_order(
 
 
 def _batches(child: Child, pipe: _Frames, path: str, node: str | None) -> Iterator[LineBatch]:
+    whole = True  # False when the output ends inside a frame (the child died writing it)
     while header := pipe.readline():
+        if not header.endswith(b"\n"):
+            whole = False
+            break
         if header.startswith(b"P "):
             _, total, size = header.split()
             data = pipe.read(int(size))
             if len(data) != int(size):
-                break  # the child died mid-frame: its exit status tells
+                whole = False
+                break
             yield LineBatch([], int(total), node=node, parsed=decode_parsed(data, int(total)))
             continue
         if header.startswith(b"E "):
             raise SourceError(header[2:].decode("utf-8", "replace").rstrip("\n"))
         total, count = header.split()
-        lines = [pipe.readline()[:-1] for _ in range(int(count))]
-        yield LineBatch(lines, int(total), node=node)
+        lines = [pipe.readline() for _ in range(int(count))]
+        if not all(line.endswith(b"\n") for line in lines):
+            whole = False
+            break
+        yield LineBatch([line[:-1] for line in lines], int(total), node=node)
     if child.wait() != 0:
         raise SourceError(f"{path}: the scanning process failed (exit status {child.returncode})")
+    if not whole:
+        raise SourceError(f"{path}: the scanning process's output was cut short")
 
 
 def _stop(child: Child) -> None:
