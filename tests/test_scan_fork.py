@@ -7,6 +7,8 @@ for one (`forking`); the choice itself is tested in a fresh interpreter."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import signal
 import stat
@@ -95,14 +97,18 @@ def test_a_child_is_spawned_while_another_thread_runs(dense: str, monkeypatch: p
 
 
 def _descriptors(pid: int) -> dict[int, str]:
+    """What each open descriptor of `pid` names (the listing's own, gone once listed, is left out)."""
     fds = f"/proc/{pid}/fd"
-    return {int(fd): os.path.realpath(f"{fds}/{fd}") for fd in os.listdir(fds)}
+    held = {}
+    for fd in os.listdir(fds):
+        with contextlib.suppress(FileNotFoundError):
+            held[int(fd)] = os.readlink(f"{fds}/{fd}")
+    return held
 
 
-def _settled(child: Forked) -> bool:
-    """Whether the child is past its start: stdin /dev/null, stdout a pipe."""
-    held = _descriptors(child.pid)
-    return held.get(0) == os.devnull and stat.S_ISFIFO(os.stat(f"/proc/{child.pid}/fd/1").st_mode)
+def _settled(child: Forked, path: str) -> bool:
+    """Whether the child is past its start: the log open (after the inherited descriptors closed)."""
+    return _descriptors(child.pid).get(3) == os.path.realpath(path)
 
 
 @pytest.mark.usefixtures("forking")
@@ -123,13 +129,13 @@ def test_a_forked_child_holds_only_its_pipe_and_its_file(
         for child in started:
             assert isinstance(child, Forked)
             deadline = time.monotonic() + 30
-            while not _settled(child) and time.monotonic() < deadline:
+            while not _settled(child, dense) and time.monotonic() < deadline:
                 time.sleep(0.01)
             held = _descriptors(child.pid)
             assert set(held) <= {0, 1, 2, 3}, held  # neither an earlier child's pipe nor `extra`
             assert held[0] == os.devnull
             assert stat.S_ISFIFO(os.stat(f"/proc/{child.pid}/fd/1").st_mode)
-            assert held.get(3, dense) == os.path.realpath(dense)
+            assert held[3] == os.path.realpath(dense)
     finally:
         batches.close()
         os.close(extra)
@@ -156,7 +162,7 @@ def test_end_children_ends_a_forked_child_whatever_handler_this_process_set(
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # pullwatch's own: it raises SystemExit
     try:
         batches, child = _waiting_child(dense, monkeypatch)
-        end_children()
+        end_children(grace=30)
         assert child.returncode == -signal.SIGTERM
         batches.close()
     finally:
@@ -218,11 +224,14 @@ def test_a_fork_that_fails_leaks_nothing_and_falls_back(dense: str, monkeypatch:
     def refused() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    held = set(os.listdir("/proc/self/fd"))
+    def pipes() -> set[int]:
+        return {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
+
+    held = pipes()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     monkeypatch.setattr(os, "fork", refused)
     assert scan_in_child(dense, 4096) is None  # read_saved then reads in this process
-    assert set(os.listdir("/proc/self/fd")) == held
+    assert pipes() == held
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
 
 
@@ -238,3 +247,69 @@ def test_a_child_reaped_elsewhere_counts_as_ended() -> None:
     child.terminate()  # no signal to a pid that may be another process's now
     assert child.stdout is not None
     child.stdout.close()
+
+
+@pytest.mark.usefixtures("forking")
+@pytest.mark.timeout(60)
+def test_a_forked_child_never_read_is_ended_with_its_object(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error between the start and the first batch drops the generator unstarted: no orphan, no zombie."""
+    started = record_starts(monkeypatch)
+    monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
+    batches = scan_in_child(dense, 4096)
+    assert batches is not None
+    child = started.pop()
+    assert isinstance(child, Forked)
+    pid = child.pid
+    del child
+    del batches
+    gc.collect()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped already
+
+
+@pytest.mark.usefixtures("forking")
+def test_output_cut_inside_a_frame_is_an_error(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def cut(argv: list[str]) -> None:
+        os.write(1, b"12 3\nline one\nline t")
+
+    monkeypatch.setattr(scanproc, "main", cut)
+    with pytest.raises(SourceError, match="output was cut short"):
+        flattened(read_saved([dense], 4096, in_child=True))
+    monkeypatch.setattr(scanproc, "main", lambda argv: os.write(1, b"P 12"))
+    with pytest.raises(SourceError, match="output was cut short"):
+        flattened(read_saved([dense], 4096, in_child=True))
+
+
+@pytest.mark.usefixtures("forking")
+@pytest.mark.timeout(60)
+def test_a_sigterm_during_the_fork_leaves_no_child_behind(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM that comes while the fork has the signals blocked runs pullwatch's handler once they
+    are let through: the child has its object by then, so it is ended and reaped, its pipe closed."""
+    real_fork = os.fork
+    forked: list[int] = []
+
+    def fork_then_sigterm() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+            os.kill(os.getpid(), signal.SIGTERM)  # pending: blocked until the fork is done
+        return pid
+
+    def exit_on_signal(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    monkeypatch.setattr(os, "fork", fork_then_sigterm)
+    pipes_before = {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
+    previous = signal.signal(signal.SIGTERM, exit_on_signal)
+    try:
+        with pytest.raises(SystemExit):
+            scan_in_child(dense, 4096)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    end_children(grace=30)
+    gc.collect()
+    assert forked
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forked[0], os.WNOHANG)  # ended and reaped, not running on with nobody to read it
+    pipes_after = {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
+    assert pipes_after <= pipes_before  # the write end was closed here, the read end with the child
