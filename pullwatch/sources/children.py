@@ -40,24 +40,24 @@ class Forked:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): as Popen, a success
-                self.returncode = 0
-            else:
-                if pid:
-                    self.returncode = os.waitstatus_to_exitcode(status)
+            self._reap(os.WNOHANG)
         return self.returncode
+
+    def _reap(self, options: int) -> None:
+        """Take the child's exit status if it has one (waitpid with `options`)."""
+        try:
+            pid, status = os.waitpid(self.pid, options)
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): as Popen, a success
+            self.returncode = 0
+            return
+        if pid:
+            self.returncode = os.waitstatus_to_exitcode(status)
 
     def wait(self, timeout: float | None = None) -> int:
         if timeout is None:
             if self.returncode is None:
-                try:
-                    _, status = os.waitpid(self.pid, 0)
-                except ChildProcessError:
-                    self.returncode = 0
-                else:
-                    self.returncode = os.waitstatus_to_exitcode(status)
+                self._reap(0)
+            assert self.returncode is not None
             return self.returncode
         deadline = time.monotonic() + timeout
         while (code := self.poll()) is None:
