@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from logfactory import generate, write_log
 from test_scan_child_parse import SAVED, flattened
-from test_scan_parts import record_starts
+from test_scan_parts import record_starts, started_and_waiting
 
 from pullwatch.sources import LineBatch, SourceError, scanproc
 from pullwatch.sources.children import Forked, end_children
@@ -144,11 +144,7 @@ def test_a_forked_child_holds_only_its_pipe_and_its_file(
 
 def _waiting_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Generator[LineBatch, None, None], Forked]:
     """A forked child that has sent its first batch and now waits on a full pipe."""
-    started = record_starts(monkeypatch)
-    monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
-    batches = scan_in_child(dense, 4096)
-    assert batches is not None
-    next(batches)
+    batches, started = started_and_waiting(dense, monkeypatch)
     child = started[0]
     assert isinstance(child, Forked)
     return batches, child

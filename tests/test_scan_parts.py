@@ -7,13 +7,14 @@ import gzip
 import subprocess
 import sys
 import threading
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 from logfactory import generate, write_log
 from test_scan_child_parse import SAVED, flattened
 
-from pullwatch.sources import SourceError, scanproc
+from pullwatch.sources import LineBatch, SourceError, scanproc
 from pullwatch.sources.children import Child
 from pullwatch.sources.saved import read_saved
 from pullwatch.sources.scanproc import scan_in_child, split_points
@@ -139,13 +140,22 @@ def record_starts(monkeypatch: pytest.MonkeyPatch) -> list[Child]:
     return children
 
 
-@pytest.mark.timeout(60)
-def test_stopping_early_ends_every_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def started_and_waiting(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Generator[LineBatch, None, None], list[Child]]:
+    """A scan of `path` whose first batch is read, its children waiting on full pipes (the
+    read-ahead holds 100 bytes), and those children."""
     started = record_starts(monkeypatch)
     monkeypatch.setattr(scanproc, "READ_AHEAD_BYTES", 100)
-    batches = scan_in_child(dense, 4096)
+    batches = scan_in_child(path, 4096)
     assert batches is not None
     next(batches)
+    return batches, started
+
+
+@pytest.mark.timeout(60)
+def test_stopping_early_ends_every_child(dense: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    batches, started = started_and_waiting(dense, monkeypatch)
     batches.close()  # `| head`, the monitor closed
     assert len(started) == 4 and all(child.returncode is not None for child in started)
     for thread in threading.enumerate():
