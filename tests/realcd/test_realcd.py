@@ -93,11 +93,12 @@ def test_no_progress_cancel(recording: Recording, report: dict[str, Any]) -> Non
     timeout, and 2.1's transfer service never reports progress to the CRI's tracker (active
     requests stay 0), so on both only the client's deadline ends it."""
     (pull,) = [p for p in recording.pulls if p.scenario == "no-progress"]
-    expected = "CANCELLED" if recording.version.startswith("1.7") else "DEADLINE_EXCEEDED"
-    assert (pull.ok, pull.code) == (False, expected)
     (theirs,) = [p for p in report["pulls"] if p["ref"] == pull.normalized]
     assert theirs["status"] == "failed"
-    if recording.version.startswith("1.7"):
+    if not recording.version.startswith("1.7"):
+        _ended_by_the_deadline(pull, theirs, seconds=8)
+    else:
+        assert (pull.ok, pull.code) == (False, "CANCELLED")
         # checked every timeout/2 = 2.5s, cancelled once 5s passed without new bytes: 7.5-10s
         assert 7 <= _time(pull.finished).timestamp() - _time(pull.started).timestamp() <= 11
         assert theirs["duration_seconds"] is None or 7 <= theirs["duration_seconds"] <= 11
@@ -105,9 +106,19 @@ def test_no_progress_cancel(recording: Recording, report: dict[str, Any]) -> Non
 
 def test_client_cancel(recording: Recording, report: dict[str, Any]) -> None:
     (pull,) = [p for p in recording.pulls if p.scenario == "client-cancel"]
-    assert (pull.ok, pull.code) == (False, "DEADLINE_EXCEEDED")
     (theirs,) = [p for p in report["pulls"] if p["ref"] == pull.normalized]
     assert theirs["status"] == "failed"
+    _ended_by_the_deadline(pull, theirs, seconds=1)
+
+
+def _ended_by_the_deadline(pull: Pull, theirs: dict[str, Any], seconds: float) -> None:
+    """The client's deadline ended the call. Its status is DEADLINE_EXCEEDED, or CANCELLED when
+    containerd's copy of the deadline expired first: grpc-go then resets the stream (RST_STREAM
+    CANCEL), and that can reach the client before its own timer fires."""
+    assert not pull.ok and pull.code in {"DEADLINE_EXCEEDED", "CANCELLED"}, pull.code
+    assert _time(pull.finished).timestamp() - _time(pull.started).timestamp() >= seconds - 0.05
+    # containerd logs whichever it saw: its own deadline, or the client's reset
+    assert any(f"code = {code} desc" in theirs["error"] for code in ("DeadlineExceeded", "Canceled")), theirs
 
 
 def test_sandbox_pull(recording: Recording) -> None:
