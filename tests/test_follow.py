@@ -163,6 +163,37 @@ def test_truncated_and_refilled_past_the_offset_between_two_looks(tmp_path: Path
     finish(follower, lines)
 
 
+@pytest.mark.parametrize("reads_before", [0, 1, 2])
+def test_truncated_and_refilled_inside_a_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads_before: int
+) -> None:
+    """The truncate-and-refill lands between any two of a look's reads (a look that checked the
+    bytes before the offset, then read on from the offset, once started inside the new content:
+    2 lines lost, a cut one counted, seen in CI under load)."""
+    path = tmp_path / "containerd.log"
+    lines = log_lines(7, pulls=12)
+    write(path, lines[:4])
+    follower = follow._Follower(str(path))
+    got = [batch for batch in follower.look()]
+    real_pread, reads = os.pread, [0]
+
+    def pread(fd: int, length: int, offset: int) -> bytes:
+        if reads[0] == reads_before:
+            with open(path, "r+", encoding="utf-8") as handle:
+                handle.truncate(0)
+                handle.write("".join(line + "\n" for line in lines[4:]))
+        reads[0] += 1
+        return real_pread(fd, length, offset)
+
+    monkeypatch.setattr(os, "pread", pread)  # the follower reads through os.pread
+    for _ in range(reads_before + 2):
+        got += follower.look()
+    follower.close()
+    assert reads[0] > reads_before  # the refill happened
+    assert sum(batch.total for batch in got) == len(lines)
+    assert [line for batch in got for line in batch.lines] == candidates(lines)
+
+
 @pytest.mark.usefixtures("fast_idle")
 def test_delete_and_recreate(tmp_path: Path) -> None:
     path = tmp_path / "containerd.log"

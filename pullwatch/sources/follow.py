@@ -198,8 +198,6 @@ class _Follower:
             self.current = current
             if current is None:
                 return
-        elif _was_truncated(current):
-            yield from _restart(current)
         yield from _read_new(current, final=False)
 
 
@@ -219,14 +217,16 @@ def _open(path: str) -> tuple[_OpenFile | None, str | None]:
     return _OpenFile(fd, (info.st_dev, info.st_ino)), None
 
 
-def _was_truncated(current: _OpenFile) -> bool:
-    """The file is shorter than what was read, or the bytes before the offset changed."""
-    size = os.fstat(current.fd).st_size
-    if size < current.offset:
-        return True
-    if not current.mark:
-        return False
-    return os.pread(current.fd, len(current.mark), current.offset - len(current.mark)) != current.mark
+def _read_after_mark(current: _OpenFile) -> bytes | None:
+    """The next bytes after the offset, or None when the file was truncated (it is shorter than
+    the offset, or the bytes before the offset changed). The mark and the new bytes come from one
+    read: checked apart, a truncate-and-refill between the check and the read would go unseen,
+    and the read would start inside the new content, in the middle of a line."""
+    size = len(current.mark)
+    data = os.pread(current.fd, CHUNK + size, current.offset - size)
+    if data[:size] != current.mark:
+        return None
+    return data[size:]
 
 
 def _restart(current: _OpenFile) -> Iterator[LineBatch]:
@@ -243,7 +243,10 @@ def _read_new(current: _OpenFile, final: bool) -> Iterator[LineBatch]:
     """Complete lines from the offset to the end of the file; with `final` (the file was
     replaced, nothing more will come) the unfinished last line too."""
     while True:
-        chunk = os.pread(current.fd, CHUNK, current.offset)
+        chunk = _read_after_mark(current)
+        if chunk is None:
+            yield from _restart(current)
+            continue
         if not chunk:
             break
         current.offset += len(chunk)
