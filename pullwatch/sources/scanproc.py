@@ -12,6 +12,10 @@ process only decodes it and applies it. Frames:
     <lines read> <candidates>\\n     then each candidate line followed by \\n: a block without
                                     candidates (or every block, PULLWATCH_CHILD_PARSE=0)
     E <message>\\n                   a read failure (then the child exits)
+    D\\n                             the end: everything was sent
+
+Output that ends without D or E is cut short (the child was killed), whatever its exit status
+says: where SIGCHLD is ignored, the kernel reaps the child and its status is lost.
 
 An event row is the tuple of PullEvent's slot values (`encode_parsed`): ~4 µs an event to write
 and as much to read back, where pickling the events themselves costs 1.5-2 times as much
@@ -105,7 +109,10 @@ def decode_parsed(data: bytes, lines: int) -> ParsedBatch:
 
 
 def worth_a_process(path: str) -> bool:
-    """A file of several megabytes, or a pipe on stdin (its size is unknown)."""
+    """A file of several megabytes, or a pipe on stdin (its size is unknown); never a name of one
+    of this process's descriptors (`/dev/stdin`, `/dev/fd/N`): a child has other ones."""
+    if path != "-" and os.path.abspath(path).startswith((*_OWN_DESCRIPTORS, f"/proc/{os.getpid()}/fd/")):
+        return False
     try:
         info = os.fstat(sys.stdin.fileno()) if path == "-" else os.stat(path)
     except (OSError, ValueError, AttributeError):  # no such file; stdin closed or absent
@@ -113,6 +120,11 @@ def worth_a_process(path: str) -> bool:
     if stat.S_ISREG(info.st_mode):
         return info.st_size >= PROCESS_MIN_BYTES
     return path == "-" and stat.S_ISFIFO(info.st_mode)
+
+
+# Names of the calling process's own descriptors (/dev/stdin, /dev/stdout and /dev/stderr link to
+# /proc/self/fd/N); a child holds /dev/null on stdin and nothing above 2.
+_OWN_DESCRIPTORS = ("/dev/stdin", "/dev/fd/", "/proc/self/fd/")
 
 
 def child_parses() -> bool:
@@ -217,13 +229,16 @@ def _fork(arguments: list[str], path: str) -> Forked:
     The signals a user sends stay blocked across the fork, so that none reaches the child while
     it still has this process's handlers (pullwatch's SIGTERM handler would end this process's
     children from inside the child); it resets them first, then takes what is pending."""
-    read_end, write_end = os.pipe()
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _USER_SIGNALS)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # only reads it
+    pipe: tuple[int, ...] = ()
     try:
+        # CPython runs a pending signal's handler once the mask has changed, so this call may raise
+        signal.pthread_sigmask(signal.SIG_BLOCK, _USER_SIGNALS)
+        pipe = read_end, write_end = os.pipe()  # no handler of those signals runs from here on
         pid = os.fork()
     except BaseException:
-        os.close(read_end)
-        os.close(write_end)
+        for fd in pipe:
+            os.close(fd)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending signal's handler may raise here
         raise
     if pid == 0:  # the child: it never returns into the caller's frames (their `finally` blocks)
@@ -246,6 +261,8 @@ def _fork(arguments: list[str], path: str) -> Forked:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     return child
 
+
+_END = b"D\n"  # the frame that ends a child's output
 
 # What a user sends to end pullwatch; a forked child takes them as a new process would.
 _USER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -302,16 +319,17 @@ def _in_order(
 
 
 def _batches(child: Child, pipe: _Frames, path: str, node: str | None) -> Iterator[LineBatch]:
-    whole = True  # False when the output ends inside a frame (the child died writing it)
+    whole = False  # True once the end frame came (else the child died before it, maybe inside a frame)
     while header := pipe.readline():
+        if header == _END:
+            whole = True
+            break
         if not header.endswith(b"\n"):
-            whole = False
             break
         if header.startswith(b"P "):
             _, total, size = header.split()
             data = pipe.read(int(size))
             if len(data) != int(size):
-                whole = False
                 break
             yield LineBatch([], int(total), node=node, parsed=decode_parsed(data, int(total)))
             continue
@@ -320,7 +338,6 @@ def _batches(child: Child, pipe: _Frames, path: str, node: str | None) -> Iterat
         total, count = header.split()
         lines = [pipe.readline() for _ in range(int(count))]
         if not all(line.endswith(b"\n") for line in lines):
-            whole = False
             break
         yield LineBatch([line[:-1] for line in lines], int(total), node=node)
     if child.wait() != 0:
@@ -466,6 +483,7 @@ def main(argv: list[str]) -> None:
                     out.flush()  # pass lines on as they come, not once 64 KiB have gathered
         finally:
             stream.close()
+        out.write(_END)
     except SourceError as error:
         out.write(_error_frame(str(error)))
     except READ_ERRORS as error:
