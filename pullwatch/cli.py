@@ -228,7 +228,12 @@ def _add_metrics_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     closed = _open_closed_streams()
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _exit_on_signal)  # the monitor puts its own in place (tui/launch.py)
+        if signal.getsignal(signum) != signal.SIG_IGN:  # `nohup`, `trap '' HUP`: stays ignored
+            signal.signal(signum, _exit_on_signal)  # the monitor puts its own in place (tui/launch.py)
+    if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+        # inherited across exec from a careless parent: the kernel would reap our children, and
+        # their exit statuses (a failed journalctl, a scanning process killed) would be lost
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
         try:
             status = _run(list(sys.argv[1:] if argv is None else argv), closed)

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -230,3 +230,65 @@ def test_sigterm_to_the_monitor_on_the_journal_ends_journalctl(tmux: Tmux, priva
     tmux.wait(lambda: "exit=143" in tmux("capture-pane", "-p", "-t", "t"), "exit=143")
     assert tmux.flags() == "0 1 0"
     assert not alive(journalctl)
+
+
+def _ignoring(*signums: int) -> Callable[[], None]:
+    """A preexec_fn that starts the command with `signums` ignored, as `nohup` or a careless
+    supervisor would: an ignored disposition survives exec."""
+
+    def ignore() -> None:
+        for signum in signums:
+            signal.signal(signum, signal.SIG_IGN)
+
+    return ignore
+
+
+def test_an_ignored_hangup_stays_ignored() -> None:
+    """`nohup pullwatch count '*' -`: a SIGHUP while it reads is ignored, and the count is whole."""
+    expected = subprocess.run([str(PULLWATCH), "count", "*", str(SAMPLE)], capture_output=True, text=True, check=True)
+    process = subprocess.Popen(
+        [str(PULLWATCH), "count", "*", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignoring(signal.SIGHUP),
+    )
+    assert process.stdin is not None
+    process.stdin.write(SAMPLE.read_text()[:1000])
+    process.stdin.flush()
+    time.sleep(0.5)  # started, reading
+    process.send_signal(signal.SIGHUP)
+    out, err = process.communicate(SAMPLE.read_text()[1000:], timeout=30)
+    assert (process.returncode, out) == (0, expected.stdout), err
+
+
+def test_an_ignored_sigchld_does_not_hide_a_failed_journalctl(tmp_path: Path) -> None:
+    """With SIGCHLD inherited as ignored, the kernel reaps children and their exit statuses are
+    lost (a failed journalctl read as a success, finding nothing): pullwatch takes SIGCHLD back."""
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "journalctl"
+    fake.write_text("#!/bin/sh\necho 'Failed to open journal: permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    (tmp_path / "journal").mkdir()
+    (tmp_path / "journal" / "system.journal").write_bytes(b"")  # what the probe looks for
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", BACKEND_ENV: "journalctl"}
+    done = subprocess.run(
+        [str(PULLWATCH), "report", "--directory", str(tmp_path / "journal")],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+        preexec_fn=_ignoring(signal.SIGCHLD),
+    )  # fmt: skip
+    assert_one_line_error(done, "journalctl failed", "permission denied")
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "/dev/fd/0", "/dev/fd/3"])
+def test_a_big_file_named_by_a_descriptor_is_read_whole(tmp_path: Path, name: str) -> None:
+    """`pullwatch count '*' /dev/stdin < big.log`: a name of this process's own descriptor, which
+    a scanning child (its stdin /dev/null, nothing above 2) would not have."""
+    big = tmp_path / "big.log"
+    sample = SAMPLE.read_bytes()
+    big.write_bytes(sample * (9 * 1024 * 1024 // len(sample) + 1))  # over scanproc.PROCESS_MIN_BYTES
+    done = sh(f"$PW count '*' {name} < {big} 3< {big}")
+    whole = sh(f"$PW count '*' {big}")
+    assert (done.returncode, whole.returncode) == (0, 0), (done.stderr, whole.stderr)
+    assert int(done.stdout) == int(whole.stdout) > 0

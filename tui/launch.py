@@ -46,7 +46,11 @@ def run(spec: FeedSpec, image: str) -> int:
         raise SourceError(NO_TERMINAL)  # else a screen drawn into a file, or a hang writing escapes
     app = PullwatchApp(spec, clock_for(spec), image_filter=image)
     ending = _end_on_signal(app)
-    previous = {signum: signal.signal(signum, ending) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {
+        signum: signal.signal(signum, ending)
+        for signum in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(signum) != signal.SIG_IGN  # `nohup`: stays ignored
+    }
     try:
         app.run()
     finally:
