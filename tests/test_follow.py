@@ -163,35 +163,80 @@ def test_truncated_and_refilled_past_the_offset_between_two_looks(tmp_path: Path
     finish(follower, lines)
 
 
+class Refill:
+    """Before the follower's `reads_before`-th os.pread (from 0), `path` is truncated and refilled
+    with `lines`. Only the follower's reads are counted (its module's `os` is a proxy), not those
+    of another thread of this process."""
+
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, follower: follow._Follower, lines: list[str], reads_before: int
+    ) -> None:
+        self.reads = 0
+        self.offset: int | None = None  # the follower's read offset when the refill came
+        refill = self
+
+        class FollowersOs:
+            def __getattr__(self, name: str) -> object:
+                return refill.pread if name == "pread" else getattr(os, name)
+
+        self._follower, self._lines, self._before = follower, lines, reads_before
+        monkeypatch.setattr(follow, "os", FollowersOs())
+
+    def pread(self, fd: int, length: int, offset: int) -> bytes:
+        if self.reads == self._before:
+            assert self._follower.current is not None
+            self.offset = self._follower.current.offset
+            with open(self._follower.path, "r+", encoding="utf-8") as handle:
+                handle.truncate(0)
+                handle.write("".join(line + "\n" for line in self._lines))
+        self.reads += 1
+        return os.pread(fd, length, offset)
+
+
 @pytest.mark.parametrize("reads_before", [0, 1, 2])
-def test_truncated_and_refilled_inside_a_look(
+def test_truncated_and_refilled_between_looks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads_before: int
 ) -> None:
-    """The truncate-and-refill lands between any two of a look's reads (a look that checked the
-    bytes before the offset, then read on from the offset, once started inside the new content:
-    2 lines lost, a cut one counted, seen in CI under load)."""
+    """The refill comes before the next look or during it. (A look that checked the bytes before
+    the offset in one read, then read on from the offset in another, started inside the new
+    content when the refill came between the two: 2 lines lost, a cut one counted, seen in CI.)"""
     path = tmp_path / "containerd.log"
     lines = log_lines(7, pulls=12)
     write(path, lines[:4])
     follower = follow._Follower(str(path))
-    got = [batch for batch in follower.look()]
-    real_pread, reads = os.pread, [0]
-
-    def pread(fd: int, length: int, offset: int) -> bytes:
-        if reads[0] == reads_before:
-            with open(path, "r+", encoding="utf-8") as handle:
-                handle.truncate(0)
-                handle.write("".join(line + "\n" for line in lines[4:]))
-        reads[0] += 1
-        return real_pread(fd, length, offset)
-
-    monkeypatch.setattr(os, "pread", pread)  # the follower reads through os.pread
+    got = list(follower.look())
+    refill = Refill(monkeypatch, follower, lines[4:], reads_before)
     for _ in range(reads_before + 2):
         got += follower.look()
     follower.close()
-    assert reads[0] > reads_before  # the refill happened
+    assert refill.offset is not None  # the refill happened
     assert sum(batch.total for batch in got) == len(lines)
     assert [line for batch in got for line in batch.lines] == candidates(lines)
+
+
+@pytest.mark.parametrize("reads_before", [1, 2, 3])
+def test_truncated_and_refilled_between_two_reads_of_one_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads_before: int
+) -> None:
+    """A look that reads several chunks: the refill comes after `reads_before` of them. What was
+    read before it is counted (a cut last line too), then the new content from its start."""
+    monkeypatch.setattr(follow, "CHUNK", 256)
+    path = tmp_path / "containerd.log"
+    lines = log_lines(7, pulls=12)
+    write(path, lines[:4])
+    follower = follow._Follower(str(path))
+    got = list(follower.look())
+    write(path, lines[4:10])  # several chunks for the next look
+    refill = Refill(monkeypatch, follower, lines[10:], reads_before)
+    got += follower.look()
+    got += follower.look()
+    follower.close()
+    assert refill.offset is not None
+    read = "".join(line + "\n" for line in lines[:10]).encode()[: refill.offset]
+    whole, cut = read.count(b"\n"), not read.endswith(b"\n")
+    assert sum(batch.total for batch in got) == whole + cut + len(lines) - 10
+    kept = [line for batch in got for line in batch.lines]
+    assert kept[-len(candidates(lines[10:])) :] == candidates(lines[10:])
 
 
 @pytest.mark.usefixtures("fast_idle")

@@ -221,10 +221,14 @@ def _read_after_mark(current: _OpenFile) -> bytes | None:
     """The next bytes after the offset, or None when the file was truncated (it is shorter than
     the offset, or the bytes before the offset changed). The mark and the new bytes come from one
     read: checked apart, a truncate-and-refill between the check and the read would go unseen,
-    and the read would start inside the new content, in the middle of a line."""
+    and the read would start inside the new content, in the middle of a line. One read is not
+    atomic either (a refill may land while it copies), so the mark is read again after it: what
+    was read together with a truncate is dropped (copytruncate copied it to the rotated file)."""
     size = len(current.mark)
     data = os.pread(current.fd, CHUNK + size, current.offset - size)
     if data[:size] != current.mark:
+        return None
+    if size and len(data) > size and os.pread(current.fd, size, current.offset - size) != current.mark:
         return None
     return data[size:]
 
