@@ -97,6 +97,7 @@ def test_no_progress_cancel(recording: Recording, report: dict[str, Any]) -> Non
     assert theirs["status"] == "failed"
     if not recording.version.startswith("1.7"):
         _ended_by_the_deadline(pull, theirs, seconds=8)
+        assert "cancel pulling image" not in recording.log.read_text()  # no progress timeout fired
     else:
         assert (pull.ok, pull.code) == (False, "CANCELLED")
         # checked every timeout/2 = 2.5s, cancelled once 5s passed without new bytes: 7.5-10s
@@ -116,7 +117,8 @@ def _ended_by_the_deadline(pull: Pull, theirs: dict[str, Any], seconds: float) -
     containerd's copy of the deadline expired first: grpc-go then resets the stream (RST_STREAM
     CANCEL), and that can reach the client before its own timer fires."""
     assert not pull.ok and pull.code in {"DEADLINE_EXCEEDED", "CANCELLED"}, pull.code
-    assert _time(pull.finished).timestamp() - _time(pull.started).timestamp() >= seconds - 0.05
+    elapsed = _time(pull.finished).timestamp() - _time(pull.started).timestamp()
+    assert seconds - 0.05 <= elapsed <= seconds + 2, elapsed  # not 1.7's progress timeout (7.5-10 s)
     # containerd logs whichever it saw: its own deadline, or the client's reset
     assert any(f"code = {code} desc" in theirs["error"] for code in ("DeadlineExceeded", "Canceled")), theirs
 
