@@ -62,6 +62,7 @@ class PullRecord:
     bytes_logged: int | None = None  # "bytes read" as logged; bytes_read is None where the log proves it idle
     id_created: bool = False  # an ImageCreate of its image id came during it: the image was new to the store
     image_events: int = 0  # ImageCreate/ImageUpdate events of its names during it
+    name_created: bool = False  # an ImageCreate of its tag during it: the name was new (its id's may follow)
     layer_fetches: int = 0  # debug "fetch response received" lines of layers while it was the only pull open
     overlapped: bool = False  # another pull of the same image was open at the same time
     revision: int = 0  # store revision of the last change, for incremental views

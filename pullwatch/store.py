@@ -35,6 +35,10 @@ Downloaded or served from the node's store (docs/formats.md §5, read from real 
   still counts. Of concurrent pulls of one image one fetches and the others wait for its content;
   which one is a race the events do not tell, so the first to start claims the id's ImageCreate:
   the per-image count of downloads is right, the per-pull flag a guess (1.7's bytes read decide).
+  containerd logs the events from its event monitor's goroutine and the result line from the CRI
+  call's, so the result can overtake the id's ImageCreate (real 1.6.20 under load). A tag the pull
+  created without its id's create yet is a first download whose id event is on its way or a new tag
+  of stored content: null until the create comes or EVENT_GRACE of log time has passed without it.
 - A debug "fetch response received" line of a layer, while a single pull is open, is a download.
 - ImageCreate of a CRI-managed tag while no pull of it is open is a pull without a PullImage call
   (the sandbox image inside RunPodSandbox): a record of its own, which a later "Pulled image" or
@@ -120,6 +124,9 @@ class PullStore:
         # judged again when a kubelet GC line comes later in the input than the delete
         self._after_delete: deque[tuple[PullRecord, str | None, datetime | None]] = deque(maxlen=MAX_ID_EVENTS)
         self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
+        # pulls judged null while their id's ImageCreate may still come, in the order they were told so
+        self._create_may_come: deque[PullRecord] = deque()
+        self._create_may_come_ids: set[int] = set()
         self._by_id: dict[int, PullRecord] = {}
         self._last_id = 0
         self.latest: datetime | None = None  # the newest log time applied
@@ -149,6 +156,9 @@ class PullStore:
     def _add(self, event: PullEvent) -> PullRecord | None:
         if event.time is not None and (self.latest is None or event.time > self.latest):
             self.latest = event.time
+            if self._create_may_come:
+                for other in self._past_event_grace():
+                    self._changed(other)
         for other in self._why.saw_time(event.time):
             self._changed(other)
         if event.kind not in PULL_KINDS:
@@ -406,13 +416,16 @@ class PullStore:
         if _is_image_id(name):
             return self._on_id_event(event)
         record: PullRecord | None = None
+        created = event.kind is EventKind.IMAGE_CREATE
         if image.open:
             for record in image.open:
                 record.image_events += 1
+                record.name_created = record.name_created or created
             return image.open[0]
         record = _just_ended_pull(image, moment)
         if record is not None:
             record.image_events += 1
+            record.name_created = record.name_created or created
             self._judge(record)
             return record
         if event.kind is EventKind.IMAGE_CREATE and event.managed and "@" not in name:
@@ -422,6 +435,7 @@ class PullStore:
             record.finished_at = moment
             record.from_events = True
             record.image_events = 1
+            record.name_created = True
             image.from_events.append(record)
             del image.from_events[:-MAX_WAITING_PER_REF]
             self._awaiting_id.append(record)
@@ -436,9 +450,10 @@ class PullStore:
         name, moment = event.image, event.time
         creates = event.kind is EventKind.IMAGE_CREATE
         for record in reversed(self._ended_by_id.get((event.node, name), [])):
-            # a pull that ended just before, unless it created the id already (the image was
-            # deleted since, and this create belongs to a pull still open)
-            if _just_ended(record, moment, grace=EVENT_GRACE) and not (creates and record.id_created):
+            # a pull that ended just before (or an event stamped inside it and written after its
+            # end: logrus takes the time before the writer's lock), unless it created the id already
+            # (the image was deleted since, and this create belongs to a pull still open)
+            if _during(record, moment) and not (creates and record.id_created):
                 record.image_events += 1
                 if creates:
                     record.id_created = True
@@ -536,7 +551,7 @@ class PullStore:
             elif record.id_created:
                 record.downloaded = True
             elif record.image_events:
-                record.downloaded = False
+                record.downloaded = None if self._create_may_come_for(record) else False
             elif record.layer_fetches:
                 record.downloaded = True
             else:
@@ -545,6 +560,36 @@ class PullStore:
             record.downloaded = True
         else:
             record.downloaded = False if trusted and logged == 0 else None
+
+    def _create_may_come_for(self, record: PullRecord) -> bool:
+        """Whether the id's ImageCreate of a pull that created its tag may still come (then noted,
+        to be judged again once EVENT_GRACE of log time has passed)."""
+        end, latest = record.finished_at, self.latest
+        if not record.name_created or end is None or latest is None or latest - end > EVENT_GRACE:
+            return False
+        if record.id not in self._create_may_come_ids:
+            self._create_may_come_ids.add(record.id)
+            self._create_may_come.append(record)
+        return True
+
+    def _past_event_grace(self) -> list[PullRecord]:
+        """The pulls waiting for their id's ImageCreate that the log's time has now passed: judged
+        again. Taken from the front only (they wait in about the order they ended), so that each
+        line costs a look at one of them, not at all."""
+        latest, waiting = self.latest, self._create_may_come
+        passed = []
+        while waiting and latest is not None:
+            record = waiting[0]
+            end = record.finished_at
+            unknown = record.downloaded is None and end is not None  # not told since by its id's create
+            if unknown and end is not None and latest - end <= EVENT_GRACE:
+                break
+            waiting.popleft()
+            self._create_may_come_ids.discard(record.id)
+            if unknown:  # its id's create can no longer come
+                self._judge(record)
+                passed.append(record)
+        return passed
 
     def _adopt_orphans(self, record: PullRecord, image: _Image, end: datetime | None) -> None:
         """Give a pull without a start line the debug lines its image logged before it ended."""

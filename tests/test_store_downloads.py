@@ -3,11 +3,12 @@ shapes real containerd writes (docs/formats.md §5; the real logs are checked in
 
 from __future__ import annotations
 
+from followhelp import expected_events
 from logfactory import Line, quote, render_text
 from test_store_correlation import ID_A, ID_B, at, feed, pulled, result, snapshotter, start, stop
 
 from pullwatch.records import PullStatus
-from pullwatch.store import summarize
+from pullwatch.store import EVENT_GRACE, summarize
 
 APP = "registry.test/app:1"
 MANAGED = 'labels:{key:"io.cri-containerd.image"  value:"managed"}'
@@ -39,8 +40,8 @@ def test_events_tell_a_download_from_a_cache_hit() -> None:
 
 def test_a_new_tag_of_stored_content_is_no_download() -> None:
     store = feed(*first_pull(0), start("registry.test/app:alias", 10), event("Create", "registry.test/app:alias", 10.1),
-                 result("registry.test/app:alias", 10.2))
-    assert [r.downloaded for r in store.pulls] == [True, False]
+                 result("registry.test/app:alias", 10.2), *repeat_pull(20))
+    assert [r.downloaded for r in store.pulls] == [True, False, False]
 
 
 def test_an_image_event_after_the_result_still_counts() -> None:
@@ -112,3 +113,39 @@ def test_image_events_of_no_pull_make_no_record() -> None:
                  event("Update", "registry.test/other:1", 5))
     assert store.pulls == []
     assert store.stats.pull_lines == 5
+
+
+def _verdicts(*lines: str) -> list[tuple[str, object]]:
+    """(kind, downloaded) of each event as `pullwatch events` prints it, line by line."""
+    return [(item["kind"], item["downloaded"]) for item in expected_events(lines)]
+
+
+def test_a_result_before_its_ids_create_is_unknown_then_a_download() -> None:
+    """1.6 logs image events from its event monitor's goroutine, the result line from the CRI
+    call's: the result can overtake the id's ImageCreate (real 1.6.20 under load). Seen at the
+    result line, the tag's create alone does not tell a first download from a new tag of stored
+    content: null, never a guessed false; the id's create then tells."""
+    lines = [start(APP, 0), event("Create", APP, 1), result(APP, 1.1), event("Create", ID_A, 1.2)]
+    assert _verdicts(*lines) == [("start", None), ("image_create", None), ("result", None), ("image_create", True)]
+    assert [r.downloaded for r in feed(*lines).pulls] == [True]
+
+
+def test_an_ids_create_stamped_before_the_result_but_written_after_it_counts() -> None:
+    """logrus takes an entry's time before it takes the writer's lock: a line of another goroutine
+    can carry an earlier time than the line written before it."""
+    store = feed(start(APP, 0), event("Create", APP, 1), result(APP, 1.1), event("Create", ID_A, 1.09))
+    assert [r.downloaded for r in store.pulls] == [True]
+
+
+def test_a_new_tag_of_stored_content_is_unknown_until_its_ids_create_can_no_longer_come() -> None:
+    alias = "registry.test/app:alias"
+    lines = [*first_pull(0), start(alias, 10), event("Create", alias, 10.1), result(alias, 10.2)]
+    assert _verdicts(*lines)[-1] == ("result", None)
+    assert [r.downloaded for r in feed(*lines).pulls] == [True, None]
+    later = start("registry.test/other:1", 10.2 + EVENT_GRACE.total_seconds() + 0.1)
+    assert [r.downloaded for r in feed(*lines, later).pulls[:2]] == [True, False]
+
+
+def test_a_repeat_is_told_at_its_result_line() -> None:
+    """ImageUpdate of the tag only: the image was there, no id create is to come."""
+    assert _verdicts(*first_pull(0), *repeat_pull(10))[-1] == ("result", False)
