@@ -38,8 +38,12 @@ Downloaded or served from the node's store (docs/formats.md §5, read from real 
   containerd logs the events from its event monitor's goroutine and the result line from the CRI
   call's, so the result can overtake the id's ImageCreate (real 1.6.20 under load). A tag the pull
   created without its id's create yet is a first download whose id event is on its way or a new tag
-  of stored content: null until the create comes or EVENT_GRACE of log time has passed without it.
-- A debug "fetch response received" line of a layer, while a single pull is open, is a download.
+  of stored content: null until the create comes or EVENT_GRACE of log time has passed without it
+  (the later of concurrent pulls is false at once: the oldest claims the create). `events` prints
+  the null at the result line; the verdict comes with the id's ImageCreate, and a false the grace
+  settles on no line of its own (report, csv and the monitor show it).
+- A debug "fetch response received" line of a layer, while a single pull is open, is a download,
+  whatever the image events say.
 - ImageCreate of a CRI-managed tag while no pull of it is open is a pull without a PullImage call
   (the sandbox image inside RunPodSandbox): a record of its own, which a later "Pulled image" or
   result line completes instead of making a second one.
@@ -50,6 +54,7 @@ Downloaded or served from the node's store (docs/formats.md §5, read from real 
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -124,8 +129,8 @@ class PullStore:
         # judged again when a kubelet GC line comes later in the input than the delete
         self._after_delete: deque[tuple[PullRecord, str | None, datetime | None]] = deque(maxlen=MAX_ID_EVENTS)
         self._awaiting_id: list[PullRecord] = []  # event-made records whose id's ImageCreate is next
-        # pulls judged null while their id's ImageCreate may still come, in the order they were told so
-        self._create_may_come: deque[PullRecord] = deque()
+        # pulls judged null while their id's ImageCreate may still come: a heap by when the wait ends
+        self._create_may_come: list[tuple[datetime, int, PullRecord]] = []
         self._create_may_come_ids: set[int] = set()
         self._by_id: dict[int, PullRecord] = {}
         self._last_id = 0
@@ -548,12 +553,10 @@ class PullStore:
         elif record.status is _COMPLETED:
             if trusted and logged is not None:
                 record.downloaded = logged > 0
-            elif record.id_created:
+            elif record.id_created or record.layer_fetches:
                 record.downloaded = True
             elif record.image_events:
                 record.downloaded = None if self._create_may_come_for(record) else False
-            elif record.layer_fetches:
-                record.downloaded = True
             else:
                 record.downloaded = None
         elif record.layer_fetches:
@@ -567,26 +570,35 @@ class PullStore:
         end, latest = record.finished_at, self.latest
         if not record.name_created or end is None or latest is None or latest - end > EVENT_GRACE:
             return False
+        if record.overlapped and self._id_create_goes_elsewhere(record):
+            return False
         if record.id not in self._create_may_come_ids:
             self._create_may_come_ids.add(record.id)
-            self._create_may_come.append(record)
+            heapq.heappush(self._create_may_come, (end + EVENT_GRACE, record.id, record))
         return True
 
+    def _id_create_goes_elsewhere(self, record: PullRecord) -> bool:
+        """Of concurrent pulls of one image the oldest claims the id's ImageCreate (see _settle):
+        an older one is still open, or another one has claimed it already."""
+        image = self._images.get((record.node, record.ref))
+        if image is not None and _older_open(record, image):
+            return True
+        claimed = self._ended_by_id.get((record.node, record.image_id), []) if record.image_id else []
+        return any(other is not record and other.id_created for other in claimed)
+
     def _past_event_grace(self) -> list[PullRecord]:
-        """The pulls waiting for their id's ImageCreate that the log's time has now passed: judged
-        again. Taken from the front only (they wait in about the order they ended), so that each
-        line costs a look at one of them, not at all."""
+        """The pulls waiting for their id's ImageCreate whose wait the log's time has now passed:
+        judged again. A heap by the end of each wait: a line costs a look at the first only."""
         latest, waiting = self.latest, self._create_may_come
         passed = []
-        while waiting and latest is not None:
-            record = waiting[0]
+        while waiting and latest is not None and waiting[0][0] < latest:
+            _, _, record = heapq.heappop(waiting)
             end = record.finished_at
-            unknown = record.downloaded is None and end is not None  # not told since by its id's create
-            if unknown and end is not None and latest - end <= EVENT_GRACE:
-                break
-            waiting.popleft()
+            if record.downloaded is None and end is not None and latest - end <= EVENT_GRACE:
+                heapq.heappush(waiting, (end + EVENT_GRACE, record.id, record))  # its end came later since
+                continue
             self._create_may_come_ids.discard(record.id)
-            if unknown:  # its id's create can no longer come
+            if record.downloaded is None and end is not None:  # not told since by its id's create
                 self._judge(record)
                 passed.append(record)
         return passed

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from followhelp import expected_events
 from logfactory import Line, quote, render_text
-from test_store_correlation import ID_A, ID_B, at, feed, pulled, result, snapshotter, start, stop
+from test_store_correlation import ID_A, ID_B, add, at, feed, pulled, result, snapshotter, start, stop
 
+from pullwatch.parsers import parse_line
 from pullwatch.records import PullStatus
 from pullwatch.store import EVENT_GRACE, summarize
 
@@ -149,3 +150,58 @@ def test_a_new_tag_of_stored_content_is_unknown_until_its_ids_create_can_no_long
 def test_a_repeat_is_told_at_its_result_line() -> None:
     """ImageUpdate of the tag only: the image was there, no id create is to come."""
     assert _verdicts(*first_pull(0), *repeat_pull(10))[-1] == ("result", False)
+
+
+def layer_fetch(t: float) -> str:
+    """A debug "fetch response received" of a layer (a registry sent its bytes)."""
+    fields = {"digest": "sha256:" + "b" * 64, "mediatype": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+              "response.status": "200 OK"}  # fmt: skip
+    return render_text(Line(at(t), "debug", "fetch response received", fields))
+
+
+def test_a_layer_fetch_is_a_download_whatever_the_tag_events_say() -> None:
+    """The only open pull fetched a layer; its id's ImageCreate is not (yet) in the log."""
+    lines = [start(APP, 0), layer_fetch(0.5), event("Create", APP, 1), result(APP, 1.1), start("x.test/o:1", 9)]
+    verdicts = _verdicts(*lines)
+    assert verdicts[1] == ("layer_fetch", True) and verdicts[3] == ("result", True)
+    assert feed(*lines).pulls[0].downloaded is True
+
+
+def test_the_later_of_two_concurrent_pulls_is_told_at_its_result() -> None:
+    """The oldest open pull claims the id's ImageCreate: none is to come for the other one."""
+    lines = [start(APP, 0), start(APP, 0.2), event("Create", APP, 2), event("Create", ID_A, 2.01),
+             result(APP, 2.1), result(APP, 2.2)]  # fmt: skip
+    assert _verdicts(*lines)[-2:] == [("result", True), ("result", False)]
+
+
+def test_a_wait_whose_end_moved_later_holds_back_no_other() -> None:
+    """A sandbox pull made from its tag's create (at 0) ends again when its Pulled line comes (at
+    4); a pull that ended at 1.1 is still told once 5 s have passed since its own end."""
+    pause = "registry.k8s.io/pause:3.9"
+    lines = [event("Create", pause, 0), start(APP, 0.5), event("Create", APP, 1), result(APP, 1.1),
+             pulled(pause, 4, None, image_id=ID_B), start("x.test/o:1", 6.5)]  # fmt: skip
+    (app,) = [r for r in feed(*lines).pulls if r.image == APP]
+    assert app.downloaded is False
+
+
+def test_a_wait_is_told_when_another_nodes_clock_runs_behind() -> None:
+    """Lines of two nodes in one input: the later one's times are 4 s behind."""
+    other = "registry.test/other:1"
+    lines = [start(APP, 9), event("Create", APP, 10), result(APP, 10), start(other, 5), event("Create", other, 6),
+             result(other, 6), start("x.test/o:1", 11.5)]  # fmt: skip
+    store = feed(*lines)
+    assert {r.image: r.downloaded for r in store.pulls} == {APP: None, other: False, "x.test/o:1": None}
+
+
+def test_a_verdict_the_grace_settles_is_a_change_and_is_waited_for_once() -> None:
+    """The monitor redraws what changed since its last look: the record told by the passing of
+    the grace is among them; a pull judged again while it waits is queued once, and told once."""
+    alias = "registry.test/app:alias"
+    store = feed(*first_pull(0), start(alias, 10), event("Create", alias, 10.1), result(alias, 10.2),
+                 event("Update", alias, 10.3))  # fmt: skip
+    (waiting,) = [r for r in store.pulls if r.image == alias]
+    assert waiting.downloaded is None and len(store._create_may_come) == 1
+    revision = store.revision
+    add(store, parse_line(start("x.test/o:1", 16)))
+    assert waiting.downloaded is False and waiting in store.changed_since(revision)
+    assert store._create_may_come == [] and store._create_may_come_ids == set()
