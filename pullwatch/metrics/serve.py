@@ -141,7 +141,8 @@ def run(metrics: MetricsOptions, options: SourceOptions | None, follow: bool = F
     exporter = Exporter(
         source.live, metrics.image_labels, metrics.max_images, listen is not None, node_labels=metrics.node_labels
     )
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:  # started with it ignored: stays so
+        signal.signal(signal.SIGTERM, _exit_on_signal)
     stop = threading.Event()
     servers = []
 
