@@ -21,7 +21,7 @@ from pullwatch.humanize import json_text, safe_text
 from pullwatch.ingest import load
 from pullwatch.records import PullStatus
 from pullwatch.sources import SourceError
-from pullwatch.sources.children import end_children
+from pullwatch.sources.children import end_children, handle_unless_ignored
 from pullwatch.sources.options import SourceOptions, open_source
 from pullwatch.store import PullStore
 
@@ -227,9 +227,7 @@ def _add_metrics_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     closed = _open_closed_streams()
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) != signal.SIG_IGN:  # `nohup`, `trap '' HUP`: stays ignored
-            signal.signal(signum, _exit_on_signal)  # the monitor puts its own in place (tui/launch.py)
+    handle_unless_ignored((signal.SIGTERM, signal.SIGHUP), _exit_on_signal)  # the monitor: its own (tui/launch.py)
     if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
         # inherited across exec from a careless parent: the kernel would reap our children, and
         # their exit statuses (a failed journalctl, a scanning process killed) would be lost

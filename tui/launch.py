@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pullwatch.filtering import image_matcher, split_node_words
 from pullwatch.sources import SourceError
+from pullwatch.sources.children import handle_unless_ignored
 from pullwatch.sources.options import SourceOptions
 from pullwatch.tui.clock import Clock, ReplayClock, WallClock
 from pullwatch.tui.source import FeedSpec, replay_spec, watch_spec
@@ -46,11 +47,7 @@ def run(spec: FeedSpec, image: str) -> int:
         raise SourceError(NO_TERMINAL)  # else a screen drawn into a file, or a hang writing escapes
     app = PullwatchApp(spec, clock_for(spec), image_filter=image)
     ending = _end_on_signal(app)
-    previous = {
-        signum: signal.signal(signum, ending)
-        for signum in (signal.SIGTERM, signal.SIGHUP)
-        if signal.getsignal(signum) != signal.SIG_IGN  # `nohup`: stays ignored
-    }
+    previous = handle_unless_ignored((signal.SIGTERM, signal.SIGHUP), ending)
     try:
         app.run()
     finally:

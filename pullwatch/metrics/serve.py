@@ -22,6 +22,7 @@ from prometheus_client.process_collector import ProcessCollector
 from pullwatch.ingest import ingest
 from pullwatch.metrics.collector import DEFAULT_MAX_IMAGES, PullCollector
 from pullwatch.sources import LineBatch, SourceError
+from pullwatch.sources.children import handle_unless_ignored
 from pullwatch.sources.options import SourceOptions, open_source
 from pullwatch.store import PullStore
 
@@ -141,8 +142,7 @@ def run(metrics: MetricsOptions, options: SourceOptions | None, follow: bool = F
     exporter = Exporter(
         source.live, metrics.image_labels, metrics.max_images, listen is not None, node_labels=metrics.node_labels
     )
-    if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:  # started with it ignored: stays so
-        signal.signal(signal.SIGTERM, _exit_on_signal)
+    handle_unless_ignored((signal.SIGTERM,), _exit_on_signal)
     stop = threading.Event()
     servers = []
 

@@ -10,7 +10,9 @@ import signal
 import subprocess
 import time
 import weakref
-from typing import IO, Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import IO, Any, Protocol, TypeVar
 
 
 class Child(Protocol):
@@ -105,3 +107,14 @@ def end_children(grace: float = 1.0) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+_Handler = Callable[[int, FrameType | None], object]
+_Previous = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None  # what signal.signal returns
+
+
+def handle_unless_ignored(signums: Iterable[int], handler: _Handler) -> dict[int, _Previous]:
+    """Put `handler` in place for each of `signums` this process was not started with ignored
+    (`nohup`, `trap '' HUP`: an ignored signal stays ignored, as across exec); returns the
+    handlers it replaced, by signal, to be put back."""
+    return {signum: signal.signal(signum, handler) for signum in signums if signal.getsignal(signum) != signal.SIG_IGN}
