@@ -106,6 +106,11 @@ def _descriptors(pid: int) -> dict[int, str]:
     return held
 
 
+def _pipes() -> set[int]:
+    """The pipes this process holds open, by descriptor."""
+    return {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
+
+
 def _settled(child: Forked, path: str) -> bool:
     """Whether the child is past its start: the log open (after the inherited descriptors closed)."""
     return _descriptors(child.pid).get(3) == os.path.realpath(path)
@@ -220,14 +225,11 @@ def test_a_fork_that_fails_leaks_nothing_and_falls_back(dense: str, monkeypatch:
     def refused() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    def pipes() -> set[int]:
-        return {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
-
-    held = pipes()
+    held = _pipes()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     monkeypatch.setattr(os, "fork", refused)
     assert scan_in_child(dense, 4096) is None  # read_saved then reads in this process
-    assert pipes() <= held  # (not ==: a pipe another test left may be collected meanwhile)
+    assert _pipes() <= held  # (not ==: a pipe another test left may be collected meanwhile)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
 
 
@@ -295,7 +297,7 @@ def test_a_sigterm_during_the_fork_leaves_no_child_behind(dense: str, monkeypatc
         raise SystemExit(128 + signum)
 
     monkeypatch.setattr(os, "fork", fork_then_sigterm)
-    pipes_before = {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
+    pipes_before = _pipes()
     previous = signal.signal(signal.SIGTERM, exit_on_signal)
     try:
         with pytest.raises(SystemExit):
@@ -307,7 +309,7 @@ def test_a_sigterm_during_the_fork_leaves_no_child_behind(dense: str, monkeypatc
     assert forked
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)  # ended and reaped, not running on with nobody to read it
-    pipes_after = {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
+    pipes_after = _pipes()
     assert pipes_after <= pipes_before  # the write end was closed here, the read end with the child
 
 
@@ -346,7 +348,7 @@ def test_a_handler_run_by_the_blocking_call_leaves_no_mask_and_no_pipe(
             raise SystemExit(143)  # pullwatch's SIGTERM handler, run inside the call
         return previous
 
-    pipes = {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")}
+    held = _pipes()
     before = real(signal.SIG_BLOCK, [])
     monkeypatch.setattr(signal, "pthread_sigmask", sigmask)
     try:
@@ -356,4 +358,4 @@ def test_a_handler_run_by_the_blocking_call_leaves_no_mask_and_no_pipe(
         after = real(signal.SIG_SETMASK, before)
         monkeypatch.undo()
     assert after == before
-    assert {fd for fd, target in _descriptors(os.getpid()).items() if target.startswith("pipe:")} <= pipes
+    assert _pipes() <= held
