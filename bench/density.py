@@ -117,11 +117,12 @@ def generate(envelope: str, share: float, size: int) -> str:
     return path
 
 
-def candidate_rate(path: str, limit: int = 40_000, repeats: int = 7) -> tuple[int, float, float, float]:
+def candidate_rate(path: str, limit: int = 40_000, repeats: int = 7) -> tuple[int, float, float, float, float]:
     """Candidate lines of `path` (up to `limit`), parse_batch's rate on them in lines per CPU
-    second with the reference route alone (PULLWATCH_PARSE=reference) and with the fast route
-    (parsers/fastpath.py), best of `repeats` runs of each, alternating; and the share of the lines
-    the fast route reads."""
+    second with the reference route alone (PULLWATCH_PARSE=reference), with the fast route's
+    pure-Python loop (PULLWATCH_PARSE=python) and with the fast route with its compiled first
+    route (parsers/_fastline.c), best of `repeats` runs of each, alternating; and the share of
+    the lines the fast route reads."""
     from pullwatch.parsers import is_candidate, parse_batch
     from pullwatch.parsers.fastpath import UNKNOWN, fast_event
 
@@ -132,7 +133,7 @@ def candidate_rate(path: str, limit: int = 40_000, repeats: int = 7) -> tuple[in
                 lines.append(line.rstrip(b"\r\n"))
                 if len(lines) >= limit:
                     break
-    best = {"reference": float("inf"), "fast": float("inf")}
+    best = {"reference": float("inf"), "python": float("inf"), "fast": float("inf")}
     before = os.environ.get("PULLWATCH_PARSE")
     try:
         for _ in range(repeats):
@@ -147,17 +148,17 @@ def candidate_rate(path: str, limit: int = 40_000, repeats: int = 7) -> tuple[in
         else:
             os.environ["PULLWATCH_PARSE"] = before
     fast_share = sum(fast_event(line) is not UNKNOWN for line in lines) / max(len(lines), 1)
-    rates = [len(lines) / best[mode] if best[mode] > 0 else float("inf") for mode in ("reference", "fast")]
-    return len(lines), rates[0], rates[1], fast_share
+    rates = [len(lines) / best[mode] if best[mode] > 0 else float("inf") for mode in ("reference", "python", "fast")]
+    return len(lines), rates[0], rates[1], rates[2], fast_share
 
 
 def print_parse_rates(kinds: list[str], share: float, size: int) -> int:
     print("\nparse_batch on its own (CPU time, candidate lines per second; best of 7, alternating):")
     for kind in kinds:
-        count, reference, fast, fast_share = candidate_rate(log_path(KINDS[kind], share, size))
+        count, reference, python, fast, fast_share = candidate_rate(log_path(KINDS[kind], share, size))
         print(
-            f"  {kind:<13}{count:>7,} lines  reference {reference:>9,.0f}/s  fast {fast:>9,.0f}/s"
-            f"  x{fast / reference:.1f}  ({fast_share:.0%} fast)"
+            f"  {kind:<13}{count:>7,} lines  reference {reference:>9,.0f}/s  python {python:>9,.0f}/s"
+            f"  compiled+python {fast:>9,.0f}/s  x{fast / reference:.1f}  ({fast_share:.0%} fast)"
         )
     return 0
 

@@ -177,12 +177,13 @@ def parse_batch(
     `nodes[i]` its node, else `node`) and the counts: `total` lines read (default: just these),
     how many could not be decoded. The batch goes through parsers/fastpath.py first, then each
     line it is not sure of through parse_line and parse_why_line (the reference, and the only
-    route with PULLWATCH_PARSE=reference in the environment)."""
+    route with PULLWATCH_PARSE=reference in the environment; PULLWATCH_PARSE=python leaves out the
+    compiled first route)."""
     if os.environ.get("PULLWATCH_PARSE") == "reference":
         found: list[PullEvent | None] = [None] * len(lines)
         misses: Sequence[int] = range(len(lines))
     else:
-        found, misses = fast_batch(lines, times, nodes, node)
+        found, misses = fast_batch(lines, times, nodes, node, os.environ.get("PULLWATCH_PARSE") != "python")
     unparsed = 0
     for index in misses:
         line = lines[index]

@@ -18,12 +18,14 @@ two equal). The events it gives are ASCII throughout, so they need no `_valid_te
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
 from pullwatch.parsers.durations import parse_go_duration
 from pullwatch.parsers.envelope import LogEntry, _pairs, journal_host
@@ -174,6 +176,23 @@ def _seconds(duration: str) -> float | None:
 _START, _RESULT, _FAILED, _SNAPSHOTTER = EventKind.START, EventKind.RESULT, EventKind.FAILED, EventKind.SNAPSHOTTER
 _PULLED, _STOP, _CANCEL, _IMAGE_CREATE = EventKind.PULLED, EventKind.STOP, EventKind.CANCEL, EventKind.IMAGE_CREATE
 _IMAGE_KINDS = {"Create": EventKind.IMAGE_CREATE, "Update": EventKind.IMAGE_UPDATE, "Delete": EventKind.IMAGE_DELETE}
+
+
+def _compiled() -> Any:
+    """The compiled first route (parsers/_fastline.c), configured; None where it was not built
+    (it is optional: built where a C compiler is)."""
+    try:
+        module = importlib.import_module("pullwatch.parsers._fastline")
+    except ImportError:
+        return None
+    module.configure(
+        PullEvent, tuple(field.name for field in dataclasses.fields(PullEvent)),
+        _START, _RESULT, _STOP, _PULLED, normalize, _seconds, FIRST_YEAR, LAST_YEAR, RAW_LINE_LIMIT, MAX_LINE_BYTES,
+    )  # fmt: skip
+    return module
+
+
+COMPILED: Any = _compiled()
 _SHORT_MATCH, _TEXT_MATCH, _JSON_MATCH = _SHORT.pattern.fullmatch, _TEXT.pattern.fullmatch, _JSON.pattern.fullmatch
 _SHORT_SPECS, _TEXT_SPECS, _JSON_SPECS = _SHORT.specs, _TEXT.specs, _JSON.specs
 
@@ -183,10 +202,38 @@ def fast_batch(
     times: Sequence[datetime | None] | None = None,
     nodes: Sequence[str | None] | None = None,
     node: str | None = None,
+    compiled: bool = True,
 ) -> tuple[list[PullEvent | None], list[int]]:
     """For each line (`times[i]` its fallback time, `nodes[i]` its node, else `node`, as in
     parsers.parse_batch) the event parse_line / parse_why_line give, or None where the fast route
-    does not know; and the numbers of those lines, for the reference to read."""
+    does not know; and the numbers of those lines, for the reference to read. The compiled route
+    (_fastline.c, when built and `compiled`) reads the lines it is sure of first; this module's
+    loop reads the others."""
+    if COMPILED is None or not compiled:
+        return _python_batch(lines, times, nodes, node)
+    events: list[PullEvent | None]
+    misses: list[int]
+    events, misses = COMPILED.batch(lines, nodes, node)
+    if not misses:
+        return events, misses
+    found, left = _python_batch(
+        [lines[index] for index in misses],
+        [times[index] for index in misses] if times else None,
+        [nodes[index] for index in misses] if nodes else None,
+        node,
+    )
+    for index, event in zip(misses, found, strict=True):
+        events[index] = event
+    return events, [misses[index] for index in left]
+
+
+def _python_batch(
+    lines: Sequence[str | bytes],
+    times: Sequence[datetime | None] | None = None,
+    nodes: Sequence[str | None] | None = None,
+    node: str | None = None,
+) -> tuple[list[PullEvent | None], list[int]]:
+    """fast_batch's own loop: every line, one compiled pattern per envelope."""
     events: list[PullEvent | None] = []
     misses: list[int] = []
     add, miss = events.append, misses.append

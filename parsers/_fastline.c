@@ -1,0 +1,902 @@
+/* The compiled first route for the four messages that fill dense logs (issue 11).
+ *
+ * `batch(lines, nodes, node)` reads each candidate line as parsers/fastpath.py's patterns would,
+ * but only for the lines it is sure of: ASCII lines in journald's short format or bare logrus text
+ * (containerd's UTC time), or containerd's logrus JSON with no field but level, msg and time,
+ * whose msg is a PullImage start, a PullImage result, a Pulled image line or a stop-pulling line,
+ * with no escape in the parts it reads. For those it builds the PullEvent fastpath.fast_batch
+ * would; every other line is left to fast_batch's own loop (and from there to the reference),
+ * so this module only ever answers less, never differently (tests/test_fastline.py checks that
+ * against the reference and against the pure-Python route).
+ *
+ * It holds no state but what `configure` gives it once (the event class, the kinds, the
+ * normaliser, the duration reader, UTC, the year range and the line limits), does no I/O and
+ * keeps no reference to a line it read.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <datetime.h>
+#include <stdint.h>
+#include <string.h>
+#include <structmember.h>
+
+static PyObject *event_type, *kind_start, *kind_result, *kind_stop, *kind_pulled;
+static PyObject *normalize_ref, *go_seconds, *utc;
+static long first_year, last_year;
+static Py_ssize_t raw_limit, max_line;
+
+typedef const unsigned char *text_t;
+
+/* The character classes of fastpath.py's patterns (re.ASCII), on ASCII text, as bits of one table. */
+enum {
+    PLAIN = 1,  /* _PLAIN: no quote, no backslash, no control */
+    WORD = 2,   /* _WORD: _PLAIN without whitespace (the other whitespace characters are controls) */
+    LEVEL = 4,  /* text's level: _WORD without `=` */
+    HOST = 8,   /* the short prefix's host: no whitespace, no control */
+    IDENT = 16, /* its identifier: the host's characters but `[]="{:` */
+    DIGIT = 32,
+};
+static unsigned char classes[256];
+
+static void fill_classes(void) {
+    for (int c = 0; c < 128; c++) {
+        int ctrl = c < 0x20 || c == 0x7f, plain = !ctrl && c != '"' && c != '\\';
+        int word = plain && c != ' ', host = c > 0x20 && c != 0x7f;
+        classes[c] = (unsigned char)((plain ? PLAIN : 0) | (word ? WORD : 0) | (word && c != '=' ? LEVEL : 0)
+                                     | (host ? HOST : 0) | (host && !strchr("[]=\"{:", c) ? IDENT : 0)
+                                     | (c >= '0' && c <= '9' ? DIGIT : 0));
+    }
+}
+#define IS(c, class) (classes[(unsigned char)(c)] & (class))
+static inline int is_digit(unsigned char c) { return IS(c, DIGIT); }
+
+/* The end of the run of characters of `class` from `at`. */
+static inline Py_ssize_t run(text_t s, Py_ssize_t at, Py_ssize_t n, int class) {
+    while (at < n && IS(s[at], class)) at++;
+    return at;
+}
+
+/* Whether s[at:] starts with the literal `lit`. */
+static inline int has(text_t s, Py_ssize_t at, Py_ssize_t n, const char *lit, Py_ssize_t len) {
+    return at >= 0 && n - at >= len && memcmp(s + at, lit, (size_t)len) == 0;
+}
+#define HAS(s, at, n, lit) has((s), (at), (n), (lit), (Py_ssize_t)(sizeof(lit) - 1))
+
+/* _SHORT_PREFIX: `Mmm dd hh:mm:ss[.us] host ident[pid]: `; the position after it, or -1. */
+static Py_ssize_t short_prefix(text_t s, Py_ssize_t n, Py_ssize_t *host_at, Py_ssize_t *host_end) {
+    Py_ssize_t p = 0;
+    if (n < 4 || !(s[0] >= 'A' && s[0] <= 'Z') || !(s[1] >= 'a' && s[1] <= 'z') || !(s[2] >= 'a' && s[2] <= 'z')
+        || s[3] != ' ')
+        return -1;
+    p = 4;
+    if (p + 2 < n && (s[p] == ' ' || is_digit(s[p])) && is_digit(s[p + 1]) && s[p + 2] == ' ')
+        p += 3; /* `[ 0-9]?\d ` with the optional character */
+    else if (p + 1 < n && is_digit(s[p]) && s[p + 1] == ' ')
+        p += 2;
+    else
+        return -1;
+    if (n - p < 9 || !is_digit(s[p]) || !is_digit(s[p + 1]) || s[p + 2] != ':' || !is_digit(s[p + 3])
+        || !is_digit(s[p + 4]) || s[p + 5] != ':' || !is_digit(s[p + 6]) || !is_digit(s[p + 7]))
+        return -1;
+    p += 8;
+    if (s[p] == '.') {
+        Py_ssize_t digits = run(s, p + 1, n, DIGIT);
+        if (digits == p + 1) return -1;
+        p = digits;
+    }
+    if (p >= n || s[p] != ' ') return -1;
+    *host_at = ++p;
+    p = run(s, p, n, HOST);
+    if (p == *host_at || p >= n || s[p] != ' ') return -1;
+    *host_end = p++;
+    Py_ssize_t ident = p;
+    p = run(s, p, n, IDENT);
+    if (p == ident) return -1;
+    if (HAS(s, p, n, ": ")) return p + 2;
+    if (p < n && s[p] == '[') {
+        Py_ssize_t digits = run(s, p + 1, n, DIGIT);
+        if (digits > p + 1 && HAS(s, digits, n, "]: ")) return digits + 3;
+    }
+    return -1;
+}
+
+static const int days_in[] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+/* _UTC, `yyyy-mm-ddThh:mm:ss[.f+]Z`, spanning exactly s[at:end], as datetime.fromisoformat reads
+ * it (the fraction cut to microseconds), within the years timestamps accepts; NULL (no error
+ * set) for anything else: fast_batch decides. */
+static PyObject *utc_time(text_t s, Py_ssize_t at, Py_ssize_t end) {
+    text_t t = s + at;
+    Py_ssize_t len = end - at;
+    if (len < 20 || t[len - 1] != 'Z') return NULL;
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    for (int i = 0; i < 19; i++) {
+        if (shape[i] == 'd' ? !is_digit(t[i]) : t[i] != (unsigned char)shape[i]) return NULL;
+    }
+    int micro = 0;
+    if (len > 20) {
+        if (t[19] != '.' || len == 21) return NULL;
+        for (Py_ssize_t i = 20; i < len - 1; i++) {
+            if (!is_digit(t[i])) return NULL;
+            if (i < 26) micro = micro * 10 + (t[i] - '0');
+        }
+        for (Py_ssize_t i = len - 1; i < 26; i++) micro *= 10; /* fewer than six digits */
+    }
+#define NUM2(i) ((t[i] - '0') * 10 + (t[(i) + 1] - '0'))
+    int year = NUM2(0) * 100 + NUM2(2), month = NUM2(5), day = NUM2(8);
+    int hour = NUM2(11), minute = NUM2(14), second = NUM2(17);
+#undef NUM2
+    if (year < first_year || year > last_year || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59
+        || second > 59)
+        return NULL;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > days_in[month] + (month == 2 && leap)) return NULL;
+    return PyDateTimeAPI->DateTime_FromDateAndTime(year, month, day, hour, minute, second, micro, utc,
+                                                   PyDateTimeAPI->DateTimeType);
+}
+
+static inline PyObject *ascii_str(text_t s, Py_ssize_t at, Py_ssize_t end) {
+    PyObject *text = PyUnicode_New(end - at, 127);
+    if (text != NULL) memcpy(PyUnicode_1BYTE_DATA(text), s + at, (size_t)(end - at));
+    return text;
+}
+
+/* Strings that repeat from line to line (image names with their normalised form, levels, hosts,
+ * ids, tags, digests), kept in two direct-mapped tables: a repeat costs a hash and a compare
+ * instead of a new str (and a normalize call), and the events share one object (smaller pickles
+ * for the scanning child's frames). A slot holds the last string that hashed to it: the memory
+ * is bounded whatever the log holds. */
+#define CACHE_SLOTS 1024
+#define CACHE_MAX_LENGTH 256
+typedef struct {
+    PyObject *text, *ref; /* ref: normalize(text), in the images table only */
+} cache_slot_t;
+static cache_slot_t images[CACHE_SLOTS], words[CACHE_SLOTS];
+
+/* s[at:end] as a str (new reference), from the table when it is there; with `ref`, also its
+ * normalised form (new reference). NULL with an error set on failure. */
+static PyObject *cached(cache_slot_t *table, text_t s, Py_ssize_t at, Py_ssize_t end, PyObject **ref) {
+    Py_ssize_t length = end - at;
+    cache_slot_t *slot = NULL;
+    if (length <= CACHE_MAX_LENGTH) {
+        unsigned long long hash = 1469598103934665603ULL; /* FNV-1a */
+        for (Py_ssize_t i = at; i < end; i++) hash = (hash ^ s[i]) * 1099511628211ULL;
+        slot = &table[(hash ^ (hash >> 32)) & (CACHE_SLOTS - 1)];
+        if (slot->text != NULL && PyUnicode_GET_LENGTH(slot->text) == length
+            && memcmp(PyUnicode_1BYTE_DATA(slot->text), s + at, (size_t)length) == 0) {
+            if (ref != NULL) *ref = Py_NewRef(slot->ref);
+            return Py_NewRef(slot->text);
+        }
+    }
+    PyObject *text = ascii_str(s, at, end), *normal = NULL;
+    if (text == NULL) return NULL;
+    if (ref != NULL) {
+        normal = PyObject_CallOneArg(normalize_ref, text);
+        if (normal == NULL) {
+            Py_DECREF(text);
+            return NULL;
+        }
+        *ref = normal;
+    }
+    if (slot != NULL) {
+        Py_XSETREF(slot->text, Py_NewRef(text));
+        Py_XSETREF(slot->ref, Py_XNewRef(normal));
+    }
+    return text;
+}
+
+/* PullEvent's fields, in its declaration order (configure checks the names). */
+enum {
+    F_KIND, F_IMAGE, F_REF, F_TIME, F_LEVEL, F_IMAGE_ID, F_REPO_TAG, F_REPO_DIGEST, F_SIZE_BYTES, F_DURATION,
+    F_BYTES_READ, F_SNAPSHOTTER, F_TIMEOUT, F_ERROR, F_DIGEST, F_PULL_METHOD, F_MANAGED, F_NODE, F_RAW, F_DETAIL,
+    FIELDS
+};
+static const char *const field_names[FIELDS] = {
+    "kind", "image", "ref", "time", "level", "image_id", "repo_tag", "repo_digest", "size_bytes",
+    "duration_seconds", "bytes_read", "snapshotter", "timeout", "error", "digest", "pull_method", "managed", "node",
+    "raw", "detail",
+};
+/* Where each field's slot lies in a PullEvent (a slots dataclass: each field is a member). */
+static Py_ssize_t field_offsets[FIELDS];
+
+/* A PullEvent holding `fields` (references it takes over, also on failure), as its __init__
+ * would set them, without running it: its __init__ only stores each argument in its slot, and a
+ * Python call per line would cost more than the rest of this route. NULL with an error set when
+ * a field is NULL (its creation failed) or the allocation fails. */
+static PyObject *new_event(PyObject **fields) {
+    PyObject *event = NULL;
+    int i;
+    for (i = 0; i < FIELDS; i++) {
+        if (fields[i] == NULL) goto fail;
+    }
+    event = ((PyTypeObject *)event_type)->tp_alloc((PyTypeObject *)event_type, 0);
+    if (event == NULL) goto fail;
+    for (i = 0; i < FIELDS; i++) *(PyObject **)((char *)event + field_offsets[i]) = fields[i];
+    return event;
+fail:
+    for (i = 0; i < FIELDS; i++) Py_XDECREF(fields[i]);
+    return NULL;
+}
+
+/* Where a field's span lies; at < 0: None. */
+typedef struct {
+    Py_ssize_t at, end;
+} span_t;
+
+enum { START, RESULT, STOP, PULLED };
+
+typedef struct {
+    int kind;
+    span_t image, a, b, c, size, duration; /* a, b, c: result id; or image id, repo tag, repo digest */
+    long long bytes_read, size_bytes;
+    Py_ssize_t end; /* the msg's closing quote */
+} message_t;
+
+/* `\"PLAIN\"` at `at`: its body's span; the position after it, or -1. */
+static Py_ssize_t quoted(text_t s, Py_ssize_t at, Py_ssize_t n, span_t *body) {
+    if (!HAS(s, at, n, "\\\"")) return -1;
+    body->at = at + 2;
+    body->end = run(s, at + 2, n, PLAIN);
+    return HAS(s, body->end, n, "\\\"") ? body->end + 2 : -1;
+}
+
+/* Whether the envelope's tail may follow at `at`: text's `"` then the end or a space. */
+static inline int text_tail(text_t s, Py_ssize_t at, Py_ssize_t n) {
+    return at < n && s[at] == '"' && (at + 1 == n || s[at + 1] == ' ');
+}
+
+/* JSON's tail, `","time":"UTC"}` to the end: its time, or NULL (no error set). */
+static PyObject *json_tail(text_t s, Py_ssize_t at, Py_ssize_t n) {
+    if (!HAS(s, at, n, "\",\"time\":\"") || n - at < 12 || s[n - 1] != '}' || s[n - 2] != '"') return NULL;
+    return utc_time(s, at + 10, n - 2);
+}
+
+/* Digits, fewer than 19 of them (a long long): their value; else -1. */
+static long long digits_value(text_t s, span_t span) {
+    Py_ssize_t len = span.end - span.at;
+    if (len < 1 || len > 18) return -1;
+    long long value = 0;
+    for (Py_ssize_t i = span.at; i < span.end; i++) {
+        if (!is_digit(s[i])) return -1;
+        value = value * 10 + (s[i] - '0');
+    }
+    return value;
+}
+
+/* The message at `at` (after `msg="`); its tail is checked by `ends` (text) or by the caller
+ * (JSON: json_tail at m->end). 1 when it is one of the four messages, else 0. */
+static int message(text_t s, Py_ssize_t at, Py_ssize_t n, int json, message_t *m) {
+    Py_ssize_t p;
+    span_t none = {-1, -1};
+    m->a = m->b = m->c = m->size = m->duration = none;
+#define ENDS(q) (json ? HAS(s, (q), n, "\",\"time\":\"") : text_tail(s, (q), n))
+    if (HAS(s, at, n, "PullImage ")) {
+        p = quoted(s, at + 10, n, &m->image);
+        if (p < 0) return 0;
+        if (ENDS(p)) {
+            m->kind = START;
+            m->end = p;
+            return 1;
+        }
+        if (!HAS(s, p, n, " returns image reference ")) return 0;
+        p = quoted(s, p + 25, n, &m->a);
+        if (p < 0 || !ENDS(p)) return 0;
+        m->kind = RESULT;
+        m->end = p;
+        return 1;
+    }
+    if (HAS(s, at, n, "Pulled image ")) {
+        p = quoted(s, at + 13, n, &m->image);
+        if (p < 0 || !HAS(s, p, n, " with image id ")) return 0;
+        p = quoted(s, p + 15, n, &m->a);
+        if (p < 0 || !HAS(s, p, n, ", repo tag ")) return 0;
+        p = quoted(s, p + 11, n, &m->b);
+        if (p < 0 || !HAS(s, p, n, ", repo digest ")) return 0;
+        p = quoted(s, p + 14, n, &m->c);
+        if (p < 0) return 0;
+        if (HAS(s, p, n, ", size ")) {
+            p = quoted(s, p + 7, n, &m->size);
+            if (p < 0 || !HAS(s, p, n, " in ")) return 0;
+            m->duration.at = p + 4;
+            p = m->duration.end = run(s, p + 4, n, WORD);
+            if (p == m->duration.at) return 0;
+            m->size_bytes = digits_value(s, m->size);
+            if (m->size_bytes < 0) return 0; /* not plain digits: byte_count decides */
+        }
+        if (!ENDS(p)) return 0;
+        m->kind = PULLED;
+        m->end = p;
+        return 1;
+    }
+    if (HAS(s, at, n, "stop pulling image ")) {
+        /* `(WORD): active requests=`: WORD has no space, so it ends at the first one, after `:` */
+        m->image.at = at + 19;
+        p = run(s, at + 19, n, WORD);
+        if (p - m->image.at < 2 || s[p - 1] != ':' || !HAS(s, p, n, " active requests=")) return 0;
+        m->image.end = p - 1;
+        p += 17;
+        if (p < n && s[p] == '-') p++;
+        Py_ssize_t digits = run(s, p, n, DIGIT);
+        if (digits == p || !HAS(s, digits, n, ", bytes read=")) return 0;
+        span_t read = {digits + 13, run(s, digits + 13, n, DIGIT)};
+        m->bytes_read = digits_value(s, read);
+        if (m->bytes_read < 0 || !ENDS(read.end)) return 0;
+        m->kind = STOP;
+        m->end = read.end;
+        return 1;
+    }
+    return 0;
+#undef ENDS
+}
+
+/* A span as a str, or None (a PULLED field's `or None`: empty is None too). */
+static inline PyObject *field_or_none(text_t s, span_t span) {
+    if (span.at < 0 || span.at == span.end) Py_RETURN_NONE;
+    return cached(words, s, span.at, span.end, NULL);
+}
+
+/* The event for one line, NULL with no error set when this route does not know it. */
+static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node) {
+    Py_ssize_t p = 0, host_at = -1, host_end = -1, level_at, level_end;
+    int json = 0;
+    PyObject *moment = NULL;
+    message_t m;
+    if (n > 0 && s[0] == '{') {
+        if (!HAS(s, 0, n, "{\"level\":\"")) return NULL;
+        level_at = 10;
+        level_end = run(s, 10, n, PLAIN);
+        if (!HAS(s, level_end, n, "\",\"msg\":\"")) return NULL;
+        p = level_end + 9;
+        json = 1;
+    } else {
+        if (n == 0 || s[0] != 't') {
+            p = short_prefix(s, n, &host_at, &host_end);
+            if (p < 0) return NULL;
+        }
+        if (!HAS(s, p, n, "time=\"")) return NULL;
+        Py_ssize_t time_at = p + 6, time_end = run(s, time_at, n, PLAIN);
+        if (!HAS(s, time_end, n, "\" level=")) return NULL;
+        level_at = time_end + 8;
+        level_end = run(s, level_at, n, LEVEL);
+        if (level_end == level_at || !HAS(s, level_end, n, " msg=\"")) return NULL;
+        p = level_end + 6;
+        if (!message(s, p, n, 0, &m)) return NULL;
+        moment = utc_time(s, time_at, time_end);
+        if (moment == NULL) return NULL;
+    }
+    if (json) {
+        if (!message(s, p, n, 1, &m)) return NULL;
+        moment = json_tail(s, m.end, n);
+        if (moment == NULL) return NULL;
+    }
+    PyObject *host;
+    if (host_at >= 0) {
+        host = cached(words, s, host_at, host_end, NULL);
+    } else if (node == Py_None || PyUnicode_IS_ASCII(node)) {
+        host = Py_NewRef(node);
+    } else {
+        Py_DECREF(moment);
+        return NULL; /* a given node that is not ASCII: the reference escapes it */
+    }
+    PyObject *fields[FIELDS] = {NULL};
+    int i;
+    fields[F_TIME] = moment;
+    fields[F_NODE] = host;
+    fields[F_KIND] = Py_NewRef(m.kind == START    ? kind_start
+                               : m.kind == RESULT ? kind_result
+                               : m.kind == STOP   ? kind_stop
+                                                  : kind_pulled);
+    fields[F_IMAGE] = cached(images, s, m.image.at, m.image.end, &fields[F_REF]);
+    fields[F_LEVEL] = cached(words, s, level_at, level_end, NULL);
+    fields[F_RAW] = ascii_str(s, 0, n < raw_limit ? n : raw_limit);
+    for (i = F_IMAGE_ID; i <= F_PULL_METHOD; i++) fields[i] = Py_NewRef(Py_None);
+    fields[F_MANAGED] = Py_NewRef(Py_False);
+    fields[F_DETAIL] = Py_NewRef(Py_None);
+    if (m.kind == RESULT) {
+        Py_SETREF(fields[F_IMAGE_ID], cached(words, s, m.a.at, m.a.end, NULL)); /* an empty id stays "" */
+    } else if (m.kind == STOP) {
+        Py_SETREF(fields[F_BYTES_READ], PyLong_FromLongLong(m.bytes_read));
+    } else if (m.kind == PULLED) {
+        Py_SETREF(fields[F_IMAGE_ID], field_or_none(s, m.a));
+        Py_SETREF(fields[F_REPO_TAG], field_or_none(s, m.b));
+        Py_SETREF(fields[F_REPO_DIGEST], field_or_none(s, m.c));
+        if (m.size.at >= 0) {
+            Py_SETREF(fields[F_SIZE_BYTES], PyLong_FromLongLong(m.size_bytes));
+            PyObject *duration = ascii_str(s, m.duration.at, m.duration.end);
+            if (duration != NULL) {
+                Py_SETREF(fields[F_DURATION], PyObject_CallOneArg(go_seconds, duration));
+                Py_DECREF(duration);
+            } else {
+                Py_CLEAR(fields[F_DURATION]);
+            }
+        }
+    }
+    return new_event(fields);
+}
+
+/* Whether the line is ASCII: 8 bytes at a time. */
+static int is_ascii(text_t s, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        unsigned long long word;
+        memcpy(&word, s + i, 8);
+        if (word & 0x8080808080808080ULL) return 0;
+    }
+    for (; i < n; i++) {
+        if (s[i] & 0x80) return 0;
+    }
+    return 1;
+}
+
+static PyObject *batch(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
+    (void)module;
+    if (argc != 3) {
+        PyErr_SetString(PyExc_TypeError, "batch(lines, nodes, node)");
+        return NULL;
+    }
+    if (event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastline.configure was not called");
+        return NULL;
+    }
+    PyObject *lines = PySequence_Fast(argv[0], "lines must be a sequence");
+    if (lines == NULL) return NULL;
+    PyObject *nodes = argv[1], *node = argv[2];
+    int per_line = nodes != Py_None && PyObject_IsTrue(nodes) == 1;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(lines);
+    PyObject *events = PyList_New(count), *misses = PyList_New(0), *result = NULL;
+    if (events == NULL || misses == NULL) goto fail;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        PyObject *line = PySequence_Fast_GET_ITEM(lines, index), *event = NULL;
+        text_t s = NULL;
+        Py_ssize_t n = 0;
+        if (PyBytes_Check(line)) {
+            s = (text_t)PyBytes_AS_STRING(line);
+            n = PyBytes_GET_SIZE(line);
+            if (n > max_line || !is_ascii(s, n)) s = NULL;
+        } else if (PyUnicode_Check(line) && PyUnicode_IS_ASCII(line)) {
+            s = PyUnicode_1BYTE_DATA(line);
+            n = PyUnicode_GET_LENGTH(line);
+            if (n > max_line) s = NULL;
+        }
+        if (s != NULL) {
+            if (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r')) {
+                while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r')) n--; /* rstrip("\r\n") */
+            }
+            PyObject *on = node;
+            if (per_line) {
+                on = PySequence_GetItem(nodes, index);
+                if (on == NULL) goto fail;
+                if (on != Py_None && !PyUnicode_Check(on)) {
+                    Py_DECREF(on);
+                    on = NULL;
+                }
+            } else if (on != Py_None && !PyUnicode_Check(on)) {
+                on = NULL;
+            }
+            if (on != NULL) {
+                event = line_event(s, n, on);
+                if (per_line) Py_DECREF(on);
+                if (event == NULL && PyErr_Occurred()) goto fail;
+            }
+        }
+        if (event == NULL) {
+            PyObject *number = PyLong_FromSsize_t(index);
+            if (number == NULL || PyList_Append(misses, number) < 0) {
+                Py_XDECREF(number);
+                goto fail;
+            }
+            Py_DECREF(number);
+            event = Py_NewRef(Py_None);
+        }
+        PyList_SET_ITEM(events, index, event);
+    }
+    result = PyTuple_Pack(2, events, misses);
+fail:
+    Py_DECREF(lines);
+    Py_XDECREF(events);
+    Py_XDECREF(misses);
+    return result;
+}
+
+/* Each field's slot offset in `type`, after checking that its fields are field_names, in that
+ * order, each a plain object member, into `offsets`: 0, or -1 with an error set. */
+static int find_offsets(PyObject *type, PyObject *names, Py_ssize_t *offsets) {
+    if (!PyType_Check(type) || !PyTuple_Check(names) || PyTuple_GET_SIZE(names) != FIELDS) {
+        PyErr_SetString(PyExc_ValueError, "_fastline: the event type's fields are not PullEvent's");
+        return -1;
+    }
+    for (int i = 0; i < FIELDS; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, field_names[i]) != 0) {
+            PyErr_Format(PyExc_ValueError, "_fastline: field %d of the event type is not %s", i, field_names[i]);
+            return -1;
+        }
+        PyObject *member = PyObject_GetAttr(type, name);
+        if (member == NULL) return -1;
+        int plain = Py_IS_TYPE(member, &PyMemberDescr_Type)
+                    && ((PyMemberDescrObject *)member)->d_member->type == T_OBJECT_EX
+                    && !(((PyMemberDescrObject *)member)->d_member->flags & READONLY);
+        if (plain) offsets[i] = ((PyMemberDescrObject *)member)->d_member->offset;
+        Py_DECREF(member);
+        if (!plain) {
+            PyErr_Format(PyExc_ValueError, "_fastline: field %s of the event type is not a slot", field_names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *configure(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
+    (void)module;
+    if (argc != 12) {
+        PyErr_SetString(PyExc_TypeError,
+                        "configure(event_type, field_names, start, result, stop, pulled, normalize, seconds, "
+                        "first_year, last_year, raw_limit, max_line)");
+        return NULL;
+    }
+    long first = PyLong_AsLong(argv[8]), last = PyLong_AsLong(argv[9]);
+    Py_ssize_t raw = PyLong_AsSsize_t(argv[10]), most = PyLong_AsSsize_t(argv[11]);
+    Py_ssize_t offsets[FIELDS]; /* copied once all are found: a refused type changes nothing */
+    if (PyErr_Occurred() || find_offsets(argv[0], argv[1], offsets) < 0) return NULL;
+    memcpy(field_offsets, offsets, sizeof offsets);
+    Py_XSETREF(event_type, Py_NewRef(argv[0]));
+    Py_XSETREF(kind_start, Py_NewRef(argv[2]));
+    Py_XSETREF(kind_result, Py_NewRef(argv[3]));
+    Py_XSETREF(kind_stop, Py_NewRef(argv[4]));
+    Py_XSETREF(kind_pulled, Py_NewRef(argv[5]));
+    Py_XSETREF(normalize_ref, Py_NewRef(argv[6]));
+    Py_XSETREF(go_seconds, Py_NewRef(argv[7]));
+    for (int i = 0; i < CACHE_SLOTS; i++) { /* strings normalised by an earlier normalize */
+        Py_CLEAR(images[i].text);
+        Py_CLEAR(images[i].ref);
+    }
+    first_year = first;
+    last_year = last;
+    raw_limit = raw;
+    max_line = most;
+    Py_RETURN_NONE;
+}
+
+/* ---- PullEvents as bytes: the scanning child's frames (sources/scanproc.py) ----
+ *
+ * A pickle of each event's slot values costs ~7 µs an event to write and ~6 to read back; this
+ * codec writes the same values in a few hundred nanoseconds. Layout (native byte order: the
+ * writer is the reader's own child): "PWE1", the event count (uint32), then for each event its
+ * FIELDS values, each a tag byte and its payload. A str that an earlier value of the frame was
+ * (the same object: the parse routes share repeated names) is written as its number; a time as
+ * its year (2 bytes), month, day, hour, minute, second (a byte each) and microsecond (4). A value of
+ * any other type, or one the tags cannot hold exactly (a datetime in another zone, an int beyond
+ * 64 bits, a str with a surrogate, a `detail`), is a pickle of its own. */
+enum {
+    V_NONE, V_STR, V_STR_AGAIN, V_INT, V_FLOAT, V_TRUE, V_FALSE, V_TIME_UTC, V_TIME_NAIVE, V_KIND, V_PICKLE,
+    V_SHORT_STR, /* a str of fewer than 256 bytes: a one-byte length */
+};
+static PyObject *kinds, *pickle_dumps, *pickle_loads;
+
+typedef struct {
+    char *data;
+    size_t size, used;
+} buffer_t;
+
+static int grow(buffer_t *out, size_t more) {
+    if (out->used + more <= out->size) return 0;
+    size_t size = out->size ? out->size : 4096;
+    while (size < out->used + more) size *= 2;
+    char *data = PyMem_Realloc(out->data, size);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    out->data = data;
+    out->size = size;
+    return 0;
+}
+
+static int put(buffer_t *out, const void *bytes, size_t length) {
+    if (grow(out, length) < 0) return -1;
+    memcpy(out->data + out->used, bytes, length);
+    out->used += length;
+    return 0;
+}
+
+static int put_tag(buffer_t *out, unsigned char tag) { return put(out, &tag, 1); }
+
+static int put_sized(buffer_t *out, unsigned char tag, const char *bytes, Py_ssize_t length) {
+    uint32_t size = (uint32_t)length;
+    if (length > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "a value too long for a frame");
+        return -1;
+    }
+    return put_tag(out, tag) < 0 || put(out, &size, 4) < 0 || put(out, bytes, (size_t)length) < 0 ? -1 : 0;
+}
+
+#define SEEN_SLOTS 4096
+typedef struct {
+    PyObject *text;
+    uint32_t number;
+} seen_t;
+
+static int put_pickle(buffer_t *out, PyObject *value) {
+    PyObject *data = PyObject_CallOneArg(pickle_dumps, value);
+    if (data == NULL) return -1;
+    int failed = !PyBytes_Check(data) || put_sized(out, V_PICKLE, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)) < 0;
+    if (failed && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "pickle.dumps gave no bytes");
+    Py_DECREF(data);
+    return failed ? -1 : 0;
+}
+
+static int put_value(buffer_t *out, PyObject *value, seen_t *seen, uint32_t *strings) {
+    if (value == Py_None) return put_tag(out, V_NONE);
+    if (value == Py_True) return put_tag(out, V_TRUE);
+    if (value == Py_False) return put_tag(out, V_FALSE);
+    if (PyUnicode_CheckExact(value)) {
+        seen_t *slot = &seen[((uintptr_t)value >> 4) & (SEEN_SLOTS - 1)];
+        if (slot->text == value) {
+            return put_tag(out, V_STR_AGAIN) < 0 || put(out, &slot->number, 4) < 0 ? -1 : 0;
+        }
+        Py_ssize_t length;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(value, &length);
+        if (utf8 == NULL) { /* a surrogate */
+            PyErr_Clear();
+            return put_pickle(out, value);
+        }
+        /* the value's number is what the reader counts: every V_STR or V_SHORT_STR, seen again or not */
+        slot->text = value;
+        slot->number = (*strings)++;
+        if (length < 256) {
+            unsigned char head[2] = {V_SHORT_STR, (unsigned char)length};
+            return put(out, head, 2) < 0 || put(out, utf8, (size_t)length) < 0 ? -1 : 0;
+        }
+        return put_sized(out, V_STR, utf8, length);
+    }
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (number == -1 && PyErr_Occurred()) return -1;
+        if (overflow) return put_pickle(out, value);
+        return put_tag(out, V_INT) < 0 || put(out, &number, 8) < 0 ? -1 : 0;
+    }
+    if (PyFloat_CheckExact(value)) {
+        double number = PyFloat_AS_DOUBLE(value);
+        return put_tag(out, V_FLOAT) < 0 || put(out, &number, 8) < 0 ? -1 : 0;
+    }
+    if (PyDateTime_CheckExact(value) && PyDateTime_DATE_GET_FOLD(value) == 0) {
+        PyObject *zone = PyDateTime_DATE_GET_TZINFO(value);
+        if (zone == Py_None || zone == utc) {
+            unsigned char parts[12] = {zone == utc ? V_TIME_UTC : V_TIME_NAIVE};
+            uint16_t year = (uint16_t)PyDateTime_GET_YEAR(value);
+            uint32_t micro = (uint32_t)PyDateTime_DATE_GET_MICROSECOND(value);
+            memcpy(parts + 1, &year, 2);
+            parts[3] = (unsigned char)PyDateTime_GET_MONTH(value);
+            parts[4] = (unsigned char)PyDateTime_GET_DAY(value);
+            parts[5] = (unsigned char)PyDateTime_DATE_GET_HOUR(value);
+            parts[6] = (unsigned char)PyDateTime_DATE_GET_MINUTE(value);
+            parts[7] = (unsigned char)PyDateTime_DATE_GET_SECOND(value);
+            memcpy(parts + 8, &micro, 4);
+            return put(out, parts, sizeof parts);
+        }
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kinds); i++) {
+        if (PyTuple_GET_ITEM(kinds, i) == value) {
+            unsigned char index = (unsigned char)i;
+            return put_tag(out, V_KIND) < 0 || put(out, &index, 1) < 0 ? -1 : 0;
+        }
+    }
+    return put_pickle(out, value);
+}
+
+static PyObject *encode_events(PyObject *module, PyObject *events) {
+    (void)module;
+    if (kinds == NULL || event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastline.configure_codec was not called");
+        return NULL;
+    }
+    PyObject *list = PySequence_Fast(events, "events must be a sequence");
+    if (list == NULL) return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(list);
+    buffer_t out = {NULL, 0, 0};
+    seen_t *seen = PyMem_Calloc(SEEN_SLOTS, sizeof(seen_t));
+    uint32_t strings = 0, total = (uint32_t)count;
+    PyObject *result = NULL;
+    if (seen == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (count > (Py_ssize_t)UINT32_MAX || put(&out, "PWE1", 4) < 0 || put(&out, &total, 4) < 0) goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *event = PySequence_Fast_GET_ITEM(list, i);
+        if (!Py_IS_TYPE(event, (PyTypeObject *)event_type)) {
+            PyErr_SetString(PyExc_TypeError, "not a PullEvent");
+            goto done;
+        }
+        for (int field = 0; field < FIELDS; field++) {
+            PyObject *value = *(PyObject **)((char *)event + field_offsets[field]);
+            if (value == NULL) {
+                PyErr_Format(PyExc_AttributeError, "a PullEvent without %s", field_names[field]);
+                goto done;
+            }
+            if (put_value(&out, value, seen, &strings) < 0) goto done;
+        }
+    }
+    result = PyBytes_FromStringAndSize(out.data, (Py_ssize_t)out.used);
+done:
+    PyMem_Free(out.data);
+    PyMem_Free(seen);
+    Py_DECREF(list);
+    return result;
+}
+
+typedef struct {
+    const char *data;
+    Py_ssize_t size, at;
+} reader_t;
+
+static const char *take(reader_t *in, Py_ssize_t length) {
+    if (length < 0 || in->size - in->at < length) {
+        PyErr_SetString(PyExc_ValueError, "a cut or malformed event frame");
+        return NULL;
+    }
+    const char *at = in->data + in->at;
+    in->at += length;
+    return at;
+}
+
+static PyObject *take_value(reader_t *in, PyObject *strings) {
+    const char *at = take(in, 1);
+    if (at == NULL) return NULL;
+    unsigned char tag = (unsigned char)*at;
+    uint32_t size;
+    switch (tag) {
+    case V_NONE: Py_RETURN_NONE;
+    case V_TRUE: Py_RETURN_TRUE;
+    case V_FALSE: Py_RETURN_FALSE;
+    case V_SHORT_STR:
+    case V_STR:
+    case V_PICKLE: {
+        if (tag == V_SHORT_STR) {
+            if ((at = take(in, 1)) == NULL) return NULL;
+            size = (unsigned char)*at;
+        } else {
+            if ((at = take(in, 4)) == NULL) return NULL;
+            memcpy(&size, at, 4);
+        }
+        if ((at = take(in, (Py_ssize_t)size)) == NULL) return NULL;
+        if (tag == V_PICKLE) {
+            PyObject *data = PyBytes_FromStringAndSize(at, (Py_ssize_t)size);
+            if (data == NULL) return NULL;
+            PyObject *value = PyObject_CallOneArg(pickle_loads, data);
+            Py_DECREF(data);
+            return value;
+        }
+        PyObject *text = PyUnicode_DecodeUTF8(at, (Py_ssize_t)size, "strict");
+        if (text != NULL && PyList_Append(strings, text) < 0) Py_CLEAR(text);
+        return text;
+    }
+    case V_STR_AGAIN:
+        if ((at = take(in, 4)) == NULL) return NULL;
+        memcpy(&size, at, 4);
+        if ((Py_ssize_t)size >= PyList_GET_SIZE(strings)) {
+            PyErr_SetString(PyExc_ValueError, "a malformed event frame (string number)");
+            return NULL;
+        }
+        return Py_NewRef(PyList_GET_ITEM(strings, size));
+    case V_INT: {
+        long long number;
+        if ((at = take(in, 8)) == NULL) return NULL;
+        memcpy(&number, at, 8);
+        return PyLong_FromLongLong(number);
+    }
+    case V_FLOAT: {
+        double number;
+        if ((at = take(in, 8)) == NULL) return NULL;
+        memcpy(&number, at, 8);
+        return PyFloat_FromDouble(number);
+    }
+    case V_TIME_UTC:
+    case V_TIME_NAIVE: {
+        uint16_t year;
+        uint32_t micro;
+        if ((at = take(in, 11)) == NULL) return NULL;
+        memcpy(&year, at, 2);
+        memcpy(&micro, at + 7, 4);
+        return PyDateTimeAPI->DateTime_FromDateAndTime(year, (unsigned char)at[2], (unsigned char)at[3],
+                                                       (unsigned char)at[4], (unsigned char)at[5],
+                                                       (unsigned char)at[6], (int)micro,
+                                                       tag == V_TIME_UTC ? utc : Py_None, PyDateTimeAPI->DateTimeType);
+    }
+    case V_KIND:
+        if ((at = take(in, 1)) == NULL) return NULL;
+        if ((unsigned char)*at >= PyTuple_GET_SIZE(kinds)) {
+            PyErr_SetString(PyExc_ValueError, "a malformed event frame (kind)");
+            return NULL;
+        }
+        return Py_NewRef(PyTuple_GET_ITEM(kinds, (unsigned char)*at));
+    default:
+        PyErr_Format(PyExc_ValueError, "a malformed event frame (tag %d)", tag);
+        return NULL;
+    }
+}
+
+static PyObject *decode_events(PyObject *module, PyObject *data) {
+    (void)module;
+    if (kinds == NULL || event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastline.configure_codec was not called");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return NULL;
+    reader_t in = {view.buf, view.len, 0};
+    PyObject *events = NULL, *strings = PyList_New(0);
+    const char *head = take(&in, 8);
+    uint32_t count;
+    if (strings == NULL || head == NULL) goto done;
+    if (memcmp(head, "PWE1", 4) != 0) {
+        PyErr_SetString(PyExc_ValueError, "not an event frame");
+        goto done;
+    }
+    memcpy(&count, head + 4, 4);
+    if ((Py_ssize_t)count > (in.size - in.at) / FIELDS) { /* each value takes a byte at least */
+        PyErr_SetString(PyExc_ValueError, "a cut or malformed event frame");
+        goto done;
+    }
+    events = PyList_New((Py_ssize_t)count);
+    if (events == NULL) goto done;
+    for (uint32_t i = 0; i < count; i++) {
+        PyObject *fields[FIELDS];
+        for (int field = 0; field < FIELDS; field++) fields[field] = take_value(&in, strings);
+        PyObject *event = new_event(fields);
+        if (event == NULL) {
+            Py_CLEAR(events);
+            goto done;
+        }
+        PyList_SET_ITEM(events, i, event);
+    }
+    if (in.at != in.size) {
+        PyErr_SetString(PyExc_ValueError, "bytes after the events of a frame");
+        Py_CLEAR(events);
+    }
+done:
+    Py_XDECREF(strings);
+    PyBuffer_Release(&view);
+    return events;
+}
+
+static PyObject *configure_codec(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
+    (void)module;
+    if (argc != 3 || !PyTuple_Check(argv[0]) || PyTuple_GET_SIZE(argv[0]) > 255) {
+        PyErr_SetString(PyExc_TypeError, "configure_codec(kinds: tuple, dumps, loads)");
+        return NULL;
+    }
+    Py_XSETREF(kinds, Py_NewRef(argv[0]));
+    Py_XSETREF(pickle_dumps, Py_NewRef(argv[1]));
+    Py_XSETREF(pickle_loads, Py_NewRef(argv[2]));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"batch", (PyCFunction)(void (*)(void))batch, METH_FASTCALL,
+     "batch(lines, nodes, node) -> (events, misses): each line's PullEvent, or None where this route "
+     "does not know it (then its number is in misses)."},
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
+     "configure(event_type, field_names, start, result, stop, pulled, normalize, seconds, first_year, "
+     "last_year, raw_limit, max_line): what batch builds its events with."},
+    {"configure_codec", (PyCFunction)(void (*)(void))configure_codec, METH_FASTCALL,
+     "configure_codec(kinds, dumps, loads): the event kinds (at most 255) and the pickle functions "
+     "for the values the codec has no tag for."},
+    {"encode_events", encode_events, METH_O, "encode_events(events) -> bytes: PullEvents as a frame."},
+    {"decode_events", decode_events, METH_O, "decode_events(frame) -> list[PullEvent]: encode_events' events."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_fastline", "The compiled first route of parsers/fastpath.py (issue 11).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fastline(void) {
+    fill_classes();
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
+    utc = Py_NewRef(PyDateTimeAPI->TimeZone_UTC);
+    return PyModule_Create(&module_def);
+}
