@@ -1,8 +1,9 @@
 """PullEvents as bytes, for the frames a scanning child writes to its parent (sources/scanproc.py).
 
 The compiled codec (_fastline.c) where it is built: each event's slot values with a tag byte
-each, ~0.3 µs an event each way. Else a pickle of the slot values, ~7 µs to write and ~6 to read
-(bench/README.md). The first byte says which: `C` or `K`. Both give back events equal to those
+each, ~1 µs an event to write and ~1.4 to read. Else a pickle of the slot values, ~6.5 µs to
+write and ~3 to read in the same run (10% journald short log, a loaded machine). The first byte
+says which: `C` or `K`. Both give back events equal to those
 written, the time's zone included (tests/test_fastline.py).
 """
 

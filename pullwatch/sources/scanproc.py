@@ -17,9 +17,9 @@ process only decodes it and applies it. Frames:
 Output that ends without D or E is cut short (the child was killed), whatever its exit status
 says: where SIGCHLD is ignored, the kernel reaps the child and its status is lost.
 
-The events are written by parsers/eventframes.py (the compiled codec where it is built, ~0.3 µs
-an event each way; else a pickle of each event's slot values, ~7 µs to write and ~6 to read back,
-where pickling the events themselves costs 1.5-2 times as much). Candidate lines never contain
+The events are written by parsers/eventframes.py (the compiled codec where it is built, ~1 µs an
+event to write and ~1.4 to read back; else a pickle of each event's slot values, ~6.5 and ~3 in
+the same run, where pickling the events themselves costs 1.5-2 times as much). Candidate lines never contain
 a newline (the scanner splits on it) and a P frame says its length, so the framing is exact.
 The pipe holds at most its kernel buffer: a child ahead of its reader waits, memory stays flat.
 The frames (and the pickles in them) come from this process's own child, never from the log's
