@@ -15,6 +15,9 @@ command -v journalctl >/dev/null || packages+=(systemd)
 dpkg -s libsystemd-dev >/dev/null 2>&1 || packages+=(libsystemd-dev)
 command -v pkg-config >/dev/null || packages+=(pkg-config)
 command -v gcc >/dev/null || packages+=(gcc)
+# the headers the compiled parser route (parsers/_fastline.c) builds against
+python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    || packages+=(python3-dev)
 # a real Prometheus scrapes `pullwatch metrics` (tests/prometheus.py starts the binary itself)
 command -v prometheus >/dev/null || packages+=(prometheus)
 # several nodes' journals merged into one directory (tests/journalremote.py)
@@ -45,4 +48,6 @@ rm -rf build
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/lint-imports
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/python -m pytest "$@"
+# .venv/bin/pytest, not `python -m pytest`: -m would put this directory first on sys.path, and the
+# tests would import the tree's pullwatch/ (no compiled _fastline there) instead of the installed one.
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/pytest "$@"
