@@ -22,6 +22,7 @@ from test_fastpath import FALLBACK, REAL, dense_lines, mutated, reference, same
 from pullwatch.parsers import eventframes, fastpath, is_candidate, parse_batch
 from pullwatch.parsers.events import EventKind, PullEvent
 from pullwatch.parsers.hosts import HostEvent, HostEventKind
+from pullwatch.parsers.timestamps import iso
 from pullwatch.sources import scanproc
 
 compiled = fastpath.COMPILED
@@ -262,3 +263,20 @@ def test_scanproc_frames_use_the_codec() -> None:
     assert (back.lines, back.unparsed) == (batch.lines, batch.unparsed)
     assert [e.to_json() for e in back.events] == [e.to_json() for e in batch.events]
     assert pickle.loads(pickle.dumps(back.events[0])) == back.events[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=st.just(timezone.utc)))
+def test_iso_of_a_utc_time_is_the_references(moment: datetime) -> None:
+    """timestamps.iso's compiled part: the `%`-format of a UTC time's fields, as isoformat has it."""
+    assert compiled is not None
+    expected = moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    assert compiled.iso_utc(moment) == expected == iso(moment)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(2026, 1, 1), datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2))), "2026-01-01", None],
+)
+def test_iso_leaves_other_times_to_python(moment: object) -> None:
+    assert compiled is not None and compiled.iso_utc(moment) is None
