@@ -336,13 +336,16 @@ static inline PyObject *field_or_none(text_t s, span_t span) {
     return cached(words, s, span.at, span.end, NULL);
 }
 
-/* The event for one line, NULL with no error set when this route does not know it. */
-static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node) {
+/* The event for one line, NULL with no error set when this route does not know it. `raw`: the
+ * line as read (a journal record's whole text, where `s` is its MESSAGE); `record_host`: the
+ * record's _HOSTNAME (Py_None: it names none), NULL for a line that is no record. */
+static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, Py_ssize_t raw_n,
+                            PyObject *record_host) {
     Py_ssize_t p = 0, host_at = -1, host_end = -1, level_at, level_end;
     int json = 0;
     PyObject *moment = NULL;
     message_t m;
-    if (n > 0 && s[0] == '{') {
+    if (n > 0 && s[0] == '{' && record_host == NULL) {
         if (!HAS(s, 0, n, "{\"level\":\"")) return NULL;
         level_at = 10;
         level_end = run(s, 10, n, PLAIN);
@@ -373,6 +376,8 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node) {
     PyObject *host;
     if (host_at >= 0) {
         host = cached(words, s, host_at, host_end, NULL);
+    } else if (record_host != NULL && record_host != Py_None) {
+        host = Py_NewRef(record_host);
     } else if (node == Py_None || PyUnicode_IS_ASCII(node)) {
         host = Py_NewRef(node);
     } else {
@@ -389,7 +394,7 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node) {
                                                   : kind_pulled);
     fields[F_IMAGE] = cached(images, s, m.image.at, m.image.end, &fields[F_REF]);
     fields[F_LEVEL] = cached(words, s, level_at, level_end, NULL);
-    fields[F_RAW] = ascii_str(s, 0, n < raw_limit ? n : raw_limit);
+    fields[F_RAW] = ascii_str(raw, 0, raw_n < raw_limit ? raw_n : raw_limit);
     for (i = F_IMAGE_ID; i <= F_PULL_METHOD; i++) fields[i] = Py_NewRef(Py_None);
     fields[F_MANAGED] = Py_NewRef(Py_False);
     fields[F_DETAIL] = Py_NewRef(Py_None);
@@ -413,6 +418,148 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node) {
         }
     }
     return new_event(fields);
+}
+
+/* ---- `journalctl -o json` records (fastpath._journal_record) ------------------------------ */
+
+static inline Py_ssize_t json_space(text_t s, Py_ssize_t at, Py_ssize_t n) {
+    while (at < n && (s[at] == ' ' || s[at] == '\t' || s[at] == '\n' || s[at] == '\r')) at++;
+    return at;
+}
+
+static inline int hex_value(unsigned char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The JSON string at s[at] (its opening quote) as json.loads reads it: the position after its
+ * closing quote, or -1 where json.loads would refuse it or (with `out`) it holds an escape of a
+ * character beyond ASCII. With `out` (room for n - at bytes), its decoded text and length. */
+static Py_ssize_t json_string(text_t s, Py_ssize_t at, Py_ssize_t n, unsigned char *out, Py_ssize_t *length) {
+    Py_ssize_t p = at + 1, w = 0;
+    for (;;) {
+        if (p >= n || s[p] < 0x20) return -1; /* cut, or a raw control: json.loads' strict mode refuses it */
+        unsigned char c = s[p++];
+        if (c == '"') break;
+        if (c == '\\') {
+            if (p >= n) return -1;
+            unsigned char e = s[p++];
+            switch (e) {
+            case '"': case '\\': case '/': c = e; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u': {
+                if (n - p < 4) return -1;
+                int code = 0;
+                for (int i = 0; i < 4; i++) {
+                    int digit = hex_value(s[p + i]);
+                    if (digit < 0) return -1;
+                    code = code * 16 + digit;
+                }
+                p += 4;
+                if (code >= 0x80 && out != NULL) return -1; /* beyond ASCII: the Python route's */
+                c = (unsigned char)code;
+                break;
+            }
+            default: return -1;
+            }
+        }
+        if (out != NULL) out[w++] = c;
+    }
+    if (length != NULL) *length = w;
+    return p;
+}
+
+/* A value json.loads takes that a journal record's other fields hold: a string, null, or an array
+ * of byte values. The position after it, or -1 (anything else: the Python route decides). */
+static Py_ssize_t json_other_value(text_t s, Py_ssize_t at, Py_ssize_t n) {
+    if (at < n && s[at] == '"') return json_string(s, at, n, NULL, NULL);
+    if (HAS(s, at, n, "null")) return at + 4;
+    if (at >= n || s[at] != '[') return -1;
+    Py_ssize_t p = json_space(s, at + 1, n);
+    if (p < n && s[p] == ']') return p + 1;
+    for (;;) {
+        Py_ssize_t digits = run(s, p, n, DIGIT);
+        if (digits == p || (s[p] == '0' && digits > p + 1)) return -1; /* json has no leading zero */
+        p = json_space(s, digits, n);
+        if (p < n && s[p] == ']') return p + 1;
+        if (p >= n || s[p] != ',') return -1;
+        p = json_space(s, p + 1, n);
+    }
+}
+
+/* The characters str.strip takes off an ASCII text. */
+static inline int strip_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
+
+/* A record of `journalctl -o json` whose MESSAGE is a hot logrus text line: its event, read from
+ * the MESSAGE as line_event reads a line; NULL with no error set when this route does not know
+ * it (a key with an escape, a key of those read given twice, a value of another kind, a MESSAGE
+ * that is not a string or holds an escape beyond ASCII, a _HOSTNAME with an escape). */
+static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
+    unsigned char small[2048], *msg = n <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)n);
+    if (msg == NULL) return PyErr_NoMemory();
+    Py_ssize_t msg_n = -1, host_at = -1, host_end = -1, p = json_space(s, 1, n);
+    PyObject *event = NULL;
+    int hosts = 0;
+    if (p < n && s[p] == '}') goto done;
+    for (;;) {
+        if (p >= n || s[p] != '"') goto done;
+        Py_ssize_t key_at = p + 1, key_end = run(s, key_at, n, PLAIN);
+        if (key_end >= n || s[key_end] != '"') goto done; /* (an escape in a key: MESS\u0041GE) */
+        p = json_space(s, key_end + 1, n);
+        if (p >= n || s[p] != ':') goto done;
+        p = json_space(s, p + 1, n);
+        Py_ssize_t key_n = key_end - key_at;
+        if (key_n == 7 && memcmp(s + key_at, "MESSAGE", 7) == 0) {
+            if (msg_n >= 0 || p >= n || s[p] != '"') goto done;
+            p = json_string(s, p, n, msg, &msg_n);
+        } else if (key_n == 9 && memcmp(s + key_at, "_HOSTNAME", 9) == 0) {
+            if (hosts++) goto done;
+            if (p < n && s[p] == '"') {
+                host_at = p + 1;
+                host_end = run(s, host_at, n, PLAIN);
+                if (host_end >= n || s[host_end] != '"') goto done;
+                p = host_end + 1;
+            } else {
+                p = json_other_value(s, p, n); /* not a string: journal_host gives None */
+            }
+        } else {
+            p = json_other_value(s, p, n);
+        }
+        if (p < 0) goto done;
+        p = json_space(s, p, n);
+        if (p < n && s[p] == ',') {
+            p = json_space(s, p + 1, n);
+            continue;
+        }
+        if (p >= n || s[p] != '}' || json_space(s, p + 1, n) != n) goto done; /* (json.loads' "Extra data") */
+        break;
+    }
+    if (msg_n < 0) goto done;
+    Py_ssize_t lo = 0, hi = msg_n;
+    while (lo < hi && strip_space(msg[lo])) lo++;
+    while (hi > lo && strip_space(msg[hi - 1])) hi--;
+    if (!HAS(msg, lo, hi, "time=\"")) goto done;
+    PyObject *host = host_at >= 0 && host_end > host_at ? cached(words, s, host_at, host_end, NULL) : Py_NewRef(Py_None);
+    if (host == NULL) goto done;
+    event = line_event(msg + lo, hi - lo, node, s, n, host);
+    Py_DECREF(host);
+done:
+    if (msg != small) PyMem_Free(msg);
+    return event;
+}
+
+/* Whether s[:n] holds the literal `lit` (which starts with `"`). */
+static int contains(text_t s, Py_ssize_t n, const char *lit) {
+    size_t length = strlen(lit);
+    for (text_t at = s, end = s + n; (size_t)(end - at) >= length; at++) {
+        at = memchr(at, lit[0], (size_t)(end - at));
+        if (at == NULL || (size_t)(end - at) < length) return 0;
+        if (memcmp(at, lit, length) == 0) return 1;
+    }
+    return 0;
 }
 
 /* Whether the line is ASCII: 8 bytes at a time. */
@@ -475,7 +622,9 @@ static PyObject *batch(PyObject *module, PyObject *const *argv, Py_ssize_t argc)
                 on = NULL;
             }
             if (on != NULL) {
-                event = line_event(s, n, on);
+                event = n > 0 && s[0] == '{' && contains(s, n, "\"MESSAGE\":\"")
+                            ? record_event(s, n, on)
+                            : line_event(s, n, on, s, n, NULL);
                 if (per_line) Py_DECREF(on);
                 if (event == NULL && PyErr_Occurred()) goto fail;
             }
