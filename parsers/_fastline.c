@@ -586,15 +586,19 @@ static PyObject *batch(PyObject *module, PyObject *const *argv, Py_ssize_t argc)
         PyErr_SetString(PyExc_RuntimeError, "_fastline.configure was not called");
         return NULL;
     }
-    PyObject *lines = PySequence_Fast(argv[0], "lines must be a sequence");
+    /* Tuples of our own: the normaliser and the duration reader are Python code, run between
+     * lines, and must not be able to free a line (or a node) while it is read. */
+    PyObject *lines = PySequence_Tuple(argv[0]);
     if (lines == NULL) return NULL;
-    PyObject *nodes = argv[1], *node = argv[2];
-    int per_line = nodes != Py_None && PyObject_IsTrue(nodes) == 1;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(lines);
-    PyObject *events = PyList_New(count), *misses = PyList_New(0), *result = NULL;
+    PyObject *nodes = NULL, *node = argv[2], *events = NULL, *misses = NULL, *result = NULL;
+    int per_line = argv[1] != Py_None ? PyObject_IsTrue(argv[1]) : 0;
+    if (per_line < 0 || (per_line && (nodes = PySequence_Tuple(argv[1])) == NULL)) goto fail;
+    Py_ssize_t count = PyTuple_GET_SIZE(lines);
+    events = PyList_New(count);
+    misses = PyList_New(0);
     if (events == NULL || misses == NULL) goto fail;
     for (Py_ssize_t index = 0; index < count; index++) {
-        PyObject *line = PySequence_Fast_GET_ITEM(lines, index), *event = NULL;
+        PyObject *line = PyTuple_GET_ITEM(lines, index), *event = NULL;
         text_t s = NULL;
         Py_ssize_t n = 0;
         if (PyBytes_Check(line)) {
@@ -612,8 +616,11 @@ static PyObject *batch(PyObject *module, PyObject *const *argv, Py_ssize_t argc)
             }
             PyObject *on = node;
             if (per_line) {
-                on = PySequence_GetItem(nodes, index);
-                if (on == NULL) goto fail;
+                if (index >= PyTuple_GET_SIZE(nodes)) {
+                    PyErr_SetString(PyExc_IndexError, "fewer nodes than lines");
+                    goto fail;
+                }
+                on = Py_NewRef(PyTuple_GET_ITEM(nodes, index));
                 if (on != Py_None && !PyUnicode_Check(on)) {
                     Py_DECREF(on);
                     on = NULL;
@@ -643,6 +650,7 @@ static PyObject *batch(PyObject *module, PyObject *const *argv, Py_ssize_t argc)
     result = PyTuple_Pack(2, events, misses);
 fail:
     Py_DECREF(lines);
+    Py_XDECREF(nodes);
     Py_XDECREF(events);
     Py_XDECREF(misses);
     return result;
@@ -775,6 +783,14 @@ static int put_pickle(buffer_t *out, PyObject *value) {
     return failed ? -1 : 0;
 }
 
+/* A pickle may run Python code that frees a string written before (an object's __reduce__), and
+ * a new one may take its address: the table of strings written forgets them all after it. */
+static int put_pickle_forgetting(buffer_t *out, PyObject *value, seen_t *seen) {
+    int done = put_pickle(out, value);
+    memset(seen, 0, SEEN_SLOTS * sizeof(seen_t));
+    return done;
+}
+
 static int put_value(buffer_t *out, PyObject *value, seen_t *seen, uint32_t *strings) {
     if (value == Py_None) return put_tag(out, V_NONE);
     if (value == Py_True) return put_tag(out, V_TRUE);
@@ -788,7 +804,7 @@ static int put_value(buffer_t *out, PyObject *value, seen_t *seen, uint32_t *str
         const char *utf8 = PyUnicode_AsUTF8AndSize(value, &length);
         if (utf8 == NULL) { /* a surrogate */
             PyErr_Clear();
-            return put_pickle(out, value);
+            return put_pickle_forgetting(out, value, seen);
         }
         /* the value's number is what the reader counts: every V_STR or V_SHORT_STR, seen again or not */
         slot->text = value;
@@ -803,7 +819,7 @@ static int put_value(buffer_t *out, PyObject *value, seen_t *seen, uint32_t *str
         int overflow;
         long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
         if (number == -1 && PyErr_Occurred()) return -1;
-        if (overflow) return put_pickle(out, value);
+        if (overflow) return put_pickle_forgetting(out, value, seen);
         return put_tag(out, V_INT) < 0 || put(out, &number, 8) < 0 ? -1 : 0;
     }
     if (PyFloat_CheckExact(value)) {
@@ -832,7 +848,7 @@ static int put_value(buffer_t *out, PyObject *value, seen_t *seen, uint32_t *str
             return put_tag(out, V_KIND) < 0 || put(out, &index, 1) < 0 ? -1 : 0;
         }
     }
-    return put_pickle(out, value);
+    return put_pickle_forgetting(out, value, seen);
 }
 
 static PyObject *encode_events(PyObject *module, PyObject *events) {
@@ -841,9 +857,9 @@ static PyObject *encode_events(PyObject *module, PyObject *events) {
         PyErr_SetString(PyExc_RuntimeError, "_fastline.configure_codec was not called");
         return NULL;
     }
-    PyObject *list = PySequence_Fast(events, "events must be a sequence");
+    PyObject *list = PySequence_Tuple(events); /* (pickle.dumps may run Python code: ours to hold) */
     if (list == NULL) return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(list);
+    Py_ssize_t count = PyTuple_GET_SIZE(list);
     buffer_t out = {NULL, 0, 0};
     seen_t *seen = PyMem_Calloc(SEEN_SLOTS, sizeof(seen_t));
     uint32_t strings = 0, total = (uint32_t)count;
@@ -854,7 +870,7 @@ static PyObject *encode_events(PyObject *module, PyObject *events) {
     }
     if (count > (Py_ssize_t)UINT32_MAX || put(&out, "PWE1", 4) < 0 || put(&out, &total, 4) < 0) goto done;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *event = PySequence_Fast_GET_ITEM(list, i);
+        PyObject *event = PyTuple_GET_ITEM(list, i);
         if (!Py_IS_TYPE(event, (PyTypeObject *)event_type)) {
             PyErr_SetString(PyExc_TypeError, "not a PullEvent");
             goto done;
@@ -865,7 +881,10 @@ static PyObject *encode_events(PyObject *module, PyObject *events) {
                 PyErr_Format(PyExc_AttributeError, "a PullEvent without %s", field_names[field]);
                 goto done;
             }
-            if (put_value(&out, value, seen, &strings) < 0) goto done;
+            Py_INCREF(value);
+            int failed = put_value(&out, value, seen, &strings) < 0;
+            Py_DECREF(value);
+            if (failed) goto done;
         }
     }
     result = PyBytes_FromStringAndSize(out.data, (Py_ssize_t)out.used);
@@ -992,8 +1011,10 @@ static PyObject *decode_events(PyObject *module, PyObject *data) {
     events = PyList_New((Py_ssize_t)count);
     if (events == NULL) goto done;
     for (uint32_t i = 0; i < count; i++) {
-        PyObject *fields[FIELDS];
-        for (int field = 0; field < FIELDS; field++) fields[field] = take_value(&in, strings);
+        PyObject *fields[FIELDS] = {NULL};
+        for (int field = 0; field < FIELDS; field++) {
+            if ((fields[field] = take_value(&in, strings)) == NULL) break; /* (no more reads with an error set) */
+        }
         PyObject *event = new_event(fields);
         if (event == NULL) {
             Py_CLEAR(events);

@@ -343,3 +343,47 @@ def test_journal_records_take_the_compiled_route(text: str) -> None:
     line = text.replace("@", inner.replace("/", "\\/") if "\\/" in text else inner)
     assert compiled_check([line], "given") == 1
     assert compiled_check([line.encode()]) == 1
+
+
+def test_batch_holds_its_lines_while_python_code_runs() -> None:
+    """A caller's list changed from Python code that runs during a batch (here a node lookup)
+    changes nothing in it: the batch reads the lines it was given, and does not crash."""
+    assert compiled is not None
+    lines: list[bytes] = list(dense_lines())[:3]
+    expected, expected_misses = compiled.batch(list(lines), None, None)
+    assert len(expected_misses) < 3
+
+    class Nodes:
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, index: int) -> None:
+            if index >= 3:
+                raise IndexError(index)
+            lines.clear()
+            lines.extend([b"x" * 200] * 3)
+
+    events, misses = compiled.batch(lines, Nodes(), None)
+    assert misses == expected_misses
+    assert [e and e.to_json() for e in events] == [e and e.to_json() for e in expected]
+
+
+def test_batch_says_when_its_nodes_cannot_be_read() -> None:
+    assert compiled is not None
+
+    class Broken:
+        def __bool__(self) -> bool:
+            raise RuntimeError("no nodes")
+
+    with pytest.raises(RuntimeError, match="no nodes"):
+        compiled.batch(list(dense_lines())[:2], Broken(), None)
+
+
+def test_a_frame_whose_value_fails_midway_is_a_value_error() -> None:
+    """A pickled zone where a time's parts should be: one ValueError, no read after the failure."""
+    import struct
+
+    zone = pickle.dumps(timezone.utc, 5)
+    frame = b"PWE1" + struct.pack("=I", 1) + bytes([9, 200]) + bytes([10]) + struct.pack("=I", len(zone)) + zone
+    with pytest.raises(ValueError):
+        eventframes.decode(b"C" + frame + bytes(18))
