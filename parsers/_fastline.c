@@ -21,7 +21,7 @@
 #include <string.h>
 #include <structmember.h>
 
-static PyObject *event_type, *kind_start, *kind_result, *kind_stop, *kind_pulled;
+static PyObject *event_type, *kind_start, *kind_result, *kind_stop, *kind_pulled, *kind_failed, *kind_cancel;
 static PyObject *normalize_ref, *go_seconds, *utc;
 static long first_year, last_year;
 static Py_ssize_t raw_limit, max_line;
@@ -224,11 +224,11 @@ typedef struct {
     Py_ssize_t at, end;
 } span_t;
 
-enum { START, RESULT, STOP, PULLED };
+enum { START, RESULT, STOP, PULLED, FAILED, CANCEL };
 
 typedef struct {
     int kind;
-    span_t image, a, b, c, size, duration; /* a, b, c: result id; or image id, repo tag, repo digest */
+    span_t image, a, b, c, size, duration; /* a, b, c: result id; image id, repo tag, repo digest; timeout */
     long long bytes_read, size_bytes;
     Py_ssize_t end; /* the msg's closing quote */
 } message_t;
@@ -279,6 +279,11 @@ static int message(text_t s, Py_ssize_t at, Py_ssize_t n, int json, message_t *m
             m->end = p;
             return 1;
         }
+        if (HAS(s, p, n, " failed") && ENDS(p + 7)) {
+            m->kind = FAILED;
+            m->end = p + 7;
+            return 1;
+        }
         if (!HAS(s, p, n, " returns image reference ")) return 0;
         p = quoted(s, p + 25, n, &m->a);
         if (p < 0 || !ENDS(p)) return 0;
@@ -326,6 +331,17 @@ static int message(text_t s, Py_ssize_t at, Py_ssize_t n, int json, message_t *m
         m->end = read.end;
         return 1;
     }
+    if (HAS(s, at, n, "cancel pulling image ")) {
+        m->image.at = at + 21;
+        m->image.end = p = run(s, at + 21, n, WORD);
+        if (p == m->image.at || !HAS(s, p, n, " because of no progress in ")) return 0;
+        m->a.at = p + 27;
+        m->a.end = run(s, m->a.at, n, WORD);
+        if (m->a.end == m->a.at || !ENDS(m->a.end)) return 0;
+        m->kind = CANCEL;
+        m->end = m->a.end;
+        return 1;
+    }
     return 0;
 #undef ENDS
 }
@@ -334,6 +350,24 @@ static int message(text_t s, Py_ssize_t at, Py_ssize_t n, int json, message_t *m
 static inline PyObject *field_or_none(text_t s, span_t span) {
     if (span.at < 0 || span.at == span.end) Py_RETURN_NONE;
     return cached(words, s, span.at, span.end, NULL);
+}
+
+/* The end of a _BODY from `at` (no escape but `\"`): where its closing `"` is. */
+static Py_ssize_t body_end(text_t s, Py_ssize_t at, Py_ssize_t n) {
+    Py_ssize_t p = run(s, at, n, PLAIN);
+    while (HAS(s, p, n, "\\\"")) p = run(s, p + 2, n, PLAIN);
+    return p;
+}
+
+/* s[at:end], a _BODY, with `\"` read as `"`: a new str, or NULL with an error set. */
+static PyObject *body_str(text_t s, Py_ssize_t at, Py_ssize_t end) {
+    Py_ssize_t length = 0;
+    for (Py_ssize_t i = at; i < end; i++, length++) i += s[i] == '\\';
+    PyObject *text = PyUnicode_New(length, 127);
+    if (text == NULL) return NULL;
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    for (Py_ssize_t i = at; i < end; i++) *out++ = s[i += s[i] == '\\'];
+    return text;
 }
 
 /* The event for one line, NULL with no error set when this route does not know it. `raw`: the
@@ -345,10 +379,19 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
     int json = 0;
     PyObject *moment = NULL;
     message_t m;
+    span_t error = {-1, -1}; /* a FAILED line's error: JSON's first field, text's only one after msg */
     if (n > 0 && s[0] == '{' && record_host == NULL) {
-        if (!HAS(s, 0, n, "{\"level\":\"")) return NULL;
-        level_at = 10;
-        level_end = run(s, 10, n, PLAIN);
+        if (HAS(s, 0, n, "{\"error\":\"")) {
+            error.at = 10;
+            error.end = body_end(s, 10, n);
+            if (!HAS(s, error.end, n, "\",\"level\":\"")) return NULL;
+            level_at = error.end + 11;
+        } else if (HAS(s, 0, n, "{\"level\":\"")) {
+            level_at = 10;
+        } else {
+            return NULL;
+        }
+        level_end = run(s, level_at, n, PLAIN);
         if (!HAS(s, level_end, n, "\",\"msg\":\"")) return NULL;
         p = level_end + 9;
         json = 1;
@@ -365,6 +408,12 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
         if (level_end == level_at || !HAS(s, level_end, n, " msg=\"")) return NULL;
         p = level_end + 6;
         if (!message(s, p, n, 0, &m)) return NULL;
+        if (m.kind == FAILED && m.end + 1 < n) { /* ` error="BODY"`, the whole rest, else the Python route's */
+            if (!HAS(s, m.end + 1, n, " error=\"")) return NULL;
+            error.at = m.end + 9;
+            error.end = body_end(s, error.at, n);
+            if (error.end != n - 1 || s[error.end] != '"') return NULL;
+        }
         moment = utc_time(s, time_at, time_end);
         if (moment == NULL) return NULL;
     }
@@ -391,14 +440,22 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
     fields[F_KIND] = Py_NewRef(m.kind == START    ? kind_start
                                : m.kind == RESULT ? kind_result
                                : m.kind == STOP   ? kind_stop
-                                                  : kind_pulled);
+                               : m.kind == PULLED ? kind_pulled
+                               : m.kind == FAILED ? kind_failed
+                                                  : kind_cancel);
     fields[F_IMAGE] = cached(images, s, m.image.at, m.image.end, &fields[F_REF]);
     fields[F_LEVEL] = cached(words, s, level_at, level_end, NULL);
     fields[F_RAW] = ascii_str(raw, 0, raw_n < raw_limit ? raw_n : raw_limit);
     for (i = F_IMAGE_ID; i <= F_PULL_METHOD; i++) fields[i] = Py_NewRef(Py_None);
     fields[F_MANAGED] = Py_NewRef(Py_False);
     fields[F_DETAIL] = Py_NewRef(Py_None);
-    if (m.kind == RESULT) {
+    if (m.kind == FAILED) {
+        if (error.at >= 0) Py_SETREF(fields[F_ERROR], body_str(s, error.at, error.end));
+    } else if (m.kind == CANCEL) {
+        Py_SETREF(fields[F_TIMEOUT], cached(words, s, m.a.at, m.a.end, NULL));
+        if (fields[F_TIMEOUT] != NULL)
+            Py_SETREF(fields[F_ERROR], PyUnicode_FromFormat("cancelled: no progress in %U", fields[F_TIMEOUT]));
+    } else if (m.kind == RESULT) {
         Py_SETREF(fields[F_IMAGE_ID], cached(words, s, m.a.at, m.a.end, NULL)); /* an empty id stays "" */
     } else if (m.kind == STOP) {
         Py_SETREF(fields[F_BYTES_READ], PyLong_FromLongLong(m.bytes_read));
@@ -493,6 +550,17 @@ static Py_ssize_t json_other_value(text_t s, Py_ssize_t at, Py_ssize_t n) {
 /* The characters str.strip takes off an ASCII text. */
 static inline int strip_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
 
+/* Whether s[:n] holds the literal `lit`. */
+static int contains(text_t s, Py_ssize_t n, const char *lit) {
+    size_t length = strlen(lit);
+    for (text_t at = s, end = s + n; (size_t)(end - at) >= length; at++) {
+        at = memchr(at, lit[0], (size_t)(end - at));
+        if (at == NULL || (size_t)(end - at) < length) return 0;
+        if (memcmp(at, lit, length) == 0) return 1;
+    }
+    return 0;
+}
+
 /* A record of `journalctl -o json` whose MESSAGE is a hot logrus text line: its event, read from
  * the MESSAGE as line_event reads a line; NULL with no error set when this route does not know
  * it (a key with an escape, a key of those read given twice, a value of another kind, a MESSAGE
@@ -542,6 +610,9 @@ static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
     while (lo < hi && strip_space(msg[lo])) lo++;
     while (hi > lo && strip_space(msg[hi - 1])) hi--;
     if (!HAS(msg, lo, hi, "time=\"")) goto done;
+    /* parse_line reads a line only when the line itself names a pull keyword: a MESSAGE that
+     * spells its message with escapes (\u0050ullImage) is the Python routes' to decide */
+    if (!contains(s, n, "PullImage") && !contains(s, n, "Pulled image") && !contains(s, n, "pulling image")) goto done;
     PyObject *host = host_at >= 0 && host_end > host_at ? cached(words, s, host_at, host_end, NULL) : Py_NewRef(Py_None);
     if (host == NULL) goto done;
     event = line_event(msg + lo, hi - lo, node, s, n, host);
@@ -549,17 +620,6 @@ static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
 done:
     if (msg != small) PyMem_Free(msg);
     return event;
-}
-
-/* Whether s[:n] holds the literal `lit` (which starts with `"`). */
-static int contains(text_t s, Py_ssize_t n, const char *lit) {
-    size_t length = strlen(lit);
-    for (text_t at = s, end = s + n; (size_t)(end - at) >= length; at++) {
-        at = memchr(at, lit[0], (size_t)(end - at));
-        if (at == NULL || (size_t)(end - at) < length) return 0;
-        if (memcmp(at, lit, length) == 0) return 1;
-    }
-    return 0;
 }
 
 /* Whether the line is ASCII: 8 bytes at a time. */
@@ -686,14 +746,14 @@ static int find_offsets(PyObject *type, PyObject *names, Py_ssize_t *offsets) {
 
 static PyObject *configure(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
     (void)module;
-    if (argc != 12) {
+    if (argc != 14) {
         PyErr_SetString(PyExc_TypeError,
-                        "configure(event_type, field_names, start, result, stop, pulled, normalize, seconds, "
-                        "first_year, last_year, raw_limit, max_line)");
+                        "configure(event_type, field_names, start, result, stop, pulled, failed, cancel, normalize, "
+                        "seconds, first_year, last_year, raw_limit, max_line)");
         return NULL;
     }
-    long first = PyLong_AsLong(argv[8]), last = PyLong_AsLong(argv[9]);
-    Py_ssize_t raw = PyLong_AsSsize_t(argv[10]), most = PyLong_AsSsize_t(argv[11]);
+    long first = PyLong_AsLong(argv[10]), last = PyLong_AsLong(argv[11]);
+    Py_ssize_t raw = PyLong_AsSsize_t(argv[12]), most = PyLong_AsSsize_t(argv[13]);
     Py_ssize_t offsets[FIELDS]; /* copied once all are found: a refused type changes nothing */
     if (PyErr_Occurred() || find_offsets(argv[0], argv[1], offsets) < 0) return NULL;
     memcpy(field_offsets, offsets, sizeof offsets);
@@ -702,8 +762,10 @@ static PyObject *configure(PyObject *module, PyObject *const *argv, Py_ssize_t a
     Py_XSETREF(kind_result, Py_NewRef(argv[3]));
     Py_XSETREF(kind_stop, Py_NewRef(argv[4]));
     Py_XSETREF(kind_pulled, Py_NewRef(argv[5]));
-    Py_XSETREF(normalize_ref, Py_NewRef(argv[6]));
-    Py_XSETREF(go_seconds, Py_NewRef(argv[7]));
+    Py_XSETREF(kind_failed, Py_NewRef(argv[6]));
+    Py_XSETREF(kind_cancel, Py_NewRef(argv[7]));
+    Py_XSETREF(normalize_ref, Py_NewRef(argv[8]));
+    Py_XSETREF(go_seconds, Py_NewRef(argv[9]));
     for (int i = 0; i < CACHE_SLOTS; i++) { /* strings normalised by an earlier normalize */
         Py_CLEAR(images[i].text);
         Py_CLEAR(images[i].ref);
@@ -1064,8 +1126,8 @@ static PyMethodDef methods[] = {
      "batch(lines, nodes, node) -> (events, misses): each line's PullEvent, or None where this route "
      "does not know it (then its number is in misses)."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
-     "configure(event_type, field_names, start, result, stop, pulled, normalize, seconds, first_year, "
-     "last_year, raw_limit, max_line): what batch builds its events with."},
+     "configure(event_type, field_names, start, result, stop, pulled, failed, cancel, normalize, seconds, "
+     "first_year, last_year, raw_limit, max_line): what batch builds its events with."},
     {"configure_codec", (PyCFunction)(void (*)(void))configure_codec, METH_FASTCALL,
      "configure_codec(kinds, dumps, loads): the event kinds (at most 255) and the pickle functions "
      "for the values the codec has no tag for."},

@@ -187,7 +187,8 @@ def _compiled() -> Any:
         return None
     module.configure(
         PullEvent, tuple(field.name for field in dataclasses.fields(PullEvent)),
-        _START, _RESULT, _STOP, _PULLED, normalize, _seconds, FIRST_YEAR, LAST_YEAR, RAW_LINE_LIMIT, MAX_LINE_BYTES,
+        _START, _RESULT, _STOP, _PULLED, _FAILED, _CANCEL, normalize, _seconds,
+        FIRST_YEAR, LAST_YEAR, RAW_LINE_LIMIT, MAX_LINE_BYTES,
     )  # fmt: skip
     return module
 

@@ -27,7 +27,7 @@ from pullwatch.parsers.timestamps import iso
 from pullwatch.sources import scanproc
 
 compiled = fastpath.COMPILED
-HOT = {EventKind.START, EventKind.RESULT, EventKind.STOP, EventKind.PULLED}
+HOT = {EventKind.START, EventKind.RESULT, EventKind.STOP, EventKind.PULLED, EventKind.FAILED, EventKind.CANCEL}
 
 
 def test_the_compiled_route_is_built() -> None:
@@ -95,14 +95,19 @@ _TIME = st.one_of(
     _EDGY_NAME,
 )
 _LEVEL = st.sampled_from(["info", "info", "debug", "", "in fo", "warn=", "é", 'a"b', "level=x"])
-_AFTER = st.sampled_from(["", "", "", " error=\"x\"", " x", "x", "\\", "\r\n", "\n", " \x1b[31m"])
+_AFTER = st.sampled_from(
+    ["", "", "", " error=\"x\"", " x", "x", "\\", "\r\n", "\n", " \x1b[31m", ' error="rpc error: code = NotFound"',
+     ' error="a \\"b\\" c"', ' error="a\\nb"', ' error="x" host=y', " error=EOF", ' error="', ' error=""']
+)  # fmt: skip
+_JSON_ERROR = st.sampled_from(["", "", '"error":"rpc error: code = NotFound desc = x",', '"error":"a \\"b\\"",',
+                               '"error":"a\\nb",', '"error":"",', '"error":"x","host":"h",', '"error":x,'])
 
 
 @st.composite
 def message(draw: st.DrawFn) -> str:
     """A msg as the line writes it (inner quotes as `\\"`)."""
     name = draw(_NAME)
-    kind = draw(st.sampled_from(["start", "result", "pulled", "stop", "other"]))
+    kind = draw(st.sampled_from(["start", "result", "pulled", "stop", "failed", "cancel", "other"]))
     if kind == "start":
         return f'PullImage \\"{name}\\"'
     if kind == "result":
@@ -118,7 +123,12 @@ def message(draw: st.DrawFn) -> str:
         read = draw(_DIGITS)
         active = draw(st.sampled_from(["0", "-1", "12", "", "x"]))
         return f"stop pulling image {name}: active requests={active}, bytes read={read}"
-    return draw(st.sampled_from(['PullImage \\"a\\" failed', "ImageCreate event name:\\\"a\\\"", "hello"]))
+    if kind == "failed":
+        return f'PullImage \\"{name}\\" failed'
+    if kind == "cancel":
+        timeout = draw(st.sampled_from(["1m0s", "30s", "", "1 m", 'a"b', "x\\y"]))
+        return f"cancel pulling image {name} because of no progress in {timeout}"
+    return draw(st.sampled_from(["ImageCreate event name:\\\"a\\\"", "hello"]))
 
 
 # A `journalctl -o json` record's parts: its _HOSTNAME, the other fields, the spacing, the MESSAGE's escapes.
@@ -166,7 +176,8 @@ def line(draw: st.DrawFn) -> str:
     if envelope == "journal":
         return draw(record(f'time="{time}" level={level} msg="{msg}"{after}'))
     if envelope == "json":
-        return '{"level":"' + level + '","msg":"' + msg + '","time":"' + time + '"}' + after.strip(" ")
+        head = "{" + draw(_JSON_ERROR) + '"level":"' + level
+        return head + '","msg":"' + msg + '","time":"' + time + '"}' + after.strip(" ")
     text = f'time="{time}" level={level} msg="{msg}"{after}'
     if envelope == "short":
         day = draw(st.sampled_from(["01", " 1", "1", "28", "001", "x1"]))
@@ -228,10 +239,10 @@ def test_configure_refuses_another_event_type() -> None:
 
     numbers = (1970, 8999, 4096, 1024)
     with pytest.raises(ValueError, match="fields"):
-        compiled.configure(Other, ("kind",), *([None] * 6), *numbers)
+        compiled.configure(Other, ("kind",), *([None] * 8), *numbers)
     names = tuple(f.name for f in PullEvent.__dataclass_fields__.values())
     with pytest.raises(ValueError, match="not a slot"):  # the same names, not a slots class
-        compiled.configure(type("Plain", (), dict.fromkeys(names)), names, *([None] * 6), *numbers)
+        compiled.configure(type("Plain", (), dict.fromkeys(names)), names, *([None] * 8), *numbers)
     compiled_check(list(dense_lines())[:100])  # still configured as before
 
 
