@@ -1,10 +1,12 @@
-/* The compiled first route for the four messages that fill dense logs (issue 11).
+/* The compiled first route for the messages that fill dense logs (issue 11).
  *
  * `batch(lines, nodes, node)` reads each candidate line as parsers/fastpath.py's patterns would,
  * but only for the lines it is sure of: ASCII lines in journald's short format or bare logrus text
- * (containerd's UTC time), or containerd's logrus JSON with no field but level, msg and time,
- * whose msg is a PullImage start, a PullImage result, a Pulled image line or a stop-pulling line,
- * with no escape in the parts it reads. For those it builds the PullEvent fastpath.fast_batch
+ * (containerd's UTC time), containerd's logrus JSON (an optional error and host, then level, msg
+ * and time), or `journalctl -o json` records of such text lines, whose msg is a PullImage start,
+ * result or failure, a Pulled image line, a stop- or cancel-pulling line, an image event (1.6's
+ * gogo text or 1.7+'s protobuf text) or a resolver's "trying next host" (whose error and host
+ * hosts.next_host_line reads), with no escape in the parts it reads. For those it builds the PullEvent fastpath.fast_batch
  * would; every other line is left to fast_batch's own loop (and from there to the reference),
  * so this module only ever answers less, never differently (tests/test_fastline.py checks that
  * against the reference and against the pure-Python route). `iso_utc` is timestamps.iso's
@@ -15,6 +17,7 @@
  * keeps no reference to a line it read.
  */
 #define PY_SSIZE_T_CLEAN
+#define _GNU_SOURCE /* memmem */
 #include <Python.h>
 #include <datetime.h>
 #include <stdint.h>
@@ -22,7 +25,8 @@
 #include <structmember.h>
 
 static PyObject *event_type, *kind_start, *kind_result, *kind_stop, *kind_pulled, *kind_failed, *kind_cancel;
-static PyObject *normalize_ref, *go_seconds, *utc;
+static PyObject *kind_image_create, *kind_image_update, *kind_image_delete, *kind_host;
+static PyObject *normalize_ref, *go_seconds, *utc, *managed_labels, *next_host_line;
 static long first_year, last_year;
 static Py_ssize_t raw_limit, max_line;
 
@@ -224,11 +228,12 @@ typedef struct {
     Py_ssize_t at, end;
 } span_t;
 
-enum { START, RESULT, STOP, PULLED, FAILED, CANCEL };
+enum { START, RESULT, STOP, PULLED, FAILED, CANCEL, IMAGE_CREATE, IMAGE_UPDATE, IMAGE_DELETE, NEXT_HOST };
 
 typedef struct {
     int kind;
-    span_t image, a, b, c, size, duration; /* a, b, c: result id; image id, repo tag, repo digest; timeout */
+    span_t image, a, b, c, size, duration; /* a, b, c: result id; image id, repo tag, repo digest; timeout;
+                                             * an image event's tail */
     long long bytes_read, size_bytes;
     Py_ssize_t end; /* the msg's closing quote */
 } message_t;
@@ -263,6 +268,8 @@ static long long digits_value(text_t s, span_t span) {
     }
     return value;
 }
+
+static Py_ssize_t body_end(text_t s, Py_ssize_t at, Py_ssize_t n);
 
 /* The message at `at` (after `msg="`); its tail is checked by `ends` (text) or by the caller
  * (JSON: json_tail at m->end). 1 when it is one of the four messages, else 0. */
@@ -342,6 +349,46 @@ static int message(text_t s, Py_ssize_t at, Py_ssize_t n, int json, message_t *m
         m->end = m->a.end;
         return 1;
     }
+    if (HAS(s, at, n, "Image")) {
+        /* `ImageX event name:\"PLAIN\"BODY` (1.7+) or `ImageX event &ImageY{Name:NAME,BODY}` (1.6) */
+        static const char *const words[] = {"Create", "Update", "Delete"};
+        int word = 0;
+        while (word < 3 && !(has(s, at + 5, n, words[word], 6) && HAS(s, at + 11, n, " event "))) word++;
+        if (word == 3) return 0;
+        p = at + 18;
+        int gogo = 0;
+        if (HAS(s, p, n, "name:")) {
+            p = quoted(s, p + 5, n, &m->image);
+            if (p < 0) return 0;
+        } else if (HAS(s, p, n, "&Image")
+                   && (has(s, p + 6, n, "Create", 6) || has(s, p + 6, n, "Update", 6) || has(s, p + 6, n, "Delete", 6))
+                   && HAS(s, p + 12, n, "{Name:")) {
+            m->image.at = p = p + 18;
+            while (p < n && s[p] != ',' && s[p] != '{' && s[p] != '}' && s[p] != '"' && s[p] != '\\' && s[p] >= 0x20
+                   && s[p] != 0x7f)
+                p++;
+            if (p >= n || s[p] != ',') return 0;
+            m->image.end = p++;
+            gogo = 1;
+        } else {
+            return 0;
+        }
+        Py_ssize_t q = body_end(s, p, n);
+        if (gogo && (q - 1 < p || s[q - 1] != '}')) return 0;
+        m->a.at = p;
+        m->a.end = gogo ? q - 1 : q;
+        if (m->image.end == m->image.at || !ENDS(q)) return 0; /* an empty name: the Python route's */
+        m->kind = IMAGE_CREATE + word;
+        m->end = q;
+        return 1;
+    }
+    if (HAS(s, at, n, "trying next host")) {
+        p = at + 16;
+        if (!(json ? ENDS(p) : p < n && s[p] == '"')) return 0; /* text: its fields are read by line_event */
+        m->kind = NEXT_HOST;
+        m->end = p;
+        return 1;
+    }
     return 0;
 #undef ENDS
 }
@@ -370,6 +417,75 @@ static PyObject *body_str(text_t s, Py_ssize_t at, Py_ssize_t end) {
     return text;
 }
 
+/* A Go duration of one unit, seconds or milliseconds, as fastpath._seconds reads it: `D[.F]s` with
+ * at most 9 digits of F, `D[.F]ms` with at most 6, D at most 6 digits. Python's float of the
+ * number times the unit, rounded to 9 places, is then the float nearest to the decimal itself
+ * (the product's error is far below 1e-9), so the digits are read as one decimal, the point moved
+ * three places for ms. A float, or NULL (no error set) for any other duration: Python's. */
+static PyObject *plain_seconds(text_t s, span_t span) {
+    int ms = span.end - span.at >= 3 && s[span.end - 2] == 'm' && s[span.end - 1] == 's';
+    Py_ssize_t end = span.end - (ms ? 2 : 1), whole = run(s, span.at, end, DIGIT), fraction = 0;
+    if (!ms && (span.end == span.at || s[span.end - 1] != 's')) return NULL;
+    if (whole == span.at || whole - span.at > 6) return NULL;
+    if (whole < end) {
+        if (s[whole] != '.' || run(s, whole + 1, end, DIGIT) != end) return NULL;
+        fraction = end - whole - 1;
+        if (fraction == 0 || fraction > (ms ? 6 : 9)) return NULL;
+    }
+    char text[32], *out = text;
+    if (ms) { /* D.F ms as 0.00D F … : digits D then F, with the point three places to the left */
+        Py_ssize_t digits = (whole - span.at) + fraction, point = (whole - span.at) - 3;
+        char all[16];
+        memcpy(all, s + span.at, (size_t)(whole - span.at));
+        if (fraction) memcpy(all + (whole - span.at), s + whole + 1, (size_t)fraction);
+        if (point <= 0) {
+            *out++ = '0';
+            *out++ = '.';
+            for (Py_ssize_t i = point; i < 0; i++) *out++ = '0';
+            memcpy(out, all, (size_t)digits);
+            out += digits;
+        } else {
+            memcpy(out, all, (size_t)point);
+            out += point;
+            *out++ = '.';
+            memcpy(out, all + point, (size_t)(digits - point));
+            out += digits - point;
+        }
+    } else {
+        memcpy(out, s + span.at, (size_t)(end - span.at));
+        out += end - span.at;
+    }
+    *out = '\0';
+    double value = PyOS_string_to_double(text, NULL, NULL);
+    if (value == -1.0 && PyErr_Occurred()) return NULL;
+    return PyFloat_FromDouble(value);
+}
+
+/* Whether the span is an image id, `sha256:` and 64 lowercase hex digits (messages._IMAGE_ID). */
+static int image_id_shaped(text_t s, span_t span) {
+    if (span.end - span.at != 71 || !HAS(s, span.at, span.end, "sha256:")) return 0;
+    for (Py_ssize_t i = span.at + 7; i < span.end; i++) {
+        if (!is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f')) return 0;
+    }
+    return 1;
+}
+
+/* Whether an image event's tail (a _BODY: `\"` read as `"`) holds one of messages._MANAGED, the
+ * CRI's managed label as each version prints it: 1, 0, or -1 with an error set. */
+static int carries_label(text_t s, span_t tail) {
+    PyObject *text = body_str(s, tail.at, tail.end);
+    if (text == NULL) return -1;
+    int found = 0;
+    for (Py_ssize_t i = 0; !found && i < PyTuple_GET_SIZE(managed_labels); i++) {
+        PyObject *label = PyTuple_GET_ITEM(managed_labels, i);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(label), size = PyUnicode_GET_LENGTH(text);
+        const unsigned char *data = PyUnicode_1BYTE_DATA(text), *want = PyUnicode_1BYTE_DATA(label);
+        for (Py_ssize_t at = 0; !found && at + length <= size; at++) found = memcmp(data + at, want, (size_t)length) == 0;
+    }
+    Py_DECREF(text);
+    return found;
+}
+
 /* The event for one line, NULL with no error set when this route does not know it. `raw`: the
  * line as read (a journal record's whole text, where `s` is its MESSAGE); `record_host`: the
  * record's _HOSTNAME (Py_None: it names none), NULL for a line that is no record. */
@@ -380,17 +496,23 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
     PyObject *moment = NULL;
     message_t m;
     span_t error = {-1, -1}; /* a FAILED line's error: JSON's first field, text's only one after msg */
+    span_t resolver = {-1, -1}; /* a "trying next host" line's host: JSON's field after error, text's last */
     if (n > 0 && s[0] == '{' && record_host == NULL) {
+        p = 1;
         if (HAS(s, 0, n, "{\"error\":\"")) {
             error.at = 10;
             error.end = body_end(s, 10, n);
-            if (!HAS(s, error.end, n, "\",\"level\":\"")) return NULL;
-            level_at = error.end + 11;
-        } else if (HAS(s, 0, n, "{\"level\":\"")) {
-            level_at = 10;
-        } else {
-            return NULL;
+            if (!HAS(s, error.end, n, "\",\"")) return NULL;
+            p = error.end + 2;
         }
+        if (HAS(s, p, n, "\"host\":\"")) {
+            resolver.at = p + 8;
+            resolver.end = run(s, resolver.at, n, PLAIN);
+            if (!HAS(s, resolver.end, n, "\",")) return NULL;
+            p = resolver.end + 2;
+        }
+        if (!HAS(s, p, n, "\"level\":\"")) return NULL;
+        level_at = p + 9;
         level_end = run(s, level_at, n, PLAIN);
         if (!HAS(s, level_end, n, "\",\"msg\":\"")) return NULL;
         p = level_end + 9;
@@ -413,6 +535,14 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
             error.at = m.end + 9;
             error.end = body_end(s, error.at, n);
             if (error.end != n - 1 || s[error.end] != '"') return NULL;
+        } else if (m.kind == NEXT_HOST) { /* ` error="BODY" host=WORD`, the whole rest, else the Python route's */
+            if (!HAS(s, m.end + 1, n, " error=\"")) return NULL;
+            error.at = m.end + 9;
+            error.end = body_end(s, error.at, n);
+            if (!HAS(s, error.end, n, "\" host=")) return NULL;
+            resolver.at = error.end + 7;
+            resolver.end = run(s, resolver.at, n, WORD);
+            if (resolver.end != n) return NULL;
         }
         moment = utc_time(s, time_at, time_end);
         if (moment == NULL) return NULL;
@@ -437,18 +567,42 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
     int i;
     fields[F_TIME] = moment;
     fields[F_NODE] = host;
-    fields[F_KIND] = Py_NewRef(m.kind == START    ? kind_start
-                               : m.kind == RESULT ? kind_result
-                               : m.kind == STOP   ? kind_stop
-                               : m.kind == PULLED ? kind_pulled
-                               : m.kind == FAILED ? kind_failed
-                                                  : kind_cancel);
-    fields[F_IMAGE] = cached(images, s, m.image.at, m.image.end, &fields[F_REF]);
+    PyObject *const kind_objects[] = {kind_start,        kind_result,       kind_stop,         kind_pulled, kind_failed,
+                                      kind_cancel,       kind_image_create, kind_image_update, kind_image_delete,
+                                      kind_host};
+    fields[F_KIND] = Py_NewRef(kind_objects[m.kind]);
+    if (m.kind == NEXT_HOST) {
+        /* hosts.next_host_line(error, host): the HostEvent and the reference its URL names */
+        PyObject *said = error.at >= 0 ? body_str(s, error.at, error.end) : Py_NewRef(Py_None);
+        PyObject *asked = resolver.at >= 0 ? cached(words, s, resolver.at, resolver.end, NULL) : Py_NewRef(Py_None);
+        PyObject *pair = said != NULL && asked != NULL ? PyObject_CallFunctionObjArgs(next_host_line, said, asked, NULL)
+                                                       : NULL;
+        Py_XDECREF(said);
+        Py_XDECREF(asked);
+        if (pair != NULL && PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2) {
+            fields[F_DETAIL] = Py_NewRef(PyTuple_GET_ITEM(pair, 0));
+            fields[F_IMAGE] = Py_NewRef(PyTuple_GET_ITEM(pair, 1));
+            fields[F_REF] = Py_NewRef(PyTuple_GET_ITEM(pair, 1));
+        } else if (pair != NULL) {
+            PyErr_SetString(PyExc_TypeError, "_fastline: next_host_line gave no (detail, ref) pair");
+        }
+        Py_XDECREF(pair);
+    } else if (m.kind >= IMAGE_CREATE && image_id_shaped(s, m.image)) {
+        fields[F_IMAGE] = cached(words, s, m.image.at, m.image.end, NULL);
+        fields[F_REF] = Py_XNewRef(fields[F_IMAGE]); /* an image id is its own reference */
+    } else {
+        fields[F_IMAGE] = cached(images, s, m.image.at, m.image.end, &fields[F_REF]);
+    }
     fields[F_LEVEL] = cached(words, s, level_at, level_end, NULL);
     fields[F_RAW] = ascii_str(raw, 0, raw_n < raw_limit ? raw_n : raw_limit);
     for (i = F_IMAGE_ID; i <= F_PULL_METHOD; i++) fields[i] = Py_NewRef(Py_None);
     fields[F_MANAGED] = Py_NewRef(Py_False);
-    fields[F_DETAIL] = Py_NewRef(Py_None);
+    if (fields[F_DETAIL] == NULL && m.kind != NEXT_HOST) fields[F_DETAIL] = Py_NewRef(Py_None);
+    if (m.kind >= IMAGE_CREATE && m.kind <= IMAGE_DELETE) {
+        int labelled = carries_label(s, m.a);
+        if (labelled < 0) Py_CLEAR(fields[F_MANAGED]);
+        else if (labelled) Py_SETREF(fields[F_MANAGED], Py_NewRef(Py_True));
+    }
     if (m.kind == FAILED) {
         if (error.at >= 0) Py_SETREF(fields[F_ERROR], body_str(s, error.at, error.end));
     } else if (m.kind == CANCEL) {
@@ -465,8 +619,10 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
         Py_SETREF(fields[F_REPO_DIGEST], field_or_none(s, m.c));
         if (m.size.at >= 0) {
             Py_SETREF(fields[F_SIZE_BYTES], PyLong_FromLongLong(m.size_bytes));
-            PyObject *duration = ascii_str(s, m.duration.at, m.duration.end);
-            if (duration != NULL) {
+            PyObject *duration = plain_seconds(s, m.duration);
+            if (duration != NULL || PyErr_Occurred()) {
+                fields[F_DURATION] = duration;
+            } else if ((duration = ascii_str(s, m.duration.at, m.duration.end)) != NULL) {
                 Py_SETREF(fields[F_DURATION], PyObject_CallOneArg(go_seconds, duration));
                 Py_DECREF(duration);
             } else {
@@ -552,13 +708,7 @@ static inline int strip_space(unsigned char c) { return c == ' ' || (c >= '\t' &
 
 /* Whether s[:n] holds the literal `lit`. */
 static int contains(text_t s, Py_ssize_t n, const char *lit) {
-    size_t length = strlen(lit);
-    for (text_t at = s, end = s + n; (size_t)(end - at) >= length; at++) {
-        at = memchr(at, lit[0], (size_t)(end - at));
-        if (at == NULL || (size_t)(end - at) < length) return 0;
-        if (memcmp(at, lit, length) == 0) return 1;
-    }
-    return 0;
+    return memmem(s, (size_t)n, lit, strlen(lit)) != NULL;
 }
 
 /* A record of `journalctl -o json` whose MESSAGE is a hot logrus text line: its event, read from
@@ -610,13 +760,20 @@ static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
     while (lo < hi && strip_space(msg[lo])) lo++;
     while (hi > lo && strip_space(msg[hi - 1])) hi--;
     if (!HAS(msg, lo, hi, "time=\"")) goto done;
-    /* parse_line reads a line only when the line itself names a pull keyword: a MESSAGE that
-     * spells its message with escapes (\u0050ullImage) is the Python routes' to decide */
-    if (!contains(s, n, "PullImage") && !contains(s, n, "Pulled image") && !contains(s, n, "pulling image")) goto done;
+    /* parse_line reads a line only when the line itself names a pull keyword, parse_why_line one
+     * that names a why keyword: a MESSAGE that spells its message with escapes (\u0050ullImage)
+     * is the Python routes' to decide */
     PyObject *host = host_at >= 0 && host_end > host_at ? cached(words, s, host_at, host_end, NULL) : Py_NewRef(Py_None);
     if (host == NULL) goto done;
     event = line_event(msg + lo, hi - lo, node, s, n, host);
     Py_DECREF(host);
+    if (event == NULL) goto done;
+    int named = *(PyObject **)((char *)event + field_offsets[F_KIND]) == kind_host
+                    ? contains(s, n, "trying next host")
+                    : contains(s, n, "PullImage") || contains(s, n, "Pulled image") || contains(s, n, "pulling image")
+                          || contains(s, n, "ImageCreate event") || contains(s, n, "ImageUpdate event")
+                          || contains(s, n, "ImageDelete event");
+    if (!named) Py_CLEAR(event);
 done:
     if (msg != small) PyMem_Free(msg);
     return event;
@@ -746,11 +903,24 @@ static int find_offsets(PyObject *type, PyObject *names, Py_ssize_t *offsets) {
 
 static PyObject *configure(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
     (void)module;
-    if (argc != 14) {
+    if (argc != 20) {
         PyErr_SetString(PyExc_TypeError,
                         "configure(event_type, field_names, start, result, stop, pulled, failed, cancel, normalize, "
-                        "seconds, first_year, last_year, raw_limit, max_line)");
+                        "seconds, first_year, last_year, raw_limit, max_line, image_create, image_update, "
+                        "image_delete, host, managed_labels, next_host_line)");
         return NULL;
+    }
+    PyObject *labels = argv[18];
+    if (!PyTuple_Check(labels)) {
+        PyErr_SetString(PyExc_TypeError, "_fastline: managed_labels is not a tuple");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(labels); i++) {
+        PyObject *label = PyTuple_GET_ITEM(labels, i);
+        if (!PyUnicode_Check(label) || !PyUnicode_IS_ASCII(label) || PyUnicode_GET_LENGTH(label) == 0) {
+            PyErr_SetString(PyExc_ValueError, "_fastline: a managed label is not a non-empty ASCII str");
+            return NULL;
+        }
     }
     long first = PyLong_AsLong(argv[10]), last = PyLong_AsLong(argv[11]);
     Py_ssize_t raw = PyLong_AsSsize_t(argv[12]), most = PyLong_AsSsize_t(argv[13]);
@@ -766,6 +936,12 @@ static PyObject *configure(PyObject *module, PyObject *const *argv, Py_ssize_t a
     Py_XSETREF(kind_cancel, Py_NewRef(argv[7]));
     Py_XSETREF(normalize_ref, Py_NewRef(argv[8]));
     Py_XSETREF(go_seconds, Py_NewRef(argv[9]));
+    Py_XSETREF(kind_image_create, Py_NewRef(argv[14]));
+    Py_XSETREF(kind_image_update, Py_NewRef(argv[15]));
+    Py_XSETREF(kind_image_delete, Py_NewRef(argv[16]));
+    Py_XSETREF(kind_host, Py_NewRef(argv[17]));
+    Py_XSETREF(managed_labels, Py_NewRef(labels));
+    Py_XSETREF(next_host_line, Py_NewRef(argv[19]));
     for (int i = 0; i < CACHE_SLOTS; i++) { /* strings normalised by an earlier normalize */
         Py_CLEAR(images[i].text);
         Py_CLEAR(images[i].ref);

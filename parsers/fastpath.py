@@ -31,6 +31,7 @@ from pullwatch.parsers.durations import parse_go_duration
 from pullwatch.parsers.envelope import LogEntry, _pairs, journal_host
 from pullwatch.parsers.events import RAW_LINE_LIMIT, EventKind, PullEvent
 from pullwatch.parsers.gostrings import unquote
+from pullwatch.parsers.hosts import next_host_line
 from pullwatch.parsers.messages import _DISPATCH, _IMAGE_ID, _MANAGED, _fetch, _progress, _sandbox, byte_count
 from pullwatch.parsers.refs import normalize
 from pullwatch.parsers.timestamps import (
@@ -189,6 +190,8 @@ def _compiled() -> Any:
         PullEvent, tuple(field.name for field in dataclasses.fields(PullEvent)),
         _START, _RESULT, _STOP, _PULLED, _FAILED, _CANCEL, normalize, _seconds,
         FIRST_YEAR, LAST_YEAR, RAW_LINE_LIMIT, MAX_LINE_BYTES,
+        EventKind.IMAGE_CREATE, EventKind.IMAGE_UPDATE, EventKind.IMAGE_DELETE, EventKind.HOST, _MANAGED,
+        next_host_line,
     )  # fmt: skip
     return module
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 from pullwatch.parsers.envelope import LogEntry
@@ -109,13 +110,23 @@ def decode_host_message(entry: LogEntry) -> HostEvent | None:
     return event
 
 
+def next_host_line(error: str | None, host: str | None) -> tuple[HostEvent, str]:
+    """A `trying next host` line whose only fields are error and host, as the compiled route
+    (parsers/_fastline.c) reads them: its HostEvent, and the reference it names ("" for none)."""
+    fields = {} if error is None else {"error": error}
+    if host is not None:
+        fields["host"] = host
+    event = _event(HostEventKind.NEXT_HOST, fields)
+    return event, event.ref or ""
+
+
 def _event(kind: HostEventKind, fields: dict[str, str]) -> HostEvent:
     url = fields.get("url") or None
     error = fields.get("error") or None
-    if url is None and error is not None and (quoted := _URL_IN_ERROR.search(error)):
-        url = quoted.group(1)
+    if url is None and error is not None:
+        url = _url_in_error(error)
     host = fields.get("host") or None  # absent outside the resolve loop (the fetcher's requests)
-    ref = ref_from_url(url) if url else None
+    ref = _cached_ref_from_url(url) if url else None
     return HostEvent(
         kind,
         host=host,
@@ -127,6 +138,18 @@ def _event(kind: HostEventKind, fields: dict[str, str]) -> HostEvent:
         ref=ref,
         blob=url is not None and "/blobs/" in url,
     )
+
+
+@lru_cache(maxsize=256)
+def _url_in_error(error: str) -> str | None:
+    """The URL a 1.x error quotes (a node's errors repeat: one mirror failing for every pull)."""
+    quoted = _URL_IN_ERROR.search(error)
+    return quoted.group(1) if quoted else None
+
+
+@lru_cache(maxsize=1024)
+def _cached_ref_from_url(url: str) -> str | None:
+    return ref_from_url(url)
 
 
 def ref_from_url(url: str) -> str | None:
@@ -159,4 +182,12 @@ def repository_of(ref: str) -> str:
     return ref[:colon] if colon > slash else ref
 
 
-__all__ = ["MESSAGE_PREFIXES", "HostEvent", "HostEventKind", "decode_host_message", "ref_from_url", "repository_of"]
+__all__ = [
+    "MESSAGE_PREFIXES",
+    "HostEvent",
+    "HostEventKind",
+    "decode_host_message",
+    "next_host_line",
+    "ref_from_url",
+    "repository_of",
+]

@@ -27,7 +27,8 @@ from pullwatch.parsers.timestamps import iso
 from pullwatch.sources import scanproc
 
 compiled = fastpath.COMPILED
-HOT = {EventKind.START, EventKind.RESULT, EventKind.STOP, EventKind.PULLED, EventKind.FAILED, EventKind.CANCEL}
+HOT = {EventKind.START, EventKind.RESULT, EventKind.STOP, EventKind.PULLED, EventKind.FAILED, EventKind.CANCEL,
+       EventKind.IMAGE_CREATE, EventKind.IMAGE_UPDATE, EventKind.IMAGE_DELETE, EventKind.HOST}  # fmt: skip
 
 
 def test_the_compiled_route_is_built() -> None:
@@ -97,17 +98,22 @@ _TIME = st.one_of(
 _LEVEL = st.sampled_from(["info", "info", "debug", "", "in fo", "warn=", "é", 'a"b', "level=x"])
 _AFTER = st.sampled_from(
     ["", "", "", " error=\"x\"", " x", "x", "\\", "\r\n", "\n", " \x1b[31m", ' error="rpc error: code = NotFound"',
-     ' error="a \\"b\\" c"', ' error="a\\nb"', ' error="x" host=y', " error=EOF", ' error="', ' error=""']
+     ' error="a \\"b\\" c"', ' error="a\\nb"', ' error="x" host=y', " error=EOF", ' error="', ' error=""',
+     ' error="failed to do request: Head \\"https://m:5000/v2/library/nginx/manifests/1.25?ns=docker.io\\": x"'
+     " host=m:5000", ' error="Get \\"https://h/v2/r/blobs/sha256:ab\\"" host=h', ' error="x" host=',
+     ' error="x" host=a b', ' error="x" host="h"', ' host=h error="x"']
 )  # fmt: skip
 _JSON_ERROR = st.sampled_from(["", "", '"error":"rpc error: code = NotFound desc = x",', '"error":"a \\"b\\"",',
-                               '"error":"a\\nb",', '"error":"",', '"error":"x","host":"h",', '"error":x,'])
+                               '"error":"a\\nb",', '"error":"",', '"error":"x","host":"h",', '"error":x,',
+                               '"host":"h",', '"error":"Head \\"https://h/v2/a/manifests/b\\"","host":"h:1",',
+                               '"host":"h\\"",', '"host":"",'])
 
 
 @st.composite
 def message(draw: st.DrawFn) -> str:
     """A msg as the line writes it (inner quotes as `\\"`)."""
     name = draw(_NAME)
-    kind = draw(st.sampled_from(["start", "result", "pulled", "stop", "failed", "cancel", "other"]))
+    kind = draw(st.sampled_from(["start", "result", "pulled", "stop", "failed", "cancel", "image", "host", "other"]))
     if kind == "start":
         return f'PullImage \\"{name}\\"'
     if kind == "result":
@@ -128,7 +134,27 @@ def message(draw: st.DrawFn) -> str:
     if kind == "cancel":
         timeout = draw(st.sampled_from(["1m0s", "30s", "", "1 m", 'a"b', "x\\y"]))
         return f"cancel pulling image {name} because of no progress in {timeout}"
+    if kind == "image":
+        word = draw(st.sampled_from(["Create", "Update", "Delete", "Created", "create"]))
+        named = draw(st.one_of(_NAME, _IMAGE_ID))
+        labels = draw(_IMAGE_LABELS)
+        if draw(st.booleans()):  # 1.6's gogo text
+            inner = draw(st.sampled_from([word, "Create", "Delete", "Pull"]))
+            tail = draw(st.sampled_from(["}", "}", "", "}}", "},"]))
+            return f"Image{word} event &Image{inner}{{Name:{named},Labels:map[string]string{{{labels}}},{tail}"
+        return f'Image{word} event name:\\"{named}\\"{draw(st.sampled_from(["", "  ", "x"]))}{labels}'
+    if kind == "host":
+        return draw(st.sampled_from(["trying next host", "trying next host", "trying next hosts", "trying next host "]))
     return draw(st.sampled_from(["ImageCreate event name:\\\"a\\\"", "hello"]))
+
+
+_IMAGE_ID = st.text(st.sampled_from("0123456789abcdefA"), min_size=63, max_size=65).map(lambda hex: "sha256:" + hex)
+# As the line writes them (inner quotes as `\"`): 1.7+'s protobuf text, 1.6's Go map, and neither.
+_IMAGE_LABELS = st.sampled_from(
+    ['labels:{key:\\"io.cri-containerd.image\\"  value:\\"managed\\"}', 'labels:{key:\\"io.cri-containerd.image\\" '
+     'value:\\"managed\\"}', "io.cri-containerd.image: managed,", 'labels:{key:\\"x\\" value:\\"y\\"}', "",
+     "io.cri-containerd.image: managed\\n", "{}", "a,b"]
+)  # fmt: skip
 
 
 # A `journalctl -o json` record's parts: its _HOSTNAME, the other fields, the spacing, the MESSAGE's escapes.
@@ -204,6 +230,29 @@ def test_hypothesis_mutations_of_real_lines(lines: list[str]) -> None:
 def test_the_real_recordings_take_the_compiled_route() -> None:
     taken = compiled_check(list(REAL))
     assert taken >= 0.2 * len(REAL)
+    assert compiled is not None
+    read = {event.kind for event in compiled.batch(list(REAL), None, None)[0] if event is not None}
+    assert read >= HOT - {EventKind.CANCEL}, f"real lines of these kinds never take the compiled route: {HOT - read}"
+
+
+_DURATION = st.builds(
+    lambda whole, fraction, unit: whole + fraction + unit,
+    st.text(st.sampled_from("0123456789"), min_size=0, max_size=8),
+    st.one_of(st.just(""), st.text(st.sampled_from("0123456789"), max_size=11).map(lambda d: "." + d)),
+    st.sampled_from(["s", "ms", "m", "h", "us", "ns", "", "sms"]),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_DURATION, min_size=1, max_size=8))
+def test_hypothesis_pull_durations(durations: list[str]) -> None:
+    """The compiled route reads one-unit durations (s, ms) itself: the same float as Python's."""
+    lines = [
+        f'time="2026-11-27T08:00:27.886Z" level=info msg="Pulled image \\"a:1\\" with image id \\"sha256:1\\", '
+        f'repo tag \\"a:1\\", repo digest \\"a@sha256:2\\", size \\"12\\" in {duration}"'
+        for duration in durations
+    ]
+    compiled_check(lines)
 
 
 def test_nodes_per_line_and_fallback_times() -> None:
@@ -238,11 +287,15 @@ def test_configure_refuses_another_event_type() -> None:
         __slots__ = ("kind",)
 
     numbers = (1970, 8999, 4096, 1024)
+    rest = (None, None, None, None, ("label",), None)
     with pytest.raises(ValueError, match="fields"):
-        compiled.configure(Other, ("kind",), *([None] * 8), *numbers)
+        compiled.configure(Other, ("kind",), *([None] * 8), *numbers, *rest)
     names = tuple(f.name for f in PullEvent.__dataclass_fields__.values())
     with pytest.raises(ValueError, match="not a slot"):  # the same names, not a slots class
-        compiled.configure(type("Plain", (), dict.fromkeys(names)), names, *([None] * 8), *numbers)
+        compiled.configure(type("Plain", (), dict.fromkeys(names)), names, *([None] * 8), *numbers, *rest)
+    for labels in (["label"], ("",), ("é",), (b"x",)):  # what it searches an image event's tail for: ASCII str
+        with pytest.raises((TypeError, ValueError), match="label"):
+            compiled.configure(PullEvent, names, *([None] * 8), *numbers, *rest[:4], labels, None)
     compiled_check(list(dense_lines())[:100])  # still configured as before
 
 
