@@ -10,8 +10,11 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <structmember.h>
 
 #define MAX_DEPTH 64
 
@@ -182,12 +185,26 @@ static int put_value(out_t *out, PyObject *value, Py_ssize_t indent, Py_ssize_t 
     if (value == Py_True) return PUT(out, "true");
     if (value == Py_False) return PUT(out, "false");
     if (PyUnicode_CheckExact(value)) return put_str(out, value);
-    if (PyLong_CheckExact(value)) return put_repr(out, value, PyLong_Type.tp_repr);
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (overflow || (number == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return put_repr(out, value, PyLong_Type.tp_repr);
+        }
+        char digits[24];
+        return put(out, digits, (size_t)snprintf(digits, sizeof digits, "%lld", number));
+    }
     if (PyFloat_CheckExact(value)) {
         double number = PyFloat_AS_DOUBLE(value);
         if (isnan(number)) return PUT(out, "NaN");
         if (isinf(number)) return number > 0 ? PUT(out, "Infinity") : PUT(out, "-Infinity");
-        return put_repr(out, value, PyFloat_Type.tp_repr);
+        /* float.__repr__'s own call */
+        char *text = PyOS_double_to_string(number, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (text == NULL) return ERROR;
+        int done = put(out, text, strlen(text));
+        PyMem_Free(text);
+        return done;
     }
     if (depth >= MAX_DEPTH) return DECLINED; /* (and a list that holds itself: json raises) */
     if (PyDict_CheckExact(value)) return put_dict(out, value, indent, depth);
@@ -224,7 +241,214 @@ static PyObject *json_text(PyObject *module, PyObject *const *argv, Py_ssize_t a
     return text;
 }
 
+/* ---- a pull record's JSON, read from its slots (records.PullRecord.to_json) ----------------
+ *
+ * `record_text(record, indent, level)` is json_text(record.to_json(), indent, level) without the
+ * dict: the keys are to_json's (configure_records checks them against a record's to_json), the
+ * values read from the record's and its Reasons' slots. It declines (None: the caller builds the
+ * dict) a record of another type, one whose Reasons holds hosts (served_by and mirrors_skipped are
+ * worked out from them) and any time that is not a datetime in UTC (timestamps.iso's other route). */
+enum { VALUE, TIME, STATUS, REASON, REASON_TIME, HOSTS, NULL_VALUE, POD, NAMESPACE };
+typedef struct {
+    const char *key, *slot; /* slot: the record's (or, for the REASON kinds, its Reasons') member */
+    int how;
+} column_t;
+static const column_t columns[] = {
+    {"image", "image", VALUE}, {"ref", "ref", VALUE}, {"status", "status", STATUS},
+    {"started_at", "started_at", TIME}, {"finished_at", "finished_at", TIME},
+    {"duration_seconds", "duration_seconds", VALUE}, {"size_bytes", "size_bytes", VALUE},
+    {"bytes_read", "bytes_read", VALUE}, {"image_id", "image_id", VALUE}, {"repo_tag", "repo_tag", VALUE},
+    {"repo_digest", "repo_digest", VALUE}, {"snapshotter", "snapshotter", VALUE}, {"error", "error", VALUE},
+    {"downloaded", "downloaded", VALUE}, {"deleted_at", "deleted_at", TIME}, {"removed_by", "removed_by", VALUE},
+    {"failure", "failure", REASON}, {"failure_code", "failure_code", REASON}, {"hosts", "hosts", HOSTS},
+    {"served_by", NULL, NULL_VALUE}, {"mirrors_skipped", NULL, NULL_VALUE}, {"pod", "pods", POD},
+    {"namespace", "pods", NAMESPACE}, {"pods", "pods", REASON}, {"stuck", "stuck", REASON},
+    {"stuck_since", "stuck_since", REASON_TIME}, {"node", "node", VALUE},
+};
+#define COLUMNS ((Py_ssize_t)(sizeof columns / sizeof columns[0]))
+static Py_ssize_t offsets[COLUMNS], reasons_offset;
+static PyObject *record_type, *reasons_type, *status_texts, *utc_zone;
+
+/* The slot offset of member `name` of `type` (a plain object member), or -1 with an error set. */
+static Py_ssize_t slot_offset(PyObject *type, const char *name) {
+    PyObject *member = PyObject_GetAttrString(type, name);
+    if (member == NULL) return -1;
+    Py_ssize_t offset = -1;
+    if (Py_IS_TYPE(member, &PyMemberDescr_Type) && ((PyMemberDescrObject *)member)->d_member->type == T_OBJECT_EX)
+        offset = ((PyMemberDescrObject *)member)->d_member->offset;
+    else
+        PyErr_Format(PyExc_ValueError, "_jsontext: %s is not a slot of the record types", name);
+    Py_DECREF(member);
+    return offset;
+}
+
+static PyObject *configure_records(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
+    (void)module;
+    if (argc != 5 || !PyType_Check(argv[0]) || !PyType_Check(argv[1]) || !PyDict_Check(argv[2])
+        || !PyTuple_Check(argv[3])) {
+        PyErr_SetString(PyExc_TypeError, "configure_records(record_type, reasons_type, status_texts, keys: tuple, utc)");
+        return NULL;
+    }
+    PyObject *keys = argv[3];
+    if (PyTuple_GET_SIZE(keys) != COLUMNS) {
+        PyErr_SetString(PyExc_ValueError, "_jsontext: to_json's keys are not this writer's");
+        return NULL;
+    }
+    Py_ssize_t found[COLUMNS], reasons;
+    for (Py_ssize_t i = 0; i < COLUMNS; i++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, i);
+        if (!PyUnicode_Check(key) || PyUnicode_CompareWithASCIIString(key, columns[i].key) != 0) {
+            PyErr_Format(PyExc_ValueError, "_jsontext: to_json's key %zd is not %s", i, columns[i].key);
+            return NULL;
+        }
+        int of_reasons = columns[i].how >= REASON && columns[i].how != NULL_VALUE;
+        found[i] = columns[i].slot == NULL ? 0 : slot_offset(of_reasons ? argv[1] : argv[0], columns[i].slot);
+        if (found[i] < 0) return NULL;
+    }
+    if ((reasons = slot_offset(argv[0], "reasons")) < 0) return NULL;
+    memcpy(offsets, found, sizeof found);
+    reasons_offset = reasons;
+    Py_XSETREF(record_type, Py_NewRef(argv[0]));
+    Py_XSETREF(reasons_type, Py_NewRef(argv[1]));
+    Py_XSETREF(status_texts, Py_NewRef(argv[2]));
+    Py_XSETREF(utc_zone, Py_NewRef(argv[4]));
+    Py_RETURN_NONE;
+}
+
+/* A slot's value (borrowed), NULL with an error set when it is unset. */
+static PyObject *slot(PyObject *object, Py_ssize_t offset) {
+    PyObject *value = *(PyObject **)((char *)object + offset);
+    if (value == NULL) PyErr_SetString(PyExc_AttributeError, "_jsontext: a record slot is unset");
+    return value;
+}
+
+/* timestamps.iso of a UTC datetime, quoted; None as null; any other value declined. */
+static int put_time(out_t *out, PyObject *moment) {
+    if (moment == Py_None) return PUT(out, "null");
+    if (!PyDateTime_CheckExact(moment) || !((PyDateTime_DateTime *)moment)->hastzinfo
+        || ((PyDateTime_DateTime *)moment)->tzinfo != utc_zone)
+        return DECLINED;
+    char text[] = "\"0000-00-00T00:00:00.000000Z\"";
+    int parts[][3] = {{PyDateTime_GET_YEAR(moment), 1, 4}, {PyDateTime_GET_MONTH(moment), 6, 2},
+                      {PyDateTime_GET_DAY(moment), 9, 2}, {PyDateTime_DATE_GET_HOUR(moment), 12, 2},
+                      {PyDateTime_DATE_GET_MINUTE(moment), 15, 2}, {PyDateTime_DATE_GET_SECOND(moment), 18, 2},
+                      {PyDateTime_DATE_GET_MICROSECOND(moment), 21, 6}};
+    for (int i = 0; i < 7; i++) { /* each field's digits, right to left: "%04d-%02d-…%06dZ" */
+        for (int at = parts[i][1] + parts[i][2] - 1, value = parts[i][0]; at >= parts[i][1]; at--, value /= 10)
+            text[at] = (char)('0' + value % 10);
+    }
+    return put(out, text, sizeof text - 1);
+}
+
+/* Reasons.pod's part (`name` or its namespace, "" read as None) of the only pod, or null. */
+static int put_pod(out_t *out, PyObject *pods, int namespace) {
+    if (pods == Py_None) return PUT(out, "null");
+    if (!PyList_CheckExact(pods)) return DECLINED;
+    if (PyList_GET_SIZE(pods) != 1) return PUT(out, "null");
+    PyObject *pod = PyList_GET_ITEM(pods, 0);
+    if (!PyUnicode_CheckExact(pod)) return DECLINED;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(pod), slash = PyUnicode_FindChar(pod, '/', 0, n, -1);
+    if (slash == -2) return ERROR;
+    if (namespace && slash <= 0) return PUT(out, "null"); /* rpartition's "" head: None */
+    PyObject *part = namespace ? PyUnicode_Substring(pod, 0, slash) : PyUnicode_Substring(pod, slash + 1, n);
+    if (part == NULL) return ERROR;
+    int done = put_str(out, part);
+    Py_DECREF(part);
+    return done;
+}
+
+/* What comes before each column's value at one indent and depth: `{` or `,`, the line break and
+ * indent, the quoted key and `: ` (made once for the indent and depth last asked). */
+static char prefixes[COLUMNS][200];
+static size_t prefix_lengths[COLUMNS];
+static Py_ssize_t prefix_indent = -2, prefix_depth = -1;
+
+static void make_prefixes(Py_ssize_t indent, Py_ssize_t depth) {
+    for (Py_ssize_t i = 0; i < COLUMNS; i++) {
+        char *at = prefixes[i];
+        *at++ = i ? ',' : '{';
+        if (indent < 0) {
+            if (i) *at++ = ' ';
+        } else {
+            *at++ = '\n';
+            memset(at, ' ', (size_t)(indent * (depth + 1)));
+            at += indent * (depth + 1);
+        }
+        at += sprintf(at, "\"%s\": ", columns[i].key);
+        prefix_lengths[i] = (size_t)(at - prefixes[i]);
+    }
+    prefix_indent = indent;
+    prefix_depth = depth;
+}
+
+static int put_record(out_t *out, PyObject *record, Py_ssize_t indent, Py_ssize_t depth) {
+    PyObject *reasons = slot(record, reasons_offset);
+    if (reasons == NULL) return ERROR;
+    if (!Py_IS_TYPE(reasons, (PyTypeObject *)reasons_type)) return DECLINED;
+    if (indent != prefix_indent || depth != prefix_depth) make_prefixes(indent, depth);
+    if (grow(out, 2048) < 0) return ERROR;
+    for (Py_ssize_t i = 0; i < COLUMNS; i++) {
+        const column_t *column = &columns[i];
+        if (put(out, prefixes[i], prefix_lengths[i]) < 0) return ERROR;
+        PyObject *value = NULL;
+        if (column->how != NULL_VALUE) {
+            int of_reasons = column->how >= REASON;
+            value = slot(of_reasons ? reasons : record, offsets[i]);
+            if (value == NULL) return ERROR;
+        }
+        int done;
+        Py_XINCREF(value); /* (read while this writer may run Python: repr) */
+        switch (column->how) {
+        case TIME: case REASON_TIME: done = put_time(out, value); break;
+        case STATUS: {
+            PyObject *text = PyDict_GetItemWithError(status_texts, value);
+            done = text != NULL ? put_str(out, text) : PyErr_Occurred() ? ERROR : DECLINED;
+            break;
+        }
+        case HOSTS: done = value == Py_None ? PUT(out, "null") : DECLINED; break;
+        case NULL_VALUE: done = PUT(out, "null"); break;
+        case POD: case NAMESPACE: done = put_pod(out, value, column->how == NAMESPACE); break;
+        default: done = put_value(out, value, indent, depth + 1);
+        }
+        Py_XDECREF(value);
+        if (done != DONE) return done;
+    }
+    return put_break(out, indent, depth) || PUT(out, "}") ? ERROR : DONE;
+}
+
+static PyObject *record_text(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
+    (void)module;
+    if (argc != 3) {
+        PyErr_SetString(PyExc_TypeError, "record_text(record, indent, level)");
+        return NULL;
+    }
+    if (record_type == NULL || !Py_IS_TYPE(argv[0], (PyTypeObject *)record_type)) Py_RETURN_NONE;
+    Py_ssize_t indent = -1, level = 0;
+    if (argv[1] != Py_None) {
+        if ((indent = PyLong_AsSsize_t(argv[1])) == -1 && PyErr_Occurred()) return NULL;
+        if ((level = PyLong_AsSsize_t(argv[2])) == -1 && PyErr_Occurred()) return NULL;
+        if (indent < 0 || indent > 64 || level < 0 || indent * (level + 1) > 150) Py_RETURN_NONE; /* prefixes[] */
+    }
+    out_t out = {NULL, 0, 0};
+    PyObject *record = Py_NewRef(argv[0]);
+    int done = put_record(&out, record, indent, level);
+    Py_DECREF(record);
+    PyObject *text = NULL;
+    if (done == DONE) {
+        text = PyUnicode_DecodeUTF8(out.data, (Py_ssize_t)out.used, "strict");
+    } else if (done == DECLINED) {
+        text = Py_NewRef(Py_None);
+    }
+    PyMem_Free(out.data);
+    return text;
+}
+
 static PyMethodDef methods[] = {
+    {"record_text", (PyCFunction)(void (*)(void))record_text, METH_FASTCALL,
+     "record_text(record, indent, level) -> str | None: json_text(record.to_json(), indent, level), or None "
+     "where this writer leaves the record to to_json."},
+    {"configure_records", (PyCFunction)(void (*)(void))configure_records, METH_FASTCALL,
+     "configure_records(record_type, reasons_type, status_texts, keys, utc): the types record_text reads."},
     {"json_text", (PyCFunction)(void (*)(void))json_text, METH_FASTCALL,
      "json_text(value, indent, level) -> str | None: humanize.json_text's text, or None where this "
      "writer leaves the value to the Python one."},
@@ -236,4 +460,8 @@ static struct PyModuleDef module_def = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__jsontext(void) { return PyModule_Create(&module_def); }
+PyMODINIT_FUNC PyInit__jsontext(void) {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
+    return PyModule_Create(&module_def);
+}

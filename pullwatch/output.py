@@ -7,12 +7,13 @@ import operator
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from pullwatch.humanize import COMPILED as COMPILED_JSON
 from pullwatch.humanize import json_text, safe_text, short_name
 from pullwatch.parsers.events import ParsedBatch
-from pullwatch.reasons import REASON_FIELDS, csv_value
+from pullwatch.reasons import REASON_FIELDS, Reasons, csv_value
 from pullwatch.records import ImageSummary, PullRecord, PullStatus, Stats
 from pullwatch.store import PullStore, summarize
 
@@ -93,17 +94,44 @@ def write_report_json(store: PullStore, matches: Matcher, out: TextIO, node: obj
     pulls = ordered_pulls(store, matches, node)
     images = [_image_json(summarize(ref, records)) for (_, ref), records in by_image(pulls).items()]
     out.write("{\n")
-    for key, items in (("pulls", (record.to_json() for record in pulls)), ("images", iter(images))):
-        _write_json_list(out, key, items)
+    _write_json_list(out, "pulls", map(pull_json_text, pulls))
+    _write_json_list(out, "images", (json_text(item, indent=2, level=2) for item in images))
     stats = json_text(store.stats.to_json(), indent=2, level=1)
     out.write(f'  "stats": {stats}\n}}\n')
 
 
-def _write_json_list(out: TextIO, key: str, items: Iterator[dict[str, Any]]) -> None:
+def pull_json_text(record: PullRecord) -> str:
+    """json_text(record.to_json(), indent=2, level=2): by the compiled writer straight from the
+    record's slots where it takes the record (no dict), else from to_json."""
+    if _RECORD_TEXT is not None:
+        text: str | None = _RECORD_TEXT(record, 2, 2)
+        if text is not None:
+            return text
+    return json_text(record.to_json(), indent=2, level=2)
+
+
+def _record_writer() -> Callable[[PullRecord, int, int], str | None] | None:
+    """The compiled writer's record_text, configured with to_json's keys (checked there), or None."""
+    if COMPILED_JSON is None or not hasattr(COMPILED_JSON, "record_text"):
+        return None
+    keys = tuple(PullRecord(0, "", "").to_json())
+    status_texts = {status: status.value for status in PullStatus}
+    try:
+        COMPILED_JSON.configure_records(PullRecord, Reasons, status_texts, keys, timezone.utc)
+    except ValueError:  # to_json changed and the writer did not: to_json's text (a test fails)
+        return None
+    return COMPILED_JSON.record_text  # type: ignore[no-any-return]
+
+
+_RECORD_TEXT = _record_writer()
+
+
+def _write_json_list(out: TextIO, key: str, texts: Iterator[str]) -> None:
+    """A list of items already written as JSON at depth 2."""
     first = True
-    for item in items:
+    for text in texts:
         out.write(f'  "{key}": [\n    ' if first else ",\n    ")
-        out.write(json_text(item, indent=2, level=2))
+        out.write(text)
         first = False
     out.write(f'  "{key}": [],\n' if first else "\n  ],\n")
 

@@ -13,6 +13,7 @@ import enum
 import json
 import math
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,11 @@ from clihelp import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pullwatch import humanize
+from pullwatch import humanize, ingest, output
 from pullwatch.humanize import json_text, json_text_python
+from pullwatch.reasons import HostAttempt, Reasons
+from pullwatch.records import PullRecord, PullStatus
+from pullwatch.sources.options import SourceOptions
 
 compiled = humanize.COMPILED
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -140,3 +144,102 @@ def test_reports_are_the_same_with_the_python_writer(log: str, args: list[str]) 
     assert compiled_run.returncode == python_run.returncode == 0, compiled_run.stderr
     assert compiled_run.stdout == python_run.stdout
     assert compiled_run.stdout.strip()
+
+
+# ---- a pull record's JSON straight from its slots (output.pull_json_text)
+
+_UTC_TIMES = st.datetimes(timezones=st.just(timezone.utc))
+TIMES = st.one_of(  # mostly what the compiled writer takes (None, UTC), else what it leaves to iso()
+    st.none(),
+    _UTC_TIMES,
+    _UTC_TIMES,
+    _UTC_TIMES,
+    _UTC_TIMES,
+    _UTC_TIMES,
+    st.datetimes(timezones=st.sampled_from([timezone(timedelta(hours=2)), timezone(timedelta(0))])),
+    st.datetimes(),
+)
+NAMES = st.one_of(st.none(), TEXT)
+PODS = st.one_of(
+    st.none(),
+    st.lists(st.sampled_from(["default/web-1", "web", "/web", "ns/", "a/b/c", "", "kube-system/é\u202e"]), max_size=3),
+    st.lists(TEXT, max_size=2),
+)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> PullRecord:
+    record = PullRecord(draw(st.integers(0, 10**6)), draw(TEXT), draw(TEXT), status=draw(st.sampled_from(PullStatus)))
+    for name in ("started_at", "finished_at", "deleted_at"):
+        setattr(record, name, draw(TIMES))
+    for name in ("size_bytes", "bytes_read"):
+        setattr(record, name, draw(st.one_of(st.none(), st.integers(), st.integers(-(10**40), 10**40))))
+    record.duration_seconds = draw(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)))
+    for name in ("image_id", "repo_tag", "repo_digest", "snapshotter", "error", "removed_by", "node"):
+        setattr(record, name, draw(NAMES))
+    record.downloaded = draw(st.sampled_from([None, True, False]))
+    reasons = record.reasons
+    reasons.failure, reasons.failure_code = draw(NAMES), draw(NAMES)
+    reasons.pods = draw(PODS)
+    reasons.stuck = draw(st.sampled_from([None, True, False]))
+    reasons.stuck_since = draw(TIMES)
+    if draw(st.integers(0, 5)) == 0:
+        reasons.hosts = [HostAttempt(draw(TEXT), draw(st.sampled_from([None, "served", "failed"])))]
+    return record
+
+
+def record_same(record: PullRecord) -> bool:
+    """record_text's text is json_text_python(to_json()); whether the compiled writer took it."""
+    assert compiled is not None
+    text = compiled.record_text(record, 2, 2)
+    reference = json_text_python(record.to_json(), 2, 2)
+    assert output.pull_json_text(record) == reference
+    if text is not None:
+        assert text == reference
+        for indent, level in ((None, 0), (0, 0), (4, 1), (2, 0)):
+            assert compiled.record_text(record, indent, level) == json_text_python(record.to_json(), indent, level)
+    return text is not None
+
+
+def test_the_report_writes_records_with_the_compiled_writer() -> None:
+    assert output._RECORD_TEXT is not None, "configure_records refused PullRecord.to_json's keys"
+
+
+@settings(max_examples=500, deadline=None)
+@given(records())
+def test_any_record_is_written_as_to_json_is(record: PullRecord) -> None:
+    record_same(record)
+
+
+def test_the_records_of_real_logs_are_written_as_to_json_is() -> None:
+    """Every pull of the example logs and the real why recordings (hosts, pods, failures)."""
+    taken = total = 0
+    for log in [*EXAMPLES.glob("containerd-*"), *(EXAMPLES.parent / "tests" / "realwhy").glob("*.log")]:
+        for record in ingest.load(SourceOptions(paths=(str(log),))).pulls:
+            taken += record_same(record)
+            total += 1
+    assert total > 50 and taken > total // 2
+
+
+def test_what_record_text_declines() -> None:
+    """Another type, hosts (served_by, mirrors_skipped are worked out), a time not in UTC."""
+    assert compiled is not None
+    assert compiled.record_text(object(), 2, 2) is None
+    assert compiled.record_text(PullRecord(1, "a", "a"), 2, 2) is not None
+    with_hosts = PullRecord(1, "a", "a")
+    with_hosts.reasons.hosts = []
+    local = PullRecord(1, "a", "a", started_at=datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=1))))
+    for record in (with_hosts, local):
+        assert compiled.record_text(record, 2, 2) is None
+        record_same(record)
+    assert compiled.record_text(PullRecord(1, "a", "a"), 64, 60) is None  # beyond its prefixes
+
+
+def test_configure_records_refuses_other_keys() -> None:
+    assert compiled is not None
+    keys = tuple(PullRecord(0, "", "").to_json())
+    texts = {status: status.value for status in PullStatus}
+    for wrong in (keys[:-1], (*keys[:-1], "host"), tuple(reversed(keys))):
+        with pytest.raises(ValueError, match="key"):
+            compiled.configure_records(PullRecord, Reasons, texts, wrong, timezone.utc)
+    assert compiled.record_text(PullRecord(1, "a", "a"), 2, 2) is not None  # still configured as before
