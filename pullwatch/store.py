@@ -83,7 +83,7 @@ MAX_ID_EVENTS = 64
 # defines __getattr__, which sends every read of `PullStatus.COMPLETED` through a slow lookup, and
 # these reads, a dozen per event, were a tenth of the store's instructions on a dense log (callgrind).
 _IN_PROGRESS, _COMPLETED, _FAILED = PullStatus.IN_PROGRESS, PullStatus.COMPLETED, PullStatus.FAILED
-_PROGRESS = EventKind.PROGRESS
+_PROGRESS, _START = EventKind.PROGRESS, EventKind.START
 # The lines that end a pull (its "why" is settled then: failure class, pods at its end).
 _ENDING_KINDS = (EventKind.PULLED, EventKind.RESULT, EventKind.FAILED, EventKind.SANDBOX_FAILED)
 
@@ -159,22 +159,33 @@ class PullStore:
             yield event, self._add(event)
 
     def _add(self, event: PullEvent) -> PullRecord | None:
-        if event.time is not None and (self.latest is None or event.time > self.latest):
-            self.latest = event.time
-            if self._create_may_come:
-                for other in self._past_event_grace():
-                    self._changed(other)
-        for other in self._why.saw_time(event.time):
-            self._changed(other)
-        if event.kind not in PULL_KINDS:
+        # (the body of _changed, _image and _keep_line written out: this runs for every event)
+        moment = event.time
+        if moment is not None:
+            latest = self.latest
+            if latest is None or moment > latest:
+                self.latest = moment
+                if self._create_may_come:
+                    for other in self._past_event_grace():
+                        self._changed(other)
+            for other in self._why.saw_time(moment):
+                self._changed(other)
+        kind = event.kind
+        if kind not in PULL_KINDS:
             return self._add_why(event)
-        handler = _HANDLERS[event.kind]
-        was_open = handler is PullStore._on_start
-        record = handler(self, event, self._image((event.node, event.ref)))
+        key = (event.node, event.ref)
+        image = self._images.get(key)
+        if image is None:
+            image = self._images[key] = _Image()
+        record = _HANDLERS[kind](self, event, image)
         if record is not None:
-            self._changed(record)
-            self._keep_line(record, event)
-            for other in self._why_after(event, record, was_open):
+            self.revision += 1
+            record.revision = self.revision
+            if len(record.lines) < self.keep_lines:
+                record.lines += (event.raw,)
+            else:
+                record.lines_dropped += 1
+            for other in self._why_after(event, record, kind is _START):
                 self._changed(other)
         return record
 
@@ -665,6 +676,10 @@ def _take_open_for(image: _Image, event: PullEvent) -> PullRecord | None:
     index = 0
     if event.duration_seconds is not None and event.time is not None:
         began = event.time - timedelta(seconds=event.duration_seconds)
+        if len(records) == 1:  # (most pulls: the rule below for one record, without the lists)
+            started = records[0].started_at
+            fits = started is None or abs(started - began) <= START_FIT_TOLERANCE
+            return records.pop() if fits else None
         timed = [
             (abs((r.started_at - began).total_seconds()), i)
             for i, r in enumerate(records)
