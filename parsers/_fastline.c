@@ -647,7 +647,8 @@ static inline int hex_value(unsigned char c) {
 /* The JSON string at s[at] (its opening quote) as json.loads reads it: the position after its
  * closing quote, or -1 where json.loads would refuse it or (with `out`) it holds an escape of a
  * character beyond ASCII. With `out` (room for n - at bytes), its decoded text and length. */
-static Py_ssize_t json_string(text_t s, Py_ssize_t at, Py_ssize_t n, unsigned char *out, Py_ssize_t *length) {
+static Py_ssize_t json_string(text_t s, Py_ssize_t at, Py_ssize_t n, unsigned char *out, Py_ssize_t *length,
+                               int *other_escapes) {
     Py_ssize_t p = at + 1, w = 0;
     for (;;) {
         if (p >= n || s[p] < 0x20) return -1; /* cut, or a raw control: json.loads' strict mode refuses it */
@@ -656,6 +657,7 @@ static Py_ssize_t json_string(text_t s, Py_ssize_t at, Py_ssize_t n, unsigned ch
         if (c == '\\') {
             if (p >= n) return -1;
             unsigned char e = s[p++];
+            if (e != '"' && e != '\\' && other_escapes != NULL) *other_escapes = 1;
             switch (e) {
             case '"': case '\\': case '/': c = e; break;
             case 'b': c = '\b'; break;
@@ -688,7 +690,7 @@ static Py_ssize_t json_string(text_t s, Py_ssize_t at, Py_ssize_t n, unsigned ch
 /* A value json.loads takes that a journal record's other fields hold: a string, null, or an array
  * of byte values. The position after it, or -1 (anything else: the Python route decides). */
 static Py_ssize_t json_other_value(text_t s, Py_ssize_t at, Py_ssize_t n) {
-    if (at < n && s[at] == '"') return json_string(s, at, n, NULL, NULL);
+    if (at < n && s[at] == '"') return json_string(s, at, n, NULL, NULL, NULL);
     if (HAS(s, at, n, "null")) return at + 4;
     if (at >= n || s[at] != '[') return -1;
     Py_ssize_t p = json_space(s, at + 1, n);
@@ -720,7 +722,7 @@ static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
     if (msg == NULL) return PyErr_NoMemory();
     Py_ssize_t msg_n = -1, host_at = -1, host_end = -1, p = json_space(s, 1, n);
     PyObject *event = NULL;
-    int hosts = 0;
+    int hosts = 0, other_escapes = 0;
     if (p < n && s[p] == '}') goto done;
     for (;;) {
         if (p >= n || s[p] != '"') goto done;
@@ -732,7 +734,7 @@ static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
         Py_ssize_t key_n = key_end - key_at;
         if (key_n == 7 && memcmp(s + key_at, "MESSAGE", 7) == 0) {
             if (msg_n >= 0 || p >= n || s[p] != '"') goto done;
-            p = json_string(s, p, n, msg, &msg_n);
+            p = json_string(s, p, n, msg, &msg_n, &other_escapes);
         } else if (key_n == 9 && memcmp(s + key_at, "_HOSTNAME", 9) == 0) {
             if (hosts++) goto done;
             if (p < n && s[p] == '"') {
@@ -760,19 +762,21 @@ static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
     while (lo < hi && strip_space(msg[lo])) lo++;
     while (hi > lo && strip_space(msg[hi - 1])) hi--;
     if (!HAS(msg, lo, hi, "time=\"")) goto done;
-    /* parse_line reads a line only when the line itself names a pull keyword, parse_why_line one
-     * that names a why keyword: a MESSAGE that spells its message with escapes (\u0050ullImage)
-     * is the Python routes' to decide */
     PyObject *host = host_at >= 0 && host_end > host_at ? cached(words, s, host_at, host_end, NULL) : Py_NewRef(Py_None);
     if (host == NULL) goto done;
     event = line_event(msg + lo, hi - lo, node, s, n, host);
     Py_DECREF(host);
     if (event == NULL) goto done;
-    int named = *(PyObject **)((char *)event + field_offsets[F_KIND]) == kind_host
-                    ? contains(s, n, "trying next host")
-                    : contains(s, n, "PullImage") || contains(s, n, "Pulled image") || contains(s, n, "pulling image")
-                          || contains(s, n, "ImageCreate event") || contains(s, n, "ImageUpdate event")
-                          || contains(s, n, "ImageDelete event");
+    /* parse_line reads a line only when the line itself names a pull keyword, parse_why_line one
+     * that names a why keyword (a MESSAGE may spell its message with escapes: \u0050ullImage).
+     * The message read names its keyword, and with no escape in MESSAGE but `\"` and `\\` (which
+     * stand for characters no keyword holds) the raw text names it too; else look. */
+    int named = !other_escapes
+                || (*(PyObject **)((char *)event + field_offsets[F_KIND]) == kind_host
+                        ? contains(s, n, "trying next host")
+                        : contains(s, n, "PullImage") || contains(s, n, "Pulled image")
+                              || contains(s, n, "pulling image") || contains(s, n, "ImageCreate event")
+                              || contains(s, n, "ImageUpdate event") || contains(s, n, "ImageDelete event"));
     if (!named) Py_CLEAR(event);
 done:
     if (msg != small) PyMem_Free(msg);
