@@ -66,7 +66,7 @@ class HostTracker:
     def forget(self, ref: str, node: str | None = None) -> None:
         """The pull of `ref` on `node` ended: its unanswered requests will not be answered."""
         for key, waiting in self._in_flight.items():
-            if key[0] == node:
+            if key[0] == node and any(item[0] == ref for item in waiting):  # (usually none: no list anew)
                 self._in_flight[key] = [item for item in waiting if item[0] != ref]
 
     def _answered(self, event: HostEvent, node: str | None) -> tuple[str, str | None] | None:

@@ -35,6 +35,8 @@ GC_DELETE_WITHIN = timedelta(minutes=2)
 CLOCK_SLACK = timedelta(seconds=1)
 MAX_GC_LINES_PER_ID = 16
 MAX_GC_IDS = 4096  # image ids whose GC lines are kept (the oldest are dropped first)
+# As a module name: on Python 3.10/3.11 each `PullStatus.FAILED` is a slow EnumType.__getattr__ (store.py).
+_FAILED = PullStatus.FAILED
 
 
 class WhyTracker:
@@ -77,18 +79,21 @@ class WhyTracker:
     def pull_ended(self, record: PullRecord) -> list[PullRecord]:
         """A pull ended: settle its failure class; returns the other records whose pods changed."""
         reasons = record.reasons
+        key = (record.node, record.ref)
         if not record.has_start:
-            for note in self._pending_hosts.pop((record.node, record.ref), []):
+            for note in self._pending_hosts.pop(key, []):
                 if record.finished_at is None or note.time is None or note.time <= record.finished_at:
                     reasons.hosts = reasons.hosts if reasons.hosts is not None else []
                     merge(reasons.hosts, note)
-        if record.status is PullStatus.FAILED:
+        if record.status is _FAILED:
             failure = classify(record.error, no_progress=(record.error or "").startswith(NO_PROGRESS_PREFIX))
             if failure is not None:
                 reasons.failure, reasons.failure_code = failure.kind.value, failure.code
-        self._watches.pop(record.id, None)
+        if self._watches:
+            self._watches.pop(record.id, None)
         self._hosts.forget(record.ref, record.node)
-        return self._others(record, self._pods.pull_ended(record.id, (record.node, record.ref), record.finished_at))
+        answers = self._pods.pull_ended(record.id, key, record.finished_at)
+        return self._others(record, answers) if answers else []
 
     def progress(self, record: PullRecord, moment: datetime | None, total: int | None) -> None:
         watch = self._watches.get(record.id)
