@@ -621,7 +621,7 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
             Py_SETREF(fields[F_SIZE_BYTES], PyLong_FromLongLong(m.size_bytes));
             PyObject *duration = plain_seconds(s, m.duration);
             if (duration != NULL || PyErr_Occurred()) {
-                fields[F_DURATION] = duration;
+                Py_SETREF(fields[F_DURATION], duration);
             } else if ((duration = ascii_str(s, m.duration.at, m.duration.end)) != NULL) {
                 Py_SETREF(fields[F_DURATION], PyObject_CallOneArg(go_seconds, duration));
                 Py_DECREF(duration);

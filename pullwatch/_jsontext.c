@@ -427,7 +427,8 @@ static PyObject *record_text(PyObject *module, PyObject *const *argv, Py_ssize_t
     if (argv[1] != Py_None) {
         if ((indent = PyLong_AsSsize_t(argv[1])) == -1 && PyErr_Occurred()) return NULL;
         if ((level = PyLong_AsSsize_t(argv[2])) == -1 && PyErr_Occurred()) return NULL;
-        if (indent < 0 || indent > 64 || level < 0 || indent * (level + 1) > 150) Py_RETURN_NONE; /* prefixes[] */
+        if (indent < 0 || indent > 64 || level < 0 || level > 150 || indent * (level + 1) > 150)
+            Py_RETURN_NONE; /* prefixes[] */
     }
     out_t out = {NULL, 0, 0};
     PyObject *record = Py_NewRef(argv[0]);

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -253,6 +254,21 @@ def test_hypothesis_pull_durations(durations: list[str]) -> None:
         for duration in durations
     ]
     compiled_check(lines)
+
+
+def test_a_plain_duration_holds_no_reference_it_does_not_own() -> None:
+    """Each Pulled line whose duration the compiled route reads itself leaves None's count as it was."""
+    assert compiled is not None
+    line = (
+        'time="2026-11-27T08:00:27.886Z" level=info msg="Pulled image \\"a:1\\" with image id \\"sha256:1\\", '
+        'repo tag \\"a:1\\", repo digest \\"a@sha256:2\\", size \\"12\\" in 1.5s"'
+    )
+    compiled.batch([line], None, None)
+    before = sys.getrefcount(None)
+    events, misses = compiled.batch([line] * 5000, None, None)
+    assert not misses and events[0].duration_seconds == 1.5
+    del events
+    assert abs(sys.getrefcount(None) - before) < 100
 
 
 def test_nodes_per_line_and_fallback_times() -> None:

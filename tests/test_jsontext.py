@@ -233,6 +233,7 @@ def test_what_record_text_declines() -> None:
         assert compiled.record_text(record, 2, 2) is None
         record_same(record)
     assert compiled.record_text(PullRecord(1, "a", "a"), 64, 60) is None  # beyond its prefixes
+    assert compiled.record_text(PullRecord(1, "a", "a"), 2, 2**62) is None  # (no overflow of the product)
 
 
 def test_configure_records_refuses_other_keys() -> None:
