@@ -218,6 +218,18 @@ static int put_value(out_t *out, PyObject *value, Py_ssize_t indent, Py_ssize_t 
     return DECLINED;
 }
 
+/* A writer's answer: the text written (DONE), None (DECLINED) or NULL (an error set); frees it. */
+static PyObject *finish(out_t *out, int done) {
+    PyObject *text = NULL;
+    if (done == DONE) {
+        text = PyUnicode_DecodeUTF8(out->data, (Py_ssize_t)out->used, "strict");
+    } else if (done == DECLINED) {
+        text = Py_NewRef(Py_None);
+    }
+    PyMem_Free(out->data);
+    return text;
+}
+
 static PyObject *json_text(PyObject *module, PyObject *const *argv, Py_ssize_t argc) {
     if (argc != 3) {
         PyErr_SetString(PyExc_TypeError, "json_text(value, indent, level)");
@@ -231,14 +243,7 @@ static PyObject *json_text(PyObject *module, PyObject *const *argv, Py_ssize_t a
     }
     out_t out = {NULL, 0, 0};
     int done = put_value(&out, argv[0], indent, level);
-    PyObject *text = NULL;
-    if (done == DONE) {
-        text = PyUnicode_DecodeUTF8(out.data, (Py_ssize_t)out.used, "strict");
-    } else if (done == DECLINED) {
-        text = Py_NewRef(Py_None);
-    }
-    PyMem_Free(out.data);
-    return text;
+    return finish(&out, done);
 }
 
 /* ---- a pull record's JSON, read from its slots (records.PullRecord.to_json) ----------------
@@ -434,14 +439,7 @@ static PyObject *record_text(PyObject *module, PyObject *const *argv, Py_ssize_t
     PyObject *record = Py_NewRef(argv[0]);
     int done = put_record(&out, record, indent, level);
     Py_DECREF(record);
-    PyObject *text = NULL;
-    if (done == DONE) {
-        text = PyUnicode_DecodeUTF8(out.data, (Py_ssize_t)out.used, "strict");
-    } else if (done == DECLINED) {
-        text = Py_NewRef(Py_None);
-    }
-    PyMem_Free(out.data);
-    return text;
+    return finish(&out, done);
 }
 
 static PyMethodDef methods[] = {
