@@ -24,8 +24,7 @@
 #include <string.h>
 #include <structmember.h>
 
-static PyObject *event_type, *kind_start, *kind_result, *kind_stop, *kind_pulled, *kind_failed, *kind_cancel;
-static PyObject *kind_image_create, *kind_image_update, *kind_image_delete, *kind_host;
+static PyObject *event_type;
 static PyObject *normalize_ref, *go_seconds, *utc, *managed_labels, *next_host_line;
 static long first_year, last_year;
 static Py_ssize_t raw_limit, max_line;
@@ -229,6 +228,8 @@ typedef struct {
 } span_t;
 
 enum { START, RESULT, STOP, PULLED, FAILED, CANCEL, IMAGE_CREATE, IMAGE_UPDATE, IMAGE_DELETE, NEXT_HOST };
+/* Each message's EventKind, by the message (configure gives them). */
+static PyObject *message_kinds[NEXT_HOST + 1];
 
 typedef struct {
     int kind;
@@ -567,10 +568,7 @@ static PyObject *line_event(text_t s, Py_ssize_t n, PyObject *node, text_t raw, 
     int i;
     fields[F_TIME] = moment;
     fields[F_NODE] = host;
-    PyObject *const kind_objects[] = {kind_start,        kind_result,       kind_stop,         kind_pulled, kind_failed,
-                                      kind_cancel,       kind_image_create, kind_image_update, kind_image_delete,
-                                      kind_host};
-    fields[F_KIND] = Py_NewRef(kind_objects[m.kind]);
+    fields[F_KIND] = Py_NewRef(message_kinds[m.kind]);
     if (m.kind == NEXT_HOST) {
         /* hosts.next_host_line(error, host): the HostEvent and the reference its URL names */
         PyObject *said = error.at >= 0 ? body_str(s, error.at, error.end) : Py_NewRef(Py_None);
@@ -772,7 +770,7 @@ static PyObject *record_event(text_t s, Py_ssize_t n, PyObject *node) {
      * The message read names its keyword, and with no escape in MESSAGE but `\"` and `\\` (which
      * stand for characters no keyword holds) the raw text names it too; else look. */
     int named = !other_escapes
-                || (*(PyObject **)((char *)event + field_offsets[F_KIND]) == kind_host
+                || (*(PyObject **)((char *)event + field_offsets[F_KIND]) == message_kinds[NEXT_HOST]
                         ? contains(s, n, "trying next host")
                         : contains(s, n, "PullImage") || contains(s, n, "Pulled image")
                               || contains(s, n, "pulling image") || contains(s, n, "ImageCreate event")
@@ -932,18 +930,11 @@ static PyObject *configure(PyObject *module, PyObject *const *argv, Py_ssize_t a
     if (PyErr_Occurred() || find_offsets(argv[0], argv[1], offsets) < 0) return NULL;
     memcpy(field_offsets, offsets, sizeof offsets);
     Py_XSETREF(event_type, Py_NewRef(argv[0]));
-    Py_XSETREF(kind_start, Py_NewRef(argv[2]));
-    Py_XSETREF(kind_result, Py_NewRef(argv[3]));
-    Py_XSETREF(kind_stop, Py_NewRef(argv[4]));
-    Py_XSETREF(kind_pulled, Py_NewRef(argv[5]));
-    Py_XSETREF(kind_failed, Py_NewRef(argv[6]));
-    Py_XSETREF(kind_cancel, Py_NewRef(argv[7]));
+    /* the kinds' arguments, in the order of the messages (START … CANCEL, then IMAGE_CREATE … NEXT_HOST) */
+    static const int kind_arguments[NEXT_HOST + 1] = {2, 3, 4, 5, 6, 7, 14, 15, 16, 17};
+    for (int kind = 0; kind <= NEXT_HOST; kind++) Py_XSETREF(message_kinds[kind], Py_NewRef(argv[kind_arguments[kind]]));
     Py_XSETREF(normalize_ref, Py_NewRef(argv[8]));
     Py_XSETREF(go_seconds, Py_NewRef(argv[9]));
-    Py_XSETREF(kind_image_create, Py_NewRef(argv[14]));
-    Py_XSETREF(kind_image_update, Py_NewRef(argv[15]));
-    Py_XSETREF(kind_image_delete, Py_NewRef(argv[16]));
-    Py_XSETREF(kind_host, Py_NewRef(argv[17]));
     Py_XSETREF(managed_labels, Py_NewRef(labels));
     Py_XSETREF(next_host_line, Py_NewRef(argv[19]));
     for (int i = 0; i < CACHE_SLOTS; i++) { /* strings normalised by an earlier normalize */

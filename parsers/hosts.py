@@ -126,7 +126,7 @@ def _event(kind: HostEventKind, fields: dict[str, str]) -> HostEvent:
     if url is None and error is not None:
         url = _url_in_error(error)
     host = fields.get("host") or None  # absent outside the resolve loop (the fetcher's requests)
-    ref = _cached_ref_from_url(url) if url else None
+    ref = ref_from_url(url) if url else None
     return HostEvent(
         kind,
         host=host,
@@ -147,11 +147,7 @@ def _url_in_error(error: str) -> str | None:
     return quoted.group(1) if quoted else None
 
 
-@lru_cache(maxsize=1024)
-def _cached_ref_from_url(url: str) -> str | None:
-    return ref_from_url(url)
-
-
+@lru_cache(maxsize=1024)  # (a pure function of a URL a node's log repeats)
 def ref_from_url(url: str) -> str | None:
     """The normalised image reference a registry URL asks for: `https://m:5000/v2/library/nginx/
     manifests/1.25?ns=docker.io` → `docker.io/library/nginx:1.25`; a blob URL names the repository
