@@ -263,12 +263,12 @@ def test_a_plain_duration_holds_no_reference_it_does_not_own() -> None:
         'time="2026-11-27T08:00:27.886Z" level=info msg="Pulled image \\"a:1\\" with image id \\"sha256:1\\", '
         'repo tag \\"a:1\\", repo digest \\"a@sha256:2\\", size \\"12\\" in 1.5s"'
     )
-    compiled.batch([line], None, None)
+    compiled.batch([line] * 5000, None, None)  # (the string caches settle; other tests' objects may die meanwhile)
     before = sys.getrefcount(None)
     events, misses = compiled.batch([line] * 5000, None, None)
     assert not misses and events[0].duration_seconds == 1.5
     del events
-    assert abs(sys.getrefcount(None) - before) < 100
+    assert sys.getrefcount(None) - before < 1000  # a leak per line: +5000
 
 
 def test_nodes_per_line_and_fallback_times() -> None:
